@@ -1,0 +1,78 @@
+/* Opens the LibTorch backend module on the first model load: LibTorch pulls in hundreds of
+ * shared libraries, and processes that never load a model must not pay for them. */
+#include "backend.h"
+
+#include <dlfcn.h>
+#include <gmodule.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+G_DEFINE_QUARK (latent-error-quark, latent_error)
+
+static const LatentTorchBackend *backend;
+static char *backend_failure;
+
+/* From a build tree, use the module built beside this code; once installed, the installed one. */
+static const char *
+backend_path (void)
+{
+  const char *env = g_getenv ("LATENT_TORCH_BACKEND");
+  if (env && *env)
+    return env;
+  Dl_info info;
+  if (dladdr ((void *) backend_path, &info) && info.dli_fname
+      && g_str_has_prefix (info.dli_fname, LATENT_BUILD_ROOT "/")
+      && g_file_test (LATENT_BACKEND_BUILD_PATH, G_FILE_TEST_EXISTS))
+    return LATENT_BACKEND_BUILD_PATH;
+  return LATENT_BACKEND_INSTALL_PATH;
+}
+
+static gpointer
+open_backend (gpointer unused)
+{
+  const char *path = backend_path ();
+  /* Never unloaded: LibTorch registers global state that does not survive dlclose. */
+  GModule *module = g_module_open (path, G_MODULE_BIND_LOCAL);
+  if (!module) {
+    backend_failure = g_strdup_printf ("cannot open the LibTorch backend %s: %s "
+        "(set LATENT_TORCH_BACKEND to liblatent-torch.so)", path, g_module_error ());
+    return NULL;
+  }
+  g_module_make_resident (module);
+  LatentTorchBackendEntry entry = NULL;
+  if (!g_module_symbol (module, LATENT_BACKEND_ENTRY, (gpointer *) &entry) || !entry
+      || !(backend = entry (LATENT_BACKEND_ABI))) {
+    backend_failure = g_strdup_printf ("%s is not a latent backend of ABI %d", path,
+        LATENT_BACKEND_ABI);
+  }
+  return NULL;
+}
+
+const LatentTorchBackend *
+latent_backend_get (GError **error)
+{
+  static GOnce once = G_ONCE_INIT;
+  g_once (&once, open_backend, NULL);
+  if (!backend)
+    g_set_error_literal (error, LATENT_ERROR, LATENT_ERROR_BACKEND, backend_failure);
+  return backend;
+}
+
+const char *
+latent_backend_version (void)
+{
+  return backend ? backend->version : NULL;
+}
+
+void
+latent_backend_take_error (GError **error, LatentError code, char *message,
+    const char *context_format, ...)
+{
+  va_list args;
+  va_start (args, context_format);
+  char *context = g_strdup_vprintf (context_format, args);
+  va_end (args);
+  g_set_error (error, LATENT_ERROR, code, "%s: %s", context, message ? message : "failed");
+  g_free (context);
+  free (message);
+}

@@ -1,0 +1,158 @@
+/* latent: the shared C core. Public API used by the GStreamer, LV2 and CLI adapters.
+ * Plain C11 + GLib; never includes GStreamer or LV2 headers. */
+#ifndef LATENT_H
+#define LATENT_H
+
+#include <glib.h>
+#include <stdint.h>
+#include <stddef.h>
+
+G_BEGIN_DECLS
+
+#define LATENT_ERROR (latent_error_quark ())
+GQuark latent_error_quark (void);
+
+typedef enum {
+  LATENT_ERROR_BACKEND,   /* the LibTorch backend module could not be opened */
+  LATENT_ERROR_LOAD,      /* the file is missing, unreadable or not TorchScript */
+  LATENT_ERROR_METHOD,    /* the model lacks a method, or its _params are unusable */
+  LATENT_ERROR_ATTRIBUTE, /* get_NAME / set_NAME missing or refused */
+  LATENT_ERROR_SHAPE,     /* sizes or channel counts do not fit */
+  LATENT_ERROR_RUN,       /* the model raised while running */
+  LATENT_ERROR_FORMAT,    /* a data file (dataset, checkpoint) is malformed */
+  LATENT_ERROR_IO,        /* writing or reading a file failed */
+  LATENT_ERROR_CANCELLED,
+} LatentError;
+
+/* ---------------------------------------------------------------- models */
+
+/* A method's shape contract, read from its `M_params` buffer (nn~ convention):
+ * called with T input frames it returns T * in_ratio / out_ratio output frames.
+ * A ratio is "audio samples per frame" on that side (1 = audio rate). */
+typedef struct {
+  int in_channels;
+  int in_ratio;
+  int out_channels;
+  int out_ratio;
+} LatentMethodInfo;
+
+typedef struct LatentModel LatentModel;
+
+/* Opens a TorchScript model. Loads the torch backend module on first use.
+ * `threads` is the intra-op thread count used for every call (>= 1). */
+LatentModel *latent_model_open (const char *path, int threads, GError **error);
+void latent_model_free (LatentModel *model);
+
+const char *latent_model_get_path (const LatentModel *model);
+/* The rate the model states (`sr`, `sampling_rate`, or `get_sample_rate()`), 0 if none. */
+int latent_model_get_sample_rate (const LatentModel *model);
+/* NULL-terminated, owned by the model. */
+const char *const *latent_model_get_methods (const LatentModel *model);
+const char *const *latent_model_get_attributes (const LatentModel *model);
+gboolean latent_model_has_method (const LatentModel *model, const char *method);
+/* Fails with LATENT_ERROR_METHOD naming the file, the method and the methods that exist. */
+gboolean latent_model_get_method_info (const LatentModel *model, const char *method,
+    LatentMethodInfo *info, GError **error);
+/* Frames a call must be a multiple of: max(1, out_ratio / in_ratio). */
+int latent_method_info_min_block (const LatentMethodInfo *info);
+
+void latent_model_set_threads (LatentModel *model, int threads);
+int latent_model_get_threads (const LatentModel *model);
+
+/* Attributes through the model's get_NAME() / set_NAME(value) methods. */
+gboolean latent_model_get_attribute (LatentModel *model, const char *name, double *value,
+    GError **error);
+gboolean latent_model_set_attribute (LatentModel *model, const char *name, double value,
+    GError **error);
+
+/* Runs `method` once on batch 1. `in` is planar [in_channels][in_frames], `out` planar
+ * [out_channels][in_frames * in_ratio / out_ratio]; in_frames must be a multiple of the
+ * method's min block. Not thread-safe per model: one stream per model instance. */
+gboolean latent_model_run (LatentModel *model, const char *method, const float *in,
+    int in_frames, float *out, GError **error);
+
+/* Clears streaming state: calls the model's `reset()` where it has one, else reloads it. */
+gboolean latent_model_reset (LatentModel *model, GError **error);
+
+/* Turns the profiling executor's slow first calls into start-up cost: runs `method` on zeros
+ * a few times at `block` frames, then resets state. Call off the real-time path. */
+gboolean latent_model_warm_up (LatentModel *model, const char *method, int block, GError **error);
+
+/* Version of the LibTorch the backend was built with, or NULL before the first load. */
+const char *latent_backend_version (void);
+
+/* ------------------------------------------------------------- streaming */
+
+/* Feeds a method with interleaved frames in blocks of any size and calls the model on whole
+ * model blocks, carrying state, so the output is the same whatever the input block pattern.
+ * Output lags input by `block` input frames (the latency). */
+typedef struct LatentStream LatentStream;
+
+/* `block` = input frames per model call; 0 picks the smallest valid block >= 2048 audio
+ * samples. Must be a multiple of the method's min block. The stream does not own `model`. */
+LatentStream *latent_stream_new (LatentModel *model, const char *method, int block,
+    GError **error);
+void latent_stream_free (LatentStream *stream);
+
+const LatentMethodInfo *latent_stream_get_info (const LatentStream *stream);
+int latent_stream_get_block (const LatentStream *stream);
+/* Input frames currently buffered, waiting for a whole block. */
+size_t latent_stream_get_pending (const LatentStream *stream);
+/* Output frames that the next latent_stream_process() of n_in input frames will produce. */
+size_t latent_stream_output_frames (const LatentStream *stream, size_t n_in);
+
+/* Optional affine map on input channels before each model call (latent bending):
+ * x' = x * scale[c] + bias[c]. NULL arrays or n < channels leave the rest unchanged.
+ * Safe to call between process calls from the same thread. */
+void latent_stream_set_input_affine (LatentStream *stream, const float *bias,
+    const float *scale, int n);
+
+/* Consumes n_in interleaved frames, writes latent_stream_output_frames(n_in) interleaved
+ * frames to out. Non-finite input samples are replaced by 0; *n_nonfinite (if given)
+ * receives how many were. */
+gboolean latent_stream_process (LatentStream *stream, const float *in, size_t n_in,
+    float *out, size_t *n_nonfinite, GError **error);
+
+/* Pads what is buffered with zeros to a whole block and runs it. Returns the output frames
+ * written to out (capacity: one block's output), 0 if nothing was pending, -1 on error.
+ * The caller trims the padding: only ceil(pending * in_ratio / out_ratio) frames are real. */
+gssize latent_stream_flush (LatentStream *stream, float *out, GError **error);
+
+/* Drops buffered input and resets the model's state. */
+gboolean latent_stream_reset (LatentStream *stream, GError **error);
+
+/* ---------------------------------------------------- tensor archives */
+
+typedef enum {
+  LATENT_DTYPE_FLOAT32,
+  LATENT_DTYPE_INT64,
+} LatentDType;
+
+/* A named tensor of a TorchScript module archive. Names are dotted paths
+ * ("fc2.weight"); a scalar has ndim 0. data holds numel elements of dtype. */
+typedef struct {
+  char *name;
+  LatentDType dtype;
+  int ndim;
+  int64_t shape[8];
+  void *data;
+  gboolean is_buffer; /* buffer (not trained) rather than parameter */
+} LatentNamedTensor;
+
+int64_t latent_named_tensor_numel (const LatentNamedTensor *t);
+void latent_named_tensor_free (LatentNamedTensor *t);
+
+/* Reads every parameter and buffer of a module archive (e.g. an nn_terrain checkpoint).
+ * Returns a GPtrArray of LatentNamedTensor* that frees its elements. */
+GPtrArray *latent_archive_read (const char *path, GError **error);
+/* Writes a module archive that torch.jit.load and LibTorch's InputArchive read; dotted names
+ * become submodules. Writes to a temporary file and renames it, so a failure leaves no
+ * partial file at `path`. */
+gboolean latent_archive_write (const char *path, LatentNamedTensor *const *tensors, guint n,
+    GError **error);
+
+G_END_DECLS
+
+#include "latent-terrain.h"
+
+#endif /* LATENT_H */

@@ -1,0 +1,401 @@
+// The one C++ file of latent: LibTorch behind the C table of torch_backend.h.
+// Built as a module that core/backend.c opens on the first model load, so processes
+// that never load a model (gst-inspect, registry scans, lv2ls) never map LibTorch.
+#include "torch_backend.h"
+
+#include <torch/script.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+#include <torch/version.h>
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <regex>
+#include <string>
+#include <vector>
+
+struct LatentTorchModule {
+  torch::jit::Module module;
+};
+
+namespace {
+
+char *dup_string(const std::string &s) {
+  char *copy = static_cast<char *>(std::malloc(s.size() + 1));
+  if (copy) std::memcpy(copy, s.c_str(), s.size() + 1);
+  return copy;
+}
+
+void set_error(char **error, const std::string &message) {
+  if (error && !*error) *error = dup_string(message);
+}
+
+// LibTorch messages span many lines (source excerpts, C++ stacks): keep the first useful one.
+std::string first_line(const std::string &what) {
+  std::string line = what.substr(0, what.find('\n'));
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+  return line.empty() ? std::string("unknown LibTorch error") : line;
+}
+
+// Load failures get an explanation a user can act on.
+std::string explain_load_error(const std::string &what) {
+  static const std::regex unknown_op("Unknown builtin op: ([A-Za-z0-9_:.]+)");
+  std::smatch match;
+  if (std::regex_search(what, match, unknown_op)) {
+    return "operator " + match[1].str() + " is not in LibTorch " TORCH_VERSION
+           ": the model was exported with a newer torch. Build latent against a newer "
+           "LibTorch (meson setup build -Dlibtorch_dir=/path/to/libtorch) or re-export the "
+           "model with torch <= 1.13.1";
+  }
+  if (what.find("PytorchStreamReader") != std::string::npos ||
+      what.find("central directory") != std::string::npos ||
+      what.find("constants.pkl") != std::string::npos ||
+      what.find("zip archive") != std::string::npos) {
+    return "not a TorchScript archive (" + first_line(what) + ")";
+  }
+  if (what.find("open file failed") != std::string::npos) {
+    return "cannot open the file (" + first_line(what) + ")";
+  }
+  return first_line(what);
+}
+
+template <typename F> int guarded(char **error, F &&body) {
+  try {
+    return body();
+  } catch (const c10::Error &e) {
+    set_error(error, first_line(e.what_without_backtrace()));
+  } catch (const std::exception &e) {
+    set_error(error, first_line(e.what()));
+  }
+  return 0;
+}
+
+char **to_strv(const std::vector<std::string> &names) {
+  char **strv = static_cast<char **>(std::calloc(names.size() + 1, sizeof(char *)));
+  for (size_t i = 0; strv && i < names.size(); i++) strv[i] = dup_string(names[i]);
+  return strv;
+}
+
+// at::set_num_threads acts on the calling thread's pool: set it where the work runs.
+void use_threads(int threads) {
+  thread_local int current = -1;
+  if (threads < 1) threads = 1;
+  if (threads != current) {
+    at::set_num_threads(threads);
+    current = threads;
+  }
+}
+
+bool ivalue_to_number(const c10::IValue &v, double *value) {
+  if (v.isInt()) *value = static_cast<double>(v.toInt());
+  else if (v.isDouble()) *value = v.toDouble();
+  else if (v.isBool()) *value = v.toBool() ? 1.0 : 0.0;
+  else if (v.isTensor() && v.toTensor().numel() == 1) *value = v.toTensor().item<double>();
+  else if (v.isList() && v.toListRef().size() == 1) return ivalue_to_number(v.toListRef()[0], value);
+  else return false;
+  return true;
+}
+
+void init_once() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  // The profiling executor makes the first calls of every method very slow.
+  torch::jit::getProfilingMode() = false;
+  torch::jit::getExecutorMode() = false;
+  try {
+    at::set_num_interop_threads(1);
+  } catch (...) {
+    // Already set by the host process (another torch user): keep its choice.
+  }
+}
+
+LatentTorchModule *backend_load(const char *path, char **error) {
+  init_once();
+  try {
+    auto *m = new LatentTorchModule{torch::jit::load(path, torch::kCPU)};
+    m->module.eval();
+    return m;
+  } catch (const c10::Error &e) {
+    set_error(error, explain_load_error(e.what_without_backtrace()));
+  } catch (const std::exception &e) {
+    set_error(error, explain_load_error(e.what()));
+  }
+  return nullptr;
+}
+
+void backend_free(LatentTorchModule *m) { delete m; }
+
+char **backend_list_methods(LatentTorchModule *m) {
+  std::vector<std::string> names;
+  try {
+    for (const auto &method : m->module.get_methods()) names.push_back(method.name());
+  } catch (...) {
+  }
+  return to_strv(names);
+}
+
+char **backend_call_string_list(LatentTorchModule *m, const char *method, char **error) {
+  char **result = nullptr;
+  guarded(error, [&] {
+    auto found = m->module.find_method(method);
+    if (!found) {
+      set_error(error, std::string("no method ") + method);
+      return 0;
+    }
+    c10::IValue out = (*found)(std::vector<c10::IValue>{});
+    if (!out.isList()) {
+      set_error(error, std::string(method) + "() did not return List[str]");
+      return 0;
+    }
+    std::vector<std::string> names;
+    for (const auto &item : out.toListRef()) {
+      if (item.isString()) names.push_back(item.toStringRef());
+    }
+    result = to_strv(names);
+    return 1;
+  });
+  return result;
+}
+
+int backend_get_int_list(LatentTorchModule *m, const char *name, int64_t *values, int max) {
+  try {
+    if (!m->module.hasattr(name)) return -1;
+    c10::IValue v = m->module.attr(name);
+    std::vector<int64_t> ints;
+    if (v.isTensor()) {
+      at::Tensor t = v.toTensor().to(torch::kLong).contiguous().flatten();
+      ints.assign(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
+    } else if (v.isIntList()) {
+      ints = v.toIntVector();
+    } else if (v.isInt()) {
+      ints.push_back(v.toInt());
+    } else {
+      return -1;
+    }
+    for (size_t i = 0; i < ints.size() && static_cast<int>(i) < max; i++) values[i] = ints[i];
+    return static_cast<int>(ints.size());
+  } catch (...) {
+    return -1;
+  }
+}
+
+int backend_get_number(LatentTorchModule *m, const char *name, double *value) {
+  try {
+    if (!m->module.hasattr(name)) return 0;
+    return ivalue_to_number(m->module.attr(name), value) ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+int backend_call_getter(LatentTorchModule *m, const char *method, double *value, char **error) {
+  return guarded(error, [&] {
+    auto found = m->module.find_method(method);
+    if (!found) {
+      set_error(error, std::string("no method ") + method);
+      return 0;
+    }
+    c10::IValue out = (*found)(std::vector<c10::IValue>{});
+    if (!ivalue_to_number(out, value)) {
+      set_error(error, std::string(method) + "() returned " + out.tagKind() + ", not a number");
+      return 0;
+    }
+    return 1;
+  });
+}
+
+int backend_call_setter(LatentTorchModule *m, const char *method, double value, double *result,
+    char **error) {
+  return guarded(error, [&] {
+    auto found = m->module.find_method(method);
+    if (!found) {
+      set_error(error, std::string("no method ") + method);
+      return 0;
+    }
+    const auto &args = found->function().getSchema().arguments();
+    if (args.size() != 2) {
+      set_error(error, std::string(method) + " takes " + std::to_string(args.size() - 1) +
+                           " arguments, expected 1");
+      return 0;
+    }
+    c10::IValue arg;
+    const auto kind = args[1].type()->kind();
+    if (kind == c10::TypeKind::IntType) arg = static_cast<int64_t>(std::llround(value));
+    else if (kind == c10::TypeKind::BoolType) arg = value != 0.0;
+    else if (kind == c10::TypeKind::FloatType || kind == c10::TypeKind::NumberType) arg = value;
+    else if (kind == c10::TypeKind::TensorType) arg = torch::tensor(static_cast<float>(value));
+    else {
+      set_error(error, std::string(method) + " takes " + args[1].type()->str() +
+                           ", expected int, float or bool");
+      return 0;
+    }
+    c10::IValue out = (*found)(std::vector<c10::IValue>{arg});
+    double r = 0.0;
+    if (result) *result = ivalue_to_number(out, &r) ? r : 0.0;
+    return 1;
+  });
+}
+
+int backend_call_void(LatentTorchModule *m, const char *method, char **error) {
+  return guarded(error, [&] {
+    auto found = m->module.find_method(method);
+    if (!found) {
+      set_error(error, std::string("no method ") + method);
+      return 0;
+    }
+    c10::InferenceMode guard;
+    (*found)(std::vector<c10::IValue>{});
+    return 1;
+  });
+}
+
+int backend_run(LatentTorchModule *m, const char *method, const float *in, int in_channels,
+    int in_frames, float *out, int out_channels, int out_frames, int threads, char **error) {
+  return guarded(error, [&] {
+    use_threads(threads);
+    c10::InferenceMode guard;
+    auto found = m->module.find_method(method);
+    if (!found) {
+      set_error(error, std::string("no method ") + method);
+      return 0;
+    }
+    // The model may write into its input: give it a tensor of its own.
+    at::Tensor x = torch::from_blob(const_cast<float *>(in), {1, in_channels, in_frames},
+        torch::kFloat32).clone();
+    c10::IValue result = (*found)(std::vector<c10::IValue>{x});
+    if (result.isTuple()) result = result.toTupleRef().elements()[0];
+    if (!result.isTensor()) {
+      set_error(error, std::string(method) + " returned " + result.tagKind() + ", not a tensor");
+      return 0;
+    }
+    at::Tensor y = result.toTensor();
+    if (y.dim() == 2) y = y.unsqueeze(0);
+    if (y.dim() != 3 || y.size(0) != 1 || y.size(1) != out_channels || y.size(2) != out_frames) {
+      std::string shape;
+      for (int64_t i = 0; i < y.dim(); i++) shape += (i ? "," : "") + std::to_string(y.size(i));
+      set_error(error, std::string(method) + " returned shape [" + shape + "], expected [1," +
+                           std::to_string(out_channels) + "," + std::to_string(out_frames) +
+                           "] from its _params");
+      return 0;
+    }
+    y = y.to(torch::kFloat32).contiguous();
+    std::memcpy(out, y.data_ptr<float>(), sizeof(float) * out_channels * out_frames);
+    return 1;
+  });
+}
+
+int visit_tensor(const std::string &name, const at::Tensor &value, bool is_buffer,
+    LatentArchiveVisitor visit, void *user_data, char **error) {
+  if (value.dim() > 8) {
+    set_error(error, name + " has " + std::to_string(value.dim()) + " dimensions, at most 8 supported");
+    return 0;
+  }
+  at::Tensor t = value.detach().cpu();
+  LatentNamedTensor named{};
+  if (t.is_floating_point()) {
+    t = t.to(torch::kFloat32).contiguous();
+    named.dtype = LATENT_DTYPE_FLOAT32;
+    named.data = t.data_ptr<float>();
+  } else {
+    t = t.to(torch::kLong).contiguous();
+    named.dtype = LATENT_DTYPE_INT64;
+    named.data = t.data_ptr<int64_t>();
+  }
+  named.name = const_cast<char *>(name.c_str());
+  named.ndim = static_cast<int>(t.dim());
+  for (int i = 0; i < named.ndim; i++) named.shape[i] = t.size(i);
+  named.is_buffer = is_buffer;
+  return visit(&named, user_data);
+}
+
+int backend_read_archive(const char *path, LatentArchiveVisitor visit, void *user_data,
+    char **error) {
+  init_once();
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(path, torch::kCPU);
+  } catch (const c10::Error &e) {
+    set_error(error, explain_load_error(e.what_without_backtrace()));
+    return 0;
+  } catch (const std::exception &e) {
+    set_error(error, explain_load_error(e.what()));
+    return 0;
+  }
+  return guarded(error, [&] {
+    for (const auto &p : module.named_buffers(true))
+      if (!visit_tensor(p.name, p.value, true, visit, user_data, error)) return 0;
+    for (const auto &p : module.named_parameters(true))
+      if (!visit_tensor(p.name, p.value, false, visit, user_data, error)) return 0;
+    return 1;
+  });
+}
+
+at::Tensor to_tensor(const LatentNamedTensor *t) {
+  std::vector<int64_t> shape(t->shape, t->shape + t->ndim);
+  auto dtype = t->dtype == LATENT_DTYPE_INT64 ? torch::kLong : torch::kFloat32;
+  return torch::from_blob(t->data, shape, dtype).clone();
+}
+
+// Dotted names become nested archives (submodules), as torch::nn::Module saves them.
+void fill_archive(torch::serialize::OutputArchive &archive,
+    const std::vector<std::pair<std::string, LatentNamedTensor *>> &entries) {
+  std::vector<std::string> child_order;
+  std::map<std::string, std::vector<std::pair<std::string, LatentNamedTensor *>>> children;
+  for (const auto &entry : entries) {
+    const auto dot = entry.first.find('.');
+    if (dot == std::string::npos) {
+      archive.write(entry.first, to_tensor(entry.second), entry.second->is_buffer);
+    } else {
+      const std::string head = entry.first.substr(0, dot);
+      if (!children.count(head)) child_order.push_back(head);
+      children[head].emplace_back(entry.first.substr(dot + 1), entry.second);
+    }
+  }
+  for (const auto &head : child_order) {
+    torch::serialize::OutputArchive child;
+    fill_archive(child, children[head]);
+    archive.write(head, child);
+  }
+}
+
+int backend_write_archive(const char *path, LatentNamedTensor *const *tensors, unsigned n,
+    char **error) {
+  init_once();
+  return guarded(error, [&] {
+    std::vector<std::pair<std::string, LatentNamedTensor *>> entries;
+    for (unsigned i = 0; i < n; i++) entries.emplace_back(tensors[i]->name, tensors[i]);
+    torch::serialize::OutputArchive archive;
+    fill_archive(archive, entries);
+    archive.save_to(path);
+    return 1;
+  });
+}
+
+const LatentTorchBackend backend_table = {
+    LATENT_BACKEND_ABI,
+    "LibTorch " TORCH_VERSION,
+    backend_load,
+    backend_free,
+    backend_list_methods,
+    backend_call_string_list,
+    backend_get_int_list,
+    backend_get_number,
+    backend_call_getter,
+    backend_call_setter,
+    backend_call_void,
+    backend_run,
+    backend_read_archive,
+    backend_write_archive,
+};
+
+} // namespace
+
+extern "C" __attribute__((visibility("default"))) const LatentTorchBackend *
+latent_torch_backend(int abi) {
+  return abi == LATENT_BACKEND_ABI ? &backend_table : nullptr;
+}

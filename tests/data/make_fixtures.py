@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""Builds the tiny TorchScript fixtures the core and element tests use (run with Debian's
+/usr/bin/python3 and python3-torch 1.13, so LibTorch 1.13 loads them). The outputs are
+committed; re-run only when changing a fixture:  /usr/bin/python3 tests/data/make_fixtures.py"""
+import os
+from typing import List
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RATIO = 4
+
+
+class StatefulCodec(torch.nn.Module):
+    """nn~-style codec with state carried between calls, so a block adapter that drops or
+    repeats samples shows. encode: each frame of RATIO samples -> [mean, running sum of
+    means]; decode inverts the first dim back to RATIO samples plus a per-call counter-free
+    leaky integrator on the second, all exact in float32 for small integers."""
+
+    def __init__(self, with_get_methods: bool = True):
+        super().__init__()
+        self.ratio = RATIO
+        self.register_buffer("encode_params", torch.tensor([1, 1, 2, RATIO]))
+        self.register_buffer("decode_params", torch.tensor([2, RATIO, 1, 1]))
+        self.register_buffer("forward_params", torch.tensor([1, 1, 1, 1]))
+        self.register_buffer("running", torch.zeros(1))
+        self.sr = 8000
+        self.gain = 1.0
+        self.steps = 4
+
+    @torch.jit.export
+    def encode(self, x):
+        b, c, t = x.shape
+        frames = x.reshape(b, c, t // self.ratio, self.ratio).mean(-1)
+        sums = torch.cumsum(frames, -1) + self.running
+        self.running.copy_(sums[0, 0, -1:])
+        return torch.cat([frames, sums], 1) * self.gain
+
+    @torch.jit.export
+    def decode(self, z):
+        return z[:, :1].repeat_interleave(self.ratio, -1)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+    @torch.jit.export
+    def reset(self) -> int:
+        self.running.zero_()
+        return 0
+
+    @torch.jit.export
+    def get_methods(self) -> List[str]:
+        return ["encode", "decode", "forward"]
+
+    @torch.jit.export
+    def get_attributes(self) -> List[str]:
+        return ["gain", "steps"]
+
+    @torch.jit.export
+    def get_gain(self) -> float:
+        return self.gain
+
+    @torch.jit.export
+    def set_gain(self, value: float) -> int:
+        self.gain = value
+        return 0
+
+    @torch.jit.export
+    def get_steps(self) -> int:
+        return self.steps
+
+    @torch.jit.export
+    def set_steps(self, value: int) -> int:
+        if value < 1 or value > 16:
+            return -1
+        self.steps = value
+        return 0
+
+
+class V1Style(torch.nn.Module):
+    """RAVE v1 layout: no get_methods, a `sampling_rate` tensor, latent size 3."""
+
+    def __init__(self):
+        super().__init__()
+        self.ratio = RATIO
+        self.register_buffer("sampling_rate", torch.tensor(16000))
+        self.register_buffer("encode_params", torch.tensor([1, 1, 3, RATIO]))
+        self.register_buffer("decode_params", torch.tensor([3, RATIO, 1, 1]))
+
+    @torch.jit.export
+    def encode(self, x):
+        f = x.reshape(x.shape[0], 1, -1, self.ratio).mean(-1)
+        return torch.cat([f, -f, f * 0.5], 1)
+
+    @torch.jit.export
+    def decode(self, z):
+        return z[:, :1].repeat_interleave(self.ratio, -1)
+
+
+class NoParams(torch.nn.Module):
+    def forward(self, x):
+        return x
+
+
+class WrongShape(torch.nn.Module):
+    """Claims 2 latents at ratio 4 but returns one channel at audio rate."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("encode_params", torch.tensor([1, 1, 2, RATIO]))
+
+    @torch.jit.export
+    def encode(self, x):
+        return x
+
+
+def main():
+    torch.jit.script(StatefulCodec()).save(os.path.join(HERE, "stateful-codec.ts"))
+    torch.jit.script(V1Style()).save(os.path.join(HERE, "v1-style.ts"))
+    torch.jit.script(NoParams()).save(os.path.join(HERE, "no-params.ts"))
+    torch.jit.script(WrongShape()).save(os.path.join(HERE, "wrong-shape.ts"))
+    with open(os.path.join(HERE, "not-torchscript.ts"), "w") as f:
+        f.write("this is a text file, not a TorchScript archive\n")
+    print("fixtures written to", HERE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+/* Core model runtime and block adapter, on the tiny fixtures of tests/data (make_fixtures.py). */
+#include "latent.h"
+
+#include <math.h>
+#include <string.h>
+
+static char *
+fixture (const char *name)
+{
+  return g_build_filename (LATENT_TEST_DATA, name, NULL);
+}
+
+static LatentModel *
+open_fixture (const char *name)
+{
+  char *path = fixture (name);
+  GError *error = NULL;
+  LatentModel *model = latent_model_open (path, 1, &error);
+  g_assert_no_error (error);
+  g_free (path);
+  return model;
+}
+
+static void
+test_methods_and_params (void)
+{
+  LatentModel *model = open_fixture ("stateful-codec.ts");
+  const char *const *methods = latent_model_get_methods (model);
+  g_assert_cmpuint (g_strv_length ((char **) methods), ==, 3);
+  g_assert_true (g_strv_contains (methods, "encode"));
+  g_assert_true (g_strv_contains (methods, "forward"));
+  g_assert_cmpint (latent_model_get_sample_rate (model), ==, 8000);
+
+  LatentMethodInfo info;
+  g_assert_true (latent_model_get_method_info (model, "encode", &info, NULL));
+  g_assert_cmpint (info.in_channels, ==, 1);
+  g_assert_cmpint (info.in_ratio, ==, 1);
+  g_assert_cmpint (info.out_channels, ==, 2);
+  g_assert_cmpint (info.out_ratio, ==, 4);
+  g_assert_cmpint (latent_method_info_min_block (&info), ==, 4);
+  g_assert_true (latent_model_get_method_info (model, "decode", &info, NULL));
+  g_assert_cmpint (latent_method_info_min_block (&info), ==, 1);
+
+  GError *error = NULL;
+  g_assert_false (latent_model_get_method_info (model, "nope", &info, &error));
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_METHOD);
+  /* The message names the file, the method asked for and what exists. */
+  g_assert_nonnull (strstr (error->message, "stateful-codec.ts"));
+  g_assert_nonnull (strstr (error->message, "'nope'"));
+  g_assert_nonnull (strstr (error->message, "encode, decode, forward"));
+  g_error_free (error);
+  latent_model_free (model);
+}
+
+static void
+test_v1_layout (void)
+{
+  /* No get_methods(): methods come from the M_params buffers; rate from `sampling_rate`. */
+  LatentModel *model = open_fixture ("v1-style.ts");
+  const char *const *methods = latent_model_get_methods (model);
+  g_assert_true (g_strv_contains (methods, "encode"));
+  g_assert_true (g_strv_contains (methods, "decode"));
+  g_assert_false (g_strv_contains (methods, "forward"));
+  g_assert_cmpint (latent_model_get_sample_rate (model), ==, 16000);
+  latent_model_free (model);
+}
+
+static void
+test_attributes (void)
+{
+  LatentModel *model = open_fixture ("stateful-codec.ts");
+  const char *const *attrs = latent_model_get_attributes (model);
+  g_assert_true (g_strv_contains (attrs, "gain"));
+  g_assert_true (g_strv_contains (attrs, "steps"));
+
+  double value = 0;
+  GError *error = NULL;
+  g_assert_true (latent_model_get_attribute (model, "steps", &value, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (value, ==, 4);
+  g_assert_true (latent_model_set_attribute (model, "steps", 7, &error));
+  g_assert_true (latent_model_get_attribute (model, "steps", &value, NULL));
+  g_assert_cmpfloat (value, ==, 7);
+  /* An int setter gets a rounded int, a float setter the float. */
+  g_assert_true (latent_model_set_attribute (model, "gain", 0.25, NULL));
+  g_assert_true (latent_model_get_attribute (model, "gain", &value, NULL));
+  g_assert_cmpfloat (value, ==, 0.25);
+
+  /* The model refuses 99 (returns -1): an error, and the old value stays. */
+  g_assert_false (latent_model_set_attribute (model, "steps", 99, &error));
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_ATTRIBUTE);
+  g_clear_error (&error);
+  g_assert_true (latent_model_get_attribute (model, "steps", &value, NULL));
+  g_assert_cmpfloat (value, ==, 7);
+
+  g_assert_false (latent_model_set_attribute (model, "guidance", 1, &error));
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_ATTRIBUTE);
+  g_assert_nonnull (strstr (error->message, "set_guidance"));
+  g_assert_nonnull (strstr (error->message, "gain, steps"));
+  g_error_free (error);
+  latent_model_free (model);
+}
+
+static void
+expect_open_error (const char *name, int code, const char *needle)
+{
+  char *path = fixture (name);
+  GError *error = NULL;
+  LatentModel *model = latent_model_open (path, 1, &error);
+  g_assert_null (model);
+  g_assert_error (error, LATENT_ERROR, code);
+  g_test_message ("%s -> %s", name, error->message);
+  g_assert_nonnull (strstr (error->message, path));
+  g_assert_nonnull (strstr (error->message, needle));
+  g_error_free (error);
+  g_free (path);
+}
+
+static void
+test_open_errors (void)
+{
+  expect_open_error ("missing.ts", LATENT_ERROR_LOAD, "no such model file");
+  expect_open_error ("not-torchscript.ts", LATENT_ERROR_LOAD, "not a TorchScript archive");
+  expect_open_error ("no-params.ts", LATENT_ERROR_METHOD, "M_params");
+}
+
+static void
+test_wrong_shape (void)
+{
+  LatentModel *model = open_fixture ("wrong-shape.ts");
+  float in[8] = { 0 }, out[4];
+  GError *error = NULL;
+  g_assert_false (latent_model_run (model, "encode", in, 8, out, &error));
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_RUN);
+  g_assert_nonnull (strstr (error->message, "expected [1,2,2]"));
+  g_clear_error (&error);
+  /* Not a multiple of the ratio. */
+  g_assert_false (latent_model_run (model, "encode", in, 6, out, &error));
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE);
+  g_error_free (error);
+  latent_model_free (model);
+}
+
+/* Encodes `n` samples pushed in chunks of the given sizes (cycled); returns the latents. */
+static float *
+encode_in_chunks (LatentModel *model, int block, const float *signal, size_t n,
+    const size_t *chunks, size_t n_chunks, size_t *n_frames)
+{
+  GError *error = NULL;
+  g_assert_true (latent_model_reset (model, &error));
+  LatentStream *stream = latent_stream_new (model, "encode", block, &error);
+  g_assert_no_error (error);
+  float *out = g_new0 (float, n + block);
+  size_t done = 0, produced = 0;
+  for (size_t i = 0; done < n; i++) {
+    size_t take = MIN (chunks[i % n_chunks], n - done);
+    size_t expect = latent_stream_output_frames (stream, take);
+    g_assert_true (latent_stream_process (stream, signal + done, take, out + produced * 2, NULL,
+        &error));
+    produced += expect;
+    done += take;
+  }
+  gssize tail = latent_stream_flush (stream, out + produced * 2, &error);
+  g_assert_cmpint (tail, >=, 0);
+  produced += tail;
+  latent_stream_free (stream);
+  *n_frames = produced;
+  return out;
+}
+
+static void
+test_stream_block_invariance (void)
+{
+  LatentModel *model = open_fixture ("stateful-codec.ts");
+  const size_t n = 1001;
+  float *signal = g_new (float, n);
+  for (size_t i = 0; i < n; i++)
+    signal[i] = (float) ((i * 7) % 13) - 6.0f;
+
+  /* Reference: one model call on the whole (zero-padded) signal. */
+  size_t padded = (n + 3) / 4 * 4;
+  float *whole = g_new0 (float, padded);
+  memcpy (whole, signal, n * sizeof (float));
+  float *ref = g_new (float, padded / 4 * 2);
+  g_assert_true (latent_model_reset (model, NULL));
+  g_assert_true (latent_model_run (model, "encode", whole, (int) padded, ref, NULL));
+
+  const size_t patterns[][3] = { { 1, 1, 1 }, { 3, 64, 1000 }, { 7, 5, 2 }, { 4096, 1, 1 } };
+  const int blocks[] = { 4, 8, 64 };
+  for (guint b = 0; b < G_N_ELEMENTS (blocks); b++) {
+    for (guint p = 0; p < G_N_ELEMENTS (patterns); p++) {
+      size_t frames = 0;
+      float *got = encode_in_chunks (model, blocks[b], signal, n, patterns[p], 3, &frames);
+      /* Padding to the block may add frames past the reference's end; compare the overlap. */
+      g_assert_cmpuint (frames, >=, padded / 4);
+      for (size_t f = 0; f < padded / 4; f++) {
+        /* Planar reference vs interleaved stream output. */
+        g_assert_cmpfloat_with_epsilon (got[f * 2], ref[f], 1e-5);
+        g_assert_cmpfloat_with_epsilon (got[f * 2 + 1], ref[padded / 4 + f], 1e-3);
+      }
+      g_free (got);
+    }
+  }
+  g_free (ref);
+  g_free (whole);
+  g_free (signal);
+  latent_model_free (model);
+}
+
+static void
+test_stream_affine_and_nonfinite (void)
+{
+  LatentModel *model = open_fixture ("stateful-codec.ts");
+  GError *error = NULL;
+  LatentStream *stream = latent_stream_new (model, "decode", 2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (latent_stream_output_frames (stream, 1), ==, 0);
+  g_assert_cmpuint (latent_stream_output_frames (stream, 2), ==, 8);
+  const float bias[] = { 1.0f, 0.0f }, scale[] = { 2.0f, 1.0f };
+  latent_stream_set_input_affine (stream, bias, scale, 2);
+  /* Two latent frames, interleaved [z0 z1]; decode repeats z0 four times. */
+  const float z[] = { 0.5f, 9.0f, NAN, 9.0f };
+  float out[8];
+  size_t nonfinite = 0;
+  g_assert_true (latent_stream_process (stream, z, 2, out, &nonfinite, &error));
+  g_assert_cmpuint (nonfinite, ==, 1);
+  for (int i = 0; i < 4; i++) {
+    g_assert_cmpfloat (out[i], ==, 0.5f * 2.0f + 1.0f);
+    g_assert_cmpfloat (out[4 + i], ==, 0.0f * 2.0f + 1.0f);
+  }
+  latent_stream_free (stream);
+
+  g_assert_null (latent_stream_new (model, "encode", 6, &error));
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE);
+  g_error_free (error);
+  latent_model_free (model);
+}
+
+static void
+test_default_block (void)
+{
+  LatentModel *model = open_fixture ("stateful-codec.ts");
+  LatentStream *enc = latent_stream_new (model, "encode", 0, NULL);
+  LatentStream *dec = latent_stream_new (model, "decode", 0, NULL);
+  /* Both cover 2048 audio samples per call. */
+  g_assert_cmpint (latent_stream_get_block (enc), ==, 2048);
+  g_assert_cmpint (latent_stream_get_block (dec), ==, 512);
+  latent_stream_free (enc);
+  latent_stream_free (dec);
+  latent_model_free (model);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/model/methods-and-params", test_methods_and_params);
+  g_test_add_func ("/model/v1-layout", test_v1_layout);
+  g_test_add_func ("/model/attributes", test_attributes);
+  g_test_add_func ("/model/open-errors", test_open_errors);
+  g_test_add_func ("/model/wrong-shape", test_wrong_shape);
+  g_test_add_func ("/stream/block-invariance", test_stream_block_invariance);
+  g_test_add_func ("/stream/affine-and-nonfinite", test_stream_affine_and_nonfinite);
+  g_test_add_func ("/stream/default-block", test_default_block);
+  return g_test_run ();
+}
