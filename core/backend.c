@@ -20,11 +20,13 @@ backend_path (void)
   if (env && *env)
     return env;
   Dl_info info;
-  if (dladdr ((void *) backend_path, &info) && info.dli_fname
-      && g_str_has_prefix (info.dli_fname, LATENT_BUILD_ROOT "/")
-      && g_file_test (LATENT_BACKEND_BUILD_PATH, G_FILE_TEST_EXISTS))
-    return LATENT_BACKEND_BUILD_PATH;
-  return LATENT_BACKEND_INSTALL_PATH;
+  /* dladdr gives the name the binary was started with: resolve a relative one first. */
+  char *where = dladdr ((void *) backend_path, &info) && info.dli_fname
+      ? realpath (info.dli_fname, NULL) : NULL;
+  gboolean in_build_tree = where && g_str_has_prefix (where, LATENT_BUILD_ROOT "/")
+      && g_file_test (LATENT_BACKEND_BUILD_PATH, G_FILE_TEST_EXISTS);
+  free (where);
+  return in_build_tree ? LATENT_BACKEND_BUILD_PATH : LATENT_BACKEND_INSTALL_PATH;
 }
 
 static gpointer

@@ -1,0 +1,301 @@
+/* `latent terrain info|train|render`. */
+#include "cli.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ info */
+
+int
+latent_cli_terrain_info (int argc, char **argv)
+{
+  if (!latent_cli_parse ("terrain info", "FILE", NULL, &argc, &argv))
+    return 1;
+  if (argc != 2)
+    return latent_cli_fail ("terrain info: expected one FILE, got %d arguments", argc - 1);
+  GError *error = NULL;
+  LatentTerrain *t = latent_terrain_load (argv[1], &error);
+  if (!t) {
+    int status = latent_cli_fail ("%s", error->message);
+    g_error_free (error);
+    return status;
+  }
+  const LatentTerrainConfig *c = latent_terrain_get_config (t);
+  printf ("%s: nn_terrain checkpoint\n", argv[1]);
+  printf ("  control dims  %d\n", c->control_dims);
+  printf ("  latent dims   %d\n", c->latent_dims);
+  printf ("  channels      %d\n", c->channels);
+  printf ("  features      %d%s\n", c->features,
+      c->gauss_scale > 0.0f ? "" : " (unused: no Fourier mapping)");
+  printf ("  gauss scale   %g\n", c->gauss_scale);
+  printf ("  parameters    %" G_GSIZE_FORMAT "\n", latent_terrain_get_param_count (t));
+  latent_terrain_free (t);
+  return 0;
+}
+
+/* ----------------------------------------------------------------- train */
+
+static LatentTerrainTrainer *interrupt_target;
+
+/* Cancelling only stores an atomic flag: safe inside a signal handler. */
+static void
+on_interrupt (int signal_number)
+{
+  if (interrupt_target)
+    latent_terrain_trainer_cancel (interrupt_target);
+}
+
+typedef struct {
+  int epochs;
+  gboolean tty;
+} BarState;
+
+/* Called on the training thread after every epoch: draws the bar on stderr. */
+static void
+draw_progress (const LatentTerrainProgress *progress, gpointer data)
+{
+  BarState *bar = data;
+  enum { WIDTH = 24 };
+  /* A log (not a terminal) gets about twenty lines, not one per epoch. */
+  guint64 every = MAX (1, bar->epochs / 20);
+  if (!bar->tty && progress->epoch % every != 0 && progress->epoch != 1)
+    return;
+  int filled = bar->epochs ? (int) (WIDTH * progress->epoch / bar->epochs) : WIDTH;
+  char cells[WIDTH + 1];
+  for (int i = 0; i < WIDTH; i++)
+    cells[i] = i < filled ? '#' : '.';
+  cells[WIDTH] = '\0';
+  fprintf (stderr, "%sepoch %" G_GUINT64_FORMAT "/%d [%s] loss %.6g%s", bar->tty ? "\r" : "",
+      progress->epoch, bar->epochs, cells, progress->loss, bar->tty ? "" : "\n");
+  fflush (stderr);
+}
+
+/* The output must be writable before spending minutes on training. */
+static gboolean
+check_writable (const char *path)
+{
+  char *dir = g_path_get_dirname (path);
+  gboolean ok = g_file_test (dir, G_FILE_TEST_IS_DIR) && access (dir, W_OK) == 0;
+  if (!ok)
+    latent_cli_fail ("terrain train: cannot write %s: %s is not a writable folder", path, dir);
+  g_free (dir);
+  return ok;
+}
+
+int
+latent_cli_terrain_train (int argc, char **argv)
+{
+  char *dataset_path = NULL, *out_path = NULL, *from_path = NULL;
+  int epochs = LATENT_TERRAIN_DEFAULT_EPOCHS, batch = LATENT_TERRAIN_DEFAULT_BATCH;
+  int control_dims = 0;
+  double lr = LATENT_TERRAIN_DEFAULT_LR;
+  LatentTerrainConfig config;
+  latent_terrain_config_init (&config);
+  double gauss_scale = config.gauss_scale;
+  gint64 seed = 1;
+  GOptionEntry entries[] = {
+    { "dataset", 0, 0, G_OPTION_ARG_FILENAME, &dataset_path,
+      "Training data, nn_terrain's dictionary as JSON (required)", "D.json" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out_path, "Where to write the terrain (required)",
+      "T.pt" },
+    { "from", 0, 0, G_OPTION_ARG_FILENAME, &from_path,
+      "Continue from this terrain instead of a new one", "T.pt" },
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Epochs to train (10)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Adam learning rate (0.001)", "X" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Batch size (32)", "B" },
+    { "control-dims", 0, 0, G_OPTION_ARG_INT, &control_dims,
+      "Control dims (default: the dataset's)", "D" },
+    { "channels", 0, 0, G_OPTION_ARG_INT, &config.channels, "Hidden layer width c (128)", "C" },
+    { "features", 0, 0, G_OPTION_ARG_INT, &config.features, "Fourier features m (256)", "M" },
+    { "gauss-scale", 0, 0, G_OPTION_ARG_DOUBLE, &gauss_scale,
+      "Sigma of the Fourier matrix; 0 = no Fourier mapping (0.1)", "S" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of initialisation and shuffling (1)",
+      "N" },
+    { NULL },
+  };
+  int status = 1;
+  LatentTerrainDataset *dataset = NULL;
+  LatentTerrain *initial = NULL, *trained = NULL;
+  LatentTerrainTrainer *trainer = NULL;
+  GError *error = NULL;
+  if (!latent_cli_parse ("terrain train", "", entries, &argc, &argv))
+    goto out;
+  if (argc != 1) {
+    latent_cli_fail ("terrain train: unexpected argument \"%s\"", argv[1]);
+    goto out;
+  }
+  if (!dataset_path || !out_path) {
+    latent_cli_fail ("terrain train: --dataset and --out are required");
+    goto out;
+  }
+  if (epochs < 1 || batch < 1 || !(lr > 0.0 && isfinite (lr))) {
+    latent_cli_fail ("terrain train: --epochs and --batch must be >= 1, --lr > 0");
+    goto out;
+  }
+  if (!check_writable (out_path))
+    goto out;
+  dataset = latent_terrain_dataset_load_json (dataset_path, &error);
+  if (!dataset)
+    goto out;
+  int dataset_dims = latent_terrain_dataset_get_control_dims (dataset);
+  if (control_dims && control_dims != dataset_dims) {
+    latent_cli_fail ("terrain train: %s has %d control dims, --control-dims says %d",
+        dataset_path, dataset_dims, control_dims);
+    goto out;
+  }
+  if (from_path) {
+    initial = latent_terrain_load (from_path, &error);
+  } else {
+    config.control_dims = dataset_dims;
+    config.latent_dims = latent_terrain_dataset_get_latent_dims (dataset);
+    config.gauss_scale = (float) gauss_scale;
+    initial = latent_terrain_new (&config, (guint64) seed, &error);
+  }
+  if (!initial)
+    goto out;
+  trainer = latent_terrain_trainer_new (initial, NULL, (guint64) seed);
+  if (!latent_terrain_trainer_set_dataset (trainer, dataset, &error))
+    goto out;
+  latent_terrain_trainer_set_epochs (trainer, epochs);
+  latent_terrain_trainer_set_batch_size (trainer, batch);
+  latent_terrain_trainer_set_learning_rate (trainer, lr);
+  BarState bar = { .epochs = epochs, .tty = isatty (STDERR_FILENO) };
+  latent_terrain_trainer_set_progress_func (trainer, draw_progress, &bar, NULL);
+  fprintf (stderr, "training on %" G_GSIZE_FORMAT " pairs from %s\n",
+      latent_terrain_dataset_get_n_pairs (dataset), dataset_path);
+
+  interrupt_target = trainer;
+  struct sigaction action = { .sa_handler = on_interrupt }, previous;
+  sigemptyset (&action.sa_mask);
+  sigaction (SIGINT, &action, &previous);
+  gboolean trained_ok = latent_terrain_trainer_run (trainer, NULL, &error);
+  sigaction (SIGINT, &previous, NULL);
+  interrupt_target = NULL;
+  if (bar.tty)
+    fputc ('\n', stderr);
+  if (!trained_ok) {
+    if (g_error_matches (error, LATENT_ERROR, LATENT_ERROR_CANCELLED)) {
+      g_clear_error (&error);
+      latent_cli_fail ("terrain train: interrupted, %s not written", out_path);
+    }
+    goto out;
+  }
+  trained = latent_terrain_trainer_copy_terrain (trainer);
+  if (!latent_terrain_save (trained, out_path, &error))
+    goto out;
+  LatentTerrainProgress progress;
+  latent_terrain_trainer_get_progress (trainer, &progress);
+  fprintf (stderr, "wrote %s (%" G_GUINT64_FORMAT " epochs, loss %.6g)\n", out_path,
+      progress.epoch, progress.loss);
+  status = 0;
+out:
+  if (error) {
+    latent_cli_fail ("terrain train: %s", error->message);
+    g_error_free (error);
+  }
+  latent_terrain_trainer_free (trainer);
+  latent_terrain_free (trained);
+  latent_terrain_free (initial);
+  latent_terrain_dataset_free (dataset);
+  g_free (dataset_path);
+  g_free (out_path);
+  g_free (from_path);
+  return status;
+}
+
+/* ---------------------------------------------------------------- render */
+
+/* "a<sep>b<sep>..." with exactly n numbers. */
+static gboolean
+parse_numbers (const char *text, char separator, int n, double *values)
+{
+  const char *p = text;
+  for (int i = 0; i < n; i++) {
+    char *end = NULL;
+    values[i] = g_ascii_strtod (p, &end);
+    if (end == p || !isfinite (values[i]))
+      return FALSE;
+    if (i + 1 < n && *end != separator)
+      return FALSE;
+    if (i + 1 == n && *end != '\0')
+      return FALSE;
+    p = end + 1;
+  }
+  return TRUE;
+}
+
+int
+latent_cli_terrain_render (int argc, char **argv)
+{
+  char *png = NULL, *size = NULL, *bounds = NULL, *clamp = NULL;
+  LatentTerrainRenderOptions options;
+  latent_terrain_render_options_init (&options);
+  GOptionEntry entries[] = {
+    { "png", 0, 0, G_OPTION_ARG_FILENAME, &png, "Picture to write (required)", "OUT.png" },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Pixels (600x150)", "WxH" },
+    { "bounds", 0, 0, G_OPTION_ARG_STRING, &bounds,
+      "Control values at the left, top, right, bottom edges (-16,-4,16,4)", "L,T,R,B" },
+    { "channel", 0, 0, G_OPTION_ARG_INT, &options.channel,
+      "Latent channel; with --colour the first of four (0)", "N" },
+    { "clamp", 0, 0, G_OPTION_ARG_STRING, &clamp, "Values mapped to black..white (-1,4)",
+      "LO,HI" },
+    { "colour", 0, 0, G_OPTION_ARG_NONE, &options.colour,
+      "Colour from four channels: brightness, red, green, blue", NULL },
+    { "color", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &options.colour, NULL, NULL },
+    { NULL },
+  };
+  int status = 1;
+  LatentTerrain *t = NULL;
+  GError *error = NULL;
+  double v[4];
+  if (!latent_cli_parse ("terrain render", "FILE", entries, &argc, &argv))
+    goto out;
+  if (argc != 2) {
+    latent_cli_fail ("terrain render: expected one FILE, got %d arguments", argc - 1);
+    goto out;
+  }
+  if (!png) {
+    latent_cli_fail ("terrain render: --png is required");
+    goto out;
+  }
+  if (size) {
+    if (!parse_numbers (size, 'x', 2, v) || v[0] != floor (v[0]) || v[1] != floor (v[1])) {
+      latent_cli_fail ("terrain render: --size \"%s\" is not WIDTHxHEIGHT", size);
+      goto out;
+    }
+    options.width = (int) CLAMP (v[0], -1, G_MAXINT);
+    options.height = (int) CLAMP (v[1], -1, G_MAXINT);
+  }
+  if (bounds) {
+    if (!parse_numbers (bounds, ',', 4, v)) {
+      latent_cli_fail ("terrain render: --bounds \"%s\" is not LEFT,TOP,RIGHT,BOTTOM", bounds);
+      goto out;
+    }
+    options.left = v[0], options.top = v[1], options.right = v[2], options.bottom = v[3];
+  }
+  if (clamp) {
+    if (!parse_numbers (clamp, ',', 2, v)) {
+      latent_cli_fail ("terrain render: --clamp \"%s\" is not LO,HI", clamp);
+      goto out;
+    }
+    options.clamp_lo = v[0], options.clamp_hi = v[1];
+  }
+  t = latent_terrain_load (argv[1], &error);
+  if (t && latent_terrain_render_png (t, &options, png, &error))
+    status = 0;
+out:
+  if (error) {
+    latent_cli_fail ("terrain render: %s", error->message);
+    g_error_free (error);
+  }
+  latent_terrain_free (t);
+  g_free (png);
+  g_free (size);
+  g_free (bounds);
+  g_free (clamp);
+  return status;
+}

@@ -1,0 +1,106 @@
+/* latent: real-time streaming for hosts whose audio thread must never run inference.
+ *
+ * A LatentRtStream owns a model and a chain of methods on it (e.g. "encode" then "decode"),
+ * and a worker thread (GThread) that runs the chain on whole blocks of B frames. The audio
+ * thread only copies frames in and out of lock-free single-producer/single-consumer rings:
+ *
+ *   audio thread                         worker thread
+ *   latent_rt_stream_process():           waits on a semaphore; for each complete input block k:
+ *     writes input at time t into ring  ->  copies it, applies queued bias/scale due by k*B,
+ *     publishes t (atomic, release)         runs the chain (LatentStream per method),
+ *     sem_post() when a block completes     writes block k's output into its slot, tags the slot
+ *     reads output for time t - L        <- with k (atomic, release), sem_post(done)
+ *
+ * Latency: L = B + max(B, H) frames, H = the largest host block announced at creation (0 or
+ * anything <= B gives L = 2 B). Output frame t is the chain's output for input frame t - L,
+ * whatever the host's block pattern (1 frame, 64, 1000 or varying), so output is identical for
+ * identical input. The worker has about L - B - H frames of time, at least one block, to run
+ * a block: the chain must run faster than real time.
+ *
+ * If the block an output frame needs is not ready, the audio thread writes zeros for it and
+ * counts an underrun; it never waits, takes no lock, allocates nothing and does no I/O
+ * (sem_post is async-signal-safe and never blocks; clock_gettime for pacing is a vDSO call).
+ * The one exception is hosts that run faster than real time (offline renders: lv2apply,
+ * gst-launch from files, a DAW's freewheeling export): there waiting costs no deadline, and
+ * the caller may ask the audio thread to wait for the worker (LATENT_RT_WAIT_ALWAYS), or let
+ * the stream decide (LATENT_RT_WAIT_AUTO): it waits only when the host has delivered audio at
+ * more than twice the speed of the wall clock over the recent past (one to two windows of 2 L
+ * frames, at least one block B), which a real-time host cannot do; at the switch from real
+ * time to offline, up to two windows may still underrun. Waits are bounded (2 s per block).
+ *
+ * Latent bending: latent_rt_stream_set_affine() queues bias/scale (time-stamped with the input
+ * frame count) on a lock-free queue; the worker applies an update from the first block that
+ * starts at or after its time stamp, so a change lands on the same frame whatever the host
+ * block pattern. The chain's input and output must have the same frame rate (ratios multiply
+ * to 1, e.g. audio -> latent -> audio). */
+#ifndef LATENT_RT_H
+#define LATENT_RT_H
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define LATENT_RT_MAX_STAGES 4
+#define LATENT_RT_MAX_AFFINE 128
+
+typedef enum {
+  LATENT_RT_WAIT_NEVER,  /* real-time host: missing output is silence (underrun) */
+  LATENT_RT_WAIT_ALWAYS, /* offline or freewheeling host: wait for the worker */
+  LATENT_RT_WAIT_AUTO,   /* wait only when the host demonstrably runs faster than real time */
+} LatentRtWait;
+
+typedef struct {
+  int block;          /* input frames per worker step; 0: the first method's default block */
+  int max_host_block; /* largest host block expected (LV2 bufsz:maxBlockLength); 0: unknown */
+  int affine_stage;   /* index of the method whose input gets bias/scale; -1: none */
+  double rate;        /* host frame rate, for LATENT_RT_WAIT_AUTO's pacing check */
+  int threads;        /* intra-op threads (>= 1) */
+} LatentRtConfig;
+
+typedef struct LatentRtStream LatentRtStream;
+
+/* Takes ownership of `model` (freed with the stream, also on failure). Starts the worker
+ * thread. Not real-time safe. */
+LatentRtStream *latent_rt_stream_new (LatentModel *model, const char *const *methods,
+    int n_methods, const LatentRtConfig *config, GError **error);
+/* Stops and joins the worker, frees the model. Not real-time safe. */
+void latent_rt_stream_free (LatentRtStream *rt);
+
+LatentModel *latent_rt_stream_get_model (LatentRtStream *rt);
+int latent_rt_stream_get_latency (const LatentRtStream *rt); /* L, in frames */
+int latent_rt_stream_get_block (const LatentRtStream *rt);   /* B */
+int latent_rt_stream_get_in_channels (const LatentRtStream *rt);
+int latent_rt_stream_get_out_channels (const LatentRtStream *rt);
+/* Input channels of the affine stage (the latent size for encode -> decode), 0 if none. */
+int latent_rt_stream_get_affine_channels (const LatentRtStream *rt);
+
+/* Audio thread. `in` and `dry` (may be NULL) are interleaved [n][in_channels], `out`
+ * [n][out_channels]; `dry` receives the input delayed by L, to mix with `out`. */
+void latent_rt_stream_process (LatentRtStream *rt, const float *in, float *out, float *dry,
+    uint32_t n, LatentRtWait wait);
+
+/* Audio thread: bias/scale for the affine stage's input channels (n of them; the rest stay 0
+ * and 1). Queued only when different from the last call; a full queue keeps the values for
+ * the next call. */
+void latent_rt_stream_set_affine (LatentRtStream *rt, const float *bias, const float *scale,
+    int n);
+/* Any thread: intra-op threads, applied by the worker before its next block. */
+void latent_rt_stream_set_threads (LatentRtStream *rt, int threads);
+
+/* Any thread. Frames output as silence because their block was not ready. */
+uint64_t latent_rt_stream_get_underruns (const LatentRtStream *rt);
+/* Input blocks the worker skipped because the audio thread had overwritten them. */
+uint64_t latent_rt_stream_get_overruns (const LatentRtStream *rt);
+/* Blocks the worker has run. */
+uint64_t latent_rt_stream_get_blocks (const LatentRtStream *rt);
+/* The worker's error (the model raised); it then stops running blocks. NULL while none. */
+const char *latent_rt_stream_get_error (const LatentRtStream *rt);
+
+/* Not real-time safe: stops the worker, drops buffered audio, resets the model's state
+ * (latent_stream_reset), clears counters and pacing, restarts the worker. */
+gboolean latent_rt_stream_reset (LatentRtStream *rt, GError **error);
+
+G_END_DECLS
+
+#endif /* LATENT_RT_H */

@@ -1,0 +1,554 @@
+/* Real-time streaming: lock-free rings between an audio thread and a worker thread that runs
+ * a chain of LatentStreams on whole blocks (see latent-rt.h for the contract). */
+#include "latent.h"
+
+#include <errno.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#define PARAM_QUEUE 32
+#define WAIT_LIMIT_US (2 * G_USEC_PER_SEC)
+
+typedef struct {
+  int64_t time; /* input frame from which the values apply */
+  int n;
+  float bias[LATENT_RT_MAX_AFFINE];
+  float scale[LATENT_RT_MAX_AFFINE];
+} AffineUpdate;
+
+struct LatentRtStream {
+  LatentModel *model;
+  LatentStream *stages[LATENT_RT_MAX_STAGES];
+  int n_stages;
+  int affine_stage;
+  int affine_channels;
+  int block;   /* B: input frames per step == output frames per step */
+  int chunk;   /* largest piece the audio thread handles at once (<= B) */
+  int latency; /* L */
+  int in_ch, out_ch;
+  double rate;
+
+  /* Input ring: frame t lives at t % in_size. Written by the audio thread only. */
+  float *in_ring;
+  int64_t in_size;
+  _Atomic int64_t written; /* frames published to the worker */
+
+  /* Output ring: n_slots blocks; slot k % n_slots holds block k once tag[slot] == k. */
+  float *out_ring;
+  int n_slots;
+  _Atomic int64_t *tags;
+
+  /* Worker scratch. */
+  float *work_in, *work_mid[LATENT_RT_MAX_STAGES], *work_out;
+  int64_t next_block;
+
+  /* Bias/scale queue, audio thread -> worker. */
+  AffineUpdate queue[PARAM_QUEUE];
+  _Atomic uint32_t queue_head; /* written by the audio thread */
+  _Atomic uint32_t queue_tail; /* written by the worker */
+  AffineUpdate wanted;         /* audio thread: last values asked for */
+  AffineUpdate sent;           /* audio thread: last values queued */
+  gboolean affine_pending;
+  _Atomic int threads;
+
+  /* Pacing (audio thread only) for LATENT_RT_WAIT_AUTO: two anchors (frames pushed, wall
+   * time) at call starts; the host's speed is measured from the older one, so the span is
+   * between one and two windows of audio (or everything since the first call). */
+  int64_t anchor_frames[2];
+  gint64 anchor_us[2];
+  int64_t window;
+  gboolean started;
+
+  sem_t work_sem, done_sem;
+  GThread *thread;
+  _Atomic int running;
+  _Atomic int failed;
+  char error[512];
+
+  _Atomic uint64_t underruns, overruns, blocks;
+};
+
+static gpointer worker_main (gpointer data);
+
+static int64_t
+round_up_pow2 (int64_t v)
+{
+  int64_t p = 1;
+  while (p < v)
+    p <<= 1;
+  return p;
+}
+
+static void
+start_worker (LatentRtStream *rt)
+{
+  atomic_store (&rt->running, 1);
+  rt->thread = g_thread_new ("latent-rt", worker_main, rt);
+}
+
+static void
+stop_worker (LatentRtStream *rt)
+{
+  if (!rt->thread)
+    return;
+  atomic_store (&rt->running, 0);
+  sem_post (&rt->work_sem);
+  g_thread_join (rt->thread);
+  rt->thread = NULL;
+}
+
+static void
+clear_state (LatentRtStream *rt)
+{
+  atomic_store (&rt->written, 0);
+  for (int i = 0; i < rt->n_slots; i++)
+    atomic_store (&rt->tags[i], -1);
+  rt->next_block = 0;
+  atomic_store (&rt->queue_head, 0);
+  atomic_store (&rt->queue_tail, 0);
+  rt->affine_pending = FALSE;
+  rt->started = FALSE;
+  atomic_store (&rt->underruns, 0);
+  atomic_store (&rt->overruns, 0);
+  atomic_store (&rt->blocks, 0);
+  atomic_store (&rt->failed, 0);
+  rt->error[0] = '\0';
+  memset (rt->in_ring, 0, sizeof (float) * rt->in_size * rt->in_ch);
+  while (sem_trywait (&rt->work_sem) == 0)
+    ;
+  while (sem_trywait (&rt->done_sem) == 0)
+    ;
+}
+
+LatentRtStream *
+latent_rt_stream_new (LatentModel *model, const char *const *methods, int n_methods,
+    const LatentRtConfig *config, GError **error)
+{
+  g_return_val_if_fail (model && methods && config, NULL);
+  if (n_methods < 1 || n_methods > LATENT_RT_MAX_STAGES) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE, "%s: %d methods in a chain (1 to %d)",
+        latent_model_get_path (model), n_methods, LATENT_RT_MAX_STAGES);
+    latent_model_free (model);
+    return NULL;
+  }
+  LatentRtStream *rt = g_new0 (LatentRtStream, 1);
+  rt->model = model;
+  rt->n_stages = n_methods;
+  rt->affine_stage = config->affine_stage;
+  rt->rate = config->rate > 0 ? config->rate : 48000;
+  atomic_store (&rt->threads, MAX (1, config->threads));
+  latent_model_set_threads (model, MAX (1, config->threads));
+  sem_init (&rt->work_sem, 0, 0);
+  sem_init (&rt->done_sem, 0, 0);
+
+  /* Chain: each stage's block is the previous stage's output per step. */
+  int frames = config->block;
+  int mid_ch = 0;
+  for (int i = 0; i < n_methods; i++) {
+    rt->stages[i] = latent_stream_new (model, methods[i], frames, error);
+    if (!rt->stages[i])
+      goto fail;
+    const LatentMethodInfo *info = latent_stream_get_info (rt->stages[i]);
+    if (i == 0) {
+      rt->block = latent_stream_get_block (rt->stages[0]);
+      rt->in_ch = info->in_channels;
+    } else if (info->in_channels != mid_ch) {
+      g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE,
+          "%s: %s takes %d channels but %s gives %d", latent_model_get_path (model),
+          methods[i], info->in_channels, methods[i - 1], mid_ch);
+      goto fail;
+    }
+    frames = (int) ((gint64) latent_stream_get_block (rt->stages[i]) * info->in_ratio
+        / info->out_ratio);
+    mid_ch = info->out_channels;
+    rt->work_mid[i] = g_new0 (float, (gsize) frames * mid_ch);
+  }
+  rt->out_ch = mid_ch;
+  if (frames != rt->block) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE,
+        "%s: the chain turns %d frames into %d; a real-time stream needs as many out as in",
+        latent_model_get_path (model), rt->block, frames);
+    goto fail;
+  }
+  if (rt->affine_stage >= n_methods)
+    rt->affine_stage = -1;
+  if (rt->affine_stage >= 0)
+    rt->affine_channels = MIN (LATENT_RT_MAX_AFFINE,
+        latent_stream_get_info (rt->stages[rt->affine_stage])->in_channels);
+
+  int host = MAX (0, config->max_host_block);
+  rt->latency = rt->block + MAX (rt->block, host);
+  rt->chunk = rt->block;
+  rt->window = 2 * (int64_t) rt->latency;
+  rt->in_size = round_up_pow2 (2 * ((int64_t) rt->latency + rt->chunk + rt->block));
+  rt->n_slots = (int) (rt->in_size / rt->block) + 2;
+  rt->in_ring = g_new0 (float, (gsize) rt->in_size * rt->in_ch);
+  rt->out_ring = g_new0 (float, (gsize) rt->n_slots * rt->block * rt->out_ch);
+  rt->tags = g_new (_Atomic int64_t, rt->n_slots);
+  rt->work_in = g_new0 (float, (gsize) rt->block * rt->in_ch);
+  for (int c = 0; c < LATENT_RT_MAX_AFFINE; c++) {
+    rt->wanted.scale[c] = rt->sent.scale[c] = 1.0f;
+  }
+  rt->wanted.n = rt->sent.n = rt->affine_channels;
+  clear_state (rt);
+  start_worker (rt);
+  return rt;
+
+fail:
+  latent_rt_stream_free (rt);
+  return NULL;
+}
+
+void
+latent_rt_stream_free (LatentRtStream *rt)
+{
+  if (!rt)
+    return;
+  stop_worker (rt);
+  for (int i = 0; i < LATENT_RT_MAX_STAGES; i++) {
+    latent_stream_free (rt->stages[i]);
+    g_free (rt->work_mid[i]);
+  }
+  latent_model_free (rt->model);
+  g_free (rt->in_ring);
+  g_free (rt->out_ring);
+  g_free ((gpointer) rt->tags);
+  g_free (rt->work_in);
+  sem_destroy (&rt->work_sem);
+  sem_destroy (&rt->done_sem);
+  g_free (rt);
+}
+
+LatentModel *
+latent_rt_stream_get_model (LatentRtStream *rt)
+{
+  return rt->model;
+}
+
+int
+latent_rt_stream_get_latency (const LatentRtStream *rt)
+{
+  return rt->latency;
+}
+
+int
+latent_rt_stream_get_block (const LatentRtStream *rt)
+{
+  return rt->block;
+}
+
+int
+latent_rt_stream_get_in_channels (const LatentRtStream *rt)
+{
+  return rt->in_ch;
+}
+
+int
+latent_rt_stream_get_out_channels (const LatentRtStream *rt)
+{
+  return rt->out_ch;
+}
+
+int
+latent_rt_stream_get_affine_channels (const LatentRtStream *rt)
+{
+  return rt->affine_channels;
+}
+
+uint64_t
+latent_rt_stream_get_underruns (const LatentRtStream *rt)
+{
+  return atomic_load (&((LatentRtStream *) rt)->underruns);
+}
+
+uint64_t
+latent_rt_stream_get_overruns (const LatentRtStream *rt)
+{
+  return atomic_load (&((LatentRtStream *) rt)->overruns);
+}
+
+uint64_t
+latent_rt_stream_get_blocks (const LatentRtStream *rt)
+{
+  return atomic_load (&((LatentRtStream *) rt)->blocks);
+}
+
+const char *
+latent_rt_stream_get_error (const LatentRtStream *rt)
+{
+  return atomic_load_explicit (&((LatentRtStream *) rt)->failed, memory_order_acquire)
+      ? rt->error : NULL;
+}
+
+void
+latent_rt_stream_set_threads (LatentRtStream *rt, int threads)
+{
+  atomic_store_explicit (&rt->threads, MAX (1, threads), memory_order_relaxed);
+}
+
+/* ----------------------------------------------------------------- worker */
+
+static void
+apply_due_updates (LatentRtStream *rt, int64_t block_start)
+{
+  uint32_t tail = atomic_load_explicit (&rt->queue_tail, memory_order_relaxed);
+  uint32_t head = atomic_load_explicit (&rt->queue_head, memory_order_acquire);
+  const AffineUpdate *last = NULL;
+  while (tail != head && rt->queue[tail % PARAM_QUEUE].time <= block_start) {
+    last = &rt->queue[tail % PARAM_QUEUE];
+    /* Apply before releasing the slot: the audio thread may reuse it right after. */
+    latent_stream_set_input_affine (rt->stages[rt->affine_stage], last->bias, last->scale,
+        last->n);
+    tail++;
+    atomic_store_explicit (&rt->queue_tail, tail, memory_order_release);
+  }
+}
+
+static void
+fail_worker (LatentRtStream *rt, GError *error)
+{
+  g_strlcpy (rt->error, error ? error->message : "failed", sizeof rt->error);
+  g_clear_error (&error);
+  atomic_store_explicit (&rt->failed, 1, memory_order_release);
+  sem_post (&rt->done_sem);
+}
+
+static gboolean
+run_step (LatentRtStream *rt, int64_t k)
+{
+  GError *error = NULL;
+  if (rt->affine_stage >= 0)
+    apply_due_updates (rt, k * rt->block);
+  int threads = atomic_load_explicit (&rt->threads, memory_order_relaxed);
+  if (threads != latent_model_get_threads (rt->model))
+    latent_model_set_threads (rt->model, threads);
+  const float *in = rt->work_in;
+  for (int i = 0; i < rt->n_stages; i++) {
+    int frames = latent_stream_get_block (rt->stages[i]);
+    if (!latent_stream_process (rt->stages[i], in, (size_t) frames, rt->work_mid[i], NULL,
+            &error)) {
+      fail_worker (rt, error);
+      return FALSE;
+    }
+    in = rt->work_mid[i];
+  }
+  int slot = (int) (k % rt->n_slots);
+  memcpy (rt->out_ring + (size_t) slot * rt->block * rt->out_ch, in,
+      sizeof (float) * rt->block * rt->out_ch);
+  atomic_store_explicit (&rt->tags[slot], k, memory_order_release);
+  atomic_fetch_add_explicit (&rt->blocks, 1, memory_order_relaxed);
+  sem_post (&rt->done_sem);
+  return TRUE;
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  LatentRtStream *rt = data;
+  const int64_t B = rt->block;
+  /* Frames the audio thread may be writing beyond what it has published. */
+  const int64_t safe = rt->in_size - rt->chunk;
+  while (atomic_load (&rt->running)) {
+    int64_t w = atomic_load_explicit (&rt->written, memory_order_acquire);
+    int64_t k = rt->next_block;
+    if ((k + 1) * B > w) {
+      sem_wait (&rt->work_sem);
+      continue;
+    }
+    if (atomic_load_explicit (&rt->failed, memory_order_relaxed)) {
+      rt->next_block = w / B; /* keep up, run nothing */
+      continue;
+    }
+    if (w - k * B > safe) {
+      int64_t skip_to = w / B - 1;
+      atomic_fetch_add (&rt->overruns, (uint64_t) (skip_to - k));
+      rt->next_block = skip_to;
+      continue;
+    }
+    for (int64_t i = 0; i < B; i++) {
+      const float *src = rt->in_ring + ((k * B + i) & (rt->in_size - 1)) * rt->in_ch;
+      memcpy (rt->work_in + i * rt->in_ch, src, sizeof (float) * rt->in_ch);
+    }
+    /* Seqlock-style check: were those frames overwritten while copying? */
+    w = atomic_load_explicit (&rt->written, memory_order_acquire);
+    if (w - k * B > safe) {
+      atomic_fetch_add (&rt->overruns, 1);
+      rt->next_block = w / B - 1;
+      continue;
+    }
+    if (run_step (rt, k))
+      rt->next_block = k + 1;
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------ audio thread */
+
+void
+latent_rt_stream_set_affine (LatentRtStream *rt, const float *bias, const float *scale, int n)
+{
+  if (rt->affine_stage < 0)
+    return;
+  n = MIN (n, rt->affine_channels);
+  for (int c = 0; c < rt->affine_channels; c++) {
+    float b = bias && c < n ? bias[c] : 0.0f;
+    float s = scale && c < n ? scale[c] : 1.0f;
+    if (b != rt->wanted.bias[c] || s != rt->wanted.scale[c]) {
+      rt->wanted.bias[c] = b;
+      rt->wanted.scale[c] = s;
+      rt->affine_pending = TRUE;
+    }
+  }
+}
+
+static void
+flush_affine (LatentRtStream *rt, int64_t now)
+{
+  if (!rt->affine_pending)
+    return;
+  uint32_t head = atomic_load_explicit (&rt->queue_head, memory_order_relaxed);
+  uint32_t tail = atomic_load_explicit (&rt->queue_tail, memory_order_acquire);
+  if (head - tail >= PARAM_QUEUE)
+    return; /* full: keep the values, try on the next call */
+  AffineUpdate *u = &rt->queue[head % PARAM_QUEUE];
+  u->time = now;
+  u->n = rt->affine_channels;
+  memcpy (u->bias, rt->wanted.bias, sizeof (float) * rt->affine_channels);
+  memcpy (u->scale, rt->wanted.scale, sizeof (float) * rt->affine_channels);
+  atomic_store_explicit (&rt->queue_head, head + 1, memory_order_release);
+  rt->affine_pending = FALSE;
+}
+
+static gboolean
+host_is_offline (LatentRtStream *rt, int64_t t)
+{
+  /* Audio delivered (frames before this call) against wall time, from the older anchor. A
+   * real-time host cannot deliver audio at twice the speed of the clock over a block or more;
+   * an offline one does it a thousand times over. */
+  gint64 now = g_get_monotonic_time ();
+  if (t - rt->anchor_frames[1] >= rt->window) {
+    rt->anchor_frames[0] = rt->anchor_frames[1];
+    rt->anchor_us[0] = rt->anchor_us[1];
+    rt->anchor_frames[1] = t;
+    rt->anchor_us[1] = now;
+  }
+  int64_t frames = t - rt->anchor_frames[0];
+  if (frames < rt->block)
+    return FALSE;
+  double wall = (now - rt->anchor_us[0]) / (double) G_USEC_PER_SEC;
+  return wall < 0.5 * (double) frames / rt->rate;
+}
+
+/* Waits (offline only) until block k is ready, the worker failed, or the limit passed. */
+static gboolean
+wait_for_block (LatentRtStream *rt, int64_t k, int slot)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_LIMIT_US;
+  while (atomic_load_explicit (&rt->tags[slot], memory_order_acquire) != k) {
+    if (atomic_load_explicit (&rt->failed, memory_order_acquire))
+      return FALSE;
+    if (g_get_monotonic_time () > deadline)
+      return FALSE;
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 50 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    sem_timedwait (&rt->done_sem, &ts);
+  }
+  return TRUE;
+}
+
+static void
+process_chunk (LatentRtStream *rt, const float *in, float *out, float *dry, int64_t n,
+    gboolean may_wait)
+{
+  const int64_t t = atomic_load_explicit (&rt->written, memory_order_relaxed);
+  const int64_t mask = rt->in_size - 1;
+  const int in_ch = rt->in_ch, out_ch = rt->out_ch;
+  const int64_t B = rt->block, L = rt->latency;
+
+  for (int64_t i = 0; i < n; i++)
+    memcpy (rt->in_ring + ((t + i) & mask) * in_ch, in + i * in_ch, sizeof (float) * in_ch);
+  if (dry) {
+    for (int64_t i = 0; i < n; i++) {
+      int64_t src = t + i - L;
+      if (src < 0)
+        memset (dry + i * in_ch, 0, sizeof (float) * in_ch);
+      else
+        memcpy (dry + i * in_ch, rt->in_ring + (src & mask) * in_ch, sizeof (float) * in_ch);
+    }
+  }
+  flush_affine (rt, t);
+  atomic_store_explicit (&rt->written, t + n, memory_order_release);
+  if ((t + n) / B != t / B)
+    sem_post (&rt->work_sem);
+
+  /* Output frames t - L .. t + n - 1 - L, block by block. */
+  int64_t i = 0;
+  while (i < n) {
+    int64_t j = t + i - L;
+    if (j < 0) {
+      int64_t m = MIN (n - i, -j);
+      memset (out + i * out_ch, 0, sizeof (float) * m * out_ch);
+      i += m;
+      continue;
+    }
+    int64_t k = j / B, off = j % B;
+    int64_t m = MIN (n - i, B - off);
+    int slot = (int) (k % rt->n_slots);
+    gboolean ready = atomic_load_explicit (&rt->tags[slot], memory_order_acquire) == k;
+    if (!ready && may_wait)
+      ready = wait_for_block (rt, k, slot);
+    if (ready)
+      memcpy (out + i * out_ch, rt->out_ring + ((size_t) slot * B + off) * out_ch,
+          sizeof (float) * m * out_ch);
+    else {
+      memset (out + i * out_ch, 0, sizeof (float) * m * out_ch);
+      atomic_fetch_add_explicit (&rt->underruns, (uint64_t) m, memory_order_relaxed);
+    }
+    i += m;
+  }
+}
+
+void
+latent_rt_stream_process (LatentRtStream *rt, const float *in, float *out, float *dry,
+    uint32_t n, LatentRtWait wait)
+{
+  if (!rt->started) {
+    gint64 now = g_get_monotonic_time ();
+    int64_t t0 = atomic_load_explicit (&rt->written, memory_order_relaxed);
+    rt->anchor_frames[0] = rt->anchor_frames[1] = t0;
+    rt->anchor_us[0] = rt->anchor_us[1] = now;
+    rt->started = TRUE;
+  }
+  const int64_t t = atomic_load_explicit (&rt->written, memory_order_relaxed);
+  gboolean may_wait = wait == LATENT_RT_WAIT_ALWAYS
+      || (wait == LATENT_RT_WAIT_AUTO && host_is_offline (rt, t));
+  uint32_t done = 0;
+  while (done < n) {
+    uint32_t m = MIN (n - done, (uint32_t) rt->chunk);
+    process_chunk (rt, in + (size_t) done * rt->in_ch, out + (size_t) done * rt->out_ch,
+        dry ? dry + (size_t) done * rt->in_ch : NULL, m, may_wait);
+    done += m;
+  }
+}
+
+gboolean
+latent_rt_stream_reset (LatentRtStream *rt, GError **error)
+{
+  stop_worker (rt);
+  gboolean ok = TRUE;
+  for (int i = 0; i < rt->n_stages && ok; i++)
+    ok = latent_stream_reset (rt->stages[i], error);
+  if (rt->affine_stage >= 0)
+    latent_stream_set_input_affine (rt->stages[rt->affine_stage], rt->wanted.bias,
+        rt->wanted.scale, rt->affine_channels);
+  clear_state (rt);
+  start_worker (rt);
+  return ok;
+}

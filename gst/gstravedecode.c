@@ -1,0 +1,232 @@
+/* ravedecode: runs a model's decode method on a latent stream. The streaming machinery lives in
+ * GstLatentFilter (gstlatentfilter.c documents timing and end-of-stream trimming: the output
+ * ends at the last latent buffer's pts + duration, so raveencode ! ravedecode returns exactly
+ * the number of samples that went in).
+ *
+ * bias / scale handoff: the property setter builds the new array outside any lock, then swaps
+ * it in under `affine_lock` and raises `affine_dirty`; the streaming thread, before each input
+ * buffer, checks the flag atomically and only if raised copies the arrays under the same lock
+ * (a memcpy) and hands them to the core (latent_stream_set_input_affine). The lock is never
+ * held during inference. A change applies from the next model call on, which includes latents
+ * already buffered for it. */
+#include "gstravedecode.h"
+#include "latent-caps.h"
+
+#include <string.h>
+
+enum {
+  PROP_BIAS = GST_LATENT_FILTER_PROP_LAST,
+  PROP_SCALE,
+};
+
+typedef struct {
+  float *values;
+  guint n;
+} FloatArray;
+
+struct _GstRaveDecode {
+  GstLatentFilter parent;
+
+  GMutex affine_lock;      /* guards bias, scale (the pending values) */
+  FloatArray bias, scale;
+  gint affine_dirty;       /* atomic: the streaming thread must pick up new values */
+
+  /* Streaming thread copies, in_channels long (READY and up). */
+  float *cur_bias, *cur_scale;
+  int cur_n;
+};
+
+G_DEFINE_TYPE (GstRaveDecode, gst_rave_decode, GST_TYPE_LATENT_FILTER)
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (LATENT_CAPS_TEMPLATE_STRING));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (LATENT_AUDIO_CAPS_TEMPLATE_STRING));
+
+static float
+value_to_float (const GValue *v)
+{
+  if (G_VALUE_HOLDS_FLOAT (v))
+    return g_value_get_float (v);
+  if (G_VALUE_HOLDS_DOUBLE (v))
+    return (float) g_value_get_double (v);
+  if (G_VALUE_HOLDS_INT (v))
+    return (float) g_value_get_int (v);
+  GValue f = G_VALUE_INIT;
+  g_value_init (&f, G_TYPE_FLOAT);
+  float out = g_value_transform (v, &f) ? g_value_get_float (&f) : 0.0f;
+  g_value_unset (&f);
+  return out;
+}
+
+static void
+set_array (GstRaveDecode *self, FloatArray *dst, const GValue *value)
+{
+  guint n = gst_value_array_get_size (value);
+  float *values = g_new0 (float, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    values[i] = value_to_float (gst_value_array_get_value (value, i));
+  g_mutex_lock (&self->affine_lock);
+  float *old = dst->values;
+  dst->values = values;
+  dst->n = n;
+  g_atomic_int_set (&self->affine_dirty, 1);
+  g_mutex_unlock (&self->affine_lock);
+  g_free (old);
+}
+
+static void
+get_array (GstRaveDecode *self, FloatArray *src, GValue *value)
+{
+  g_mutex_lock (&self->affine_lock);
+  guint n = src->n;
+  float *copy = g_memdup2 (src->values, sizeof (float) * MAX (n, 1));
+  g_mutex_unlock (&self->affine_lock);
+  for (guint i = 0; i < n; i++) {
+    GValue v = G_VALUE_INIT;
+    g_value_init (&v, G_TYPE_FLOAT);
+    g_value_set_float (&v, copy[i]);
+    gst_value_array_append_and_take_value (value, &v);
+  }
+  g_free (copy);
+}
+
+static void
+gst_rave_decode_set_property (GObject *object, guint prop_id, const GValue *value,
+    GParamSpec *pspec)
+{
+  GstRaveDecode *self = GST_RAVE_DECODE (object);
+  switch (prop_id) {
+    case PROP_BIAS:
+      set_array (self, &self->bias, value);
+      break;
+    case PROP_SCALE:
+      set_array (self, &self->scale, value);
+      break;
+    default:
+      gst_latent_filter_set_property (object, prop_id, value, pspec);
+      break;
+  }
+}
+
+static void
+gst_rave_decode_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstRaveDecode *self = GST_RAVE_DECODE (object);
+  switch (prop_id) {
+    case PROP_BIAS:
+      get_array (self, &self->bias, value);
+      break;
+    case PROP_SCALE:
+      get_array (self, &self->scale, value);
+      break;
+    default:
+      gst_latent_filter_get_property (object, prop_id, value, pspec);
+      break;
+  }
+}
+
+/* Streaming thread: pick up new bias/scale if the setter published some. */
+static void
+before_process (GstLatentFilter *filter, LatentStream *stream)
+{
+  GstRaveDecode *self = GST_RAVE_DECODE (filter);
+  if (!g_atomic_int_get (&self->affine_dirty) || !self->cur_bias)
+    return;
+  int n = self->cur_n;
+  for (int c = 0; c < n; c++) {
+    self->cur_bias[c] = 0.0f;
+    self->cur_scale[c] = 1.0f;
+  }
+  g_mutex_lock (&self->affine_lock);
+  g_atomic_int_set (&self->affine_dirty, 0);
+  memcpy (self->cur_bias, self->bias.values, sizeof (float) * MIN ((guint) n, self->bias.n));
+  memcpy (self->cur_scale, self->scale.values, sizeof (float) * MIN ((guint) n, self->scale.n));
+  g_mutex_unlock (&self->affine_lock);
+  latent_stream_set_input_affine (stream, self->cur_bias, self->cur_scale, n);
+}
+
+static void
+stream_created (GstLatentFilter *filter, LatentStream *stream)
+{
+  GstRaveDecode *self = GST_RAVE_DECODE (filter);
+  self->cur_n = latent_stream_get_info (stream)->in_channels;
+  g_free (self->cur_bias);
+  g_free (self->cur_scale);
+  self->cur_bias = g_new0 (float, self->cur_n);
+  self->cur_scale = g_new0 (float, self->cur_n);
+  g_atomic_int_set (&self->affine_dirty, 1);
+  before_process (filter, stream);
+}
+
+static void
+gst_rave_decode_init (GstRaveDecode *self)
+{
+  g_mutex_init (&self->affine_lock);
+  gst_latent_filter_setup (GST_LATENT_FILTER (self), "decode");
+}
+
+static void
+gst_rave_decode_finalize (GObject *object)
+{
+  GstRaveDecode *self = GST_RAVE_DECODE (object);
+  g_free (self->bias.values);
+  g_free (self->scale.values);
+  g_free (self->cur_bias);
+  g_free (self->cur_scale);
+  g_mutex_clear (&self->affine_lock);
+  G_OBJECT_CLASS (gst_rave_decode_parent_class)->finalize (object);
+}
+
+static void
+gst_rave_decode_class_init (GstRaveDecodeClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstLatentFilterClass *filter_class = GST_LATENT_FILTER_CLASS (klass);
+  gobject_class->set_property = gst_rave_decode_set_property;
+  gobject_class->get_property = gst_rave_decode_get_property;
+  gobject_class->finalize = gst_rave_decode_finalize;
+  filter_class->sink_is_latent = TRUE;
+  filter_class->src_is_latent = FALSE;
+  filter_class->lenient_sink_caps = TRUE;
+  filter_class->before_process = before_process;
+  filter_class->stream_created = stream_created;
+
+  gst_latent_filter_class_install_properties (gobject_class, "decode");
+  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_CONTROLLABLE | GST_PARAM_MUTABLE_PLAYING;
+  g_object_class_install_property (gobject_class, PROP_BIAS,
+      gst_param_spec_array ("bias", "Bias",
+          "Per-latent-dimension offsets added to the latents before decoding (latent units), "
+          "applied after scale: z' = z * scale + bias. Dimensions past the end of the array "
+          "get 0. Default empty (no offset). Changeable while playing, from the next model "
+          "call on. gst-launch syntax: bias=\"<0.0, 1.5>\"",
+          g_param_spec_float ("bias-value", "Bias value", "Offset of one latent dimension",
+              -G_MAXFLOAT, G_MAXFLOAT, 0.0f, flags), flags));
+  g_object_class_install_property (gobject_class, PROP_SCALE,
+      gst_param_spec_array ("scale", "Scale",
+          "Per-latent-dimension factors the latents are multiplied by before decoding "
+          "(unitless), applied before bias: z' = z * scale + bias. Dimensions past the end of "
+          "the array get 1. Default empty (no scaling). Changeable while playing, from the next "
+          "model call on. gst-launch syntax: scale=\"<1.0, -1.0>\"",
+          g_param_spec_float ("scale-value", "Scale value", "Factor of one latent dimension",
+              -G_MAXFLOAT, G_MAXFLOAT, 1.0f, flags), flags));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class, "RAVE decoder",
+      "Filter/Decoder/Audio",
+      "Decodes a latent stream (audio/x-latent, e.g. from raveencode or a recorded or "
+      "generated latent stream) into F32LE audio with a neural audio model (RAVE or any "
+      "TorchScript module in the nn~ convention). The stream's latent count, ratio and rate "
+      "must match the model's decode_params and sample rate; a mismatch is refused with an "
+      "error that says which. bias and scale bend the latents per dimension (z * scale + "
+      "bias) and can be changed while playing. The model is loaded (own copy per element) "
+      "and warmed up in NULL->READY; output lags input by one block (reported as latency); "
+      "the output ends at the last latent buffer's end time. Example: gst-launch-1.0 "
+      "filesrc location=in.wav ! decodebin ! audioconvert ! audioresample ! raveencode "
+      "model=rave.ts ! ravedecode model=rave.ts bias=\"<0.0, 1.5>\" scale=\"<1.0, -1.0>\" ! "
+      "audioconvert ! autoaudiosink",
+      "latent <https://example.invalid/latent>");
+}

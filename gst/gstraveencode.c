@@ -1,0 +1,53 @@
+/* raveencode: runs a model's encode method (nn~ convention) on raw audio and outputs the
+ * latent stream. All the streaming machinery lives in GstLatentFilter (gstlatentfilter.c,
+ * which documents the timing and end-of-stream trimming rule). */
+#include "gstraveencode.h"
+#include "latent-caps.h"
+
+struct _GstRaveEncode {
+  GstLatentFilter parent;
+};
+
+G_DEFINE_TYPE (GstRaveEncode, gst_rave_encode, GST_TYPE_LATENT_FILTER)
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (LATENT_AUDIO_CAPS_TEMPLATE_STRING));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (LATENT_CAPS_TEMPLATE_STRING));
+
+static void
+gst_rave_encode_init (GstRaveEncode *self)
+{
+  gst_latent_filter_setup (GST_LATENT_FILTER (self), "encode");
+}
+
+static void
+gst_rave_encode_class_init (GstRaveEncodeClass *klass)
+{
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstLatentFilterClass *filter_class = GST_LATENT_FILTER_CLASS (klass);
+  /* GObject does not inherit set/get_property: point at the base's handlers. */
+  G_OBJECT_CLASS (klass)->set_property = gst_latent_filter_set_property;
+  G_OBJECT_CLASS (klass)->get_property = gst_latent_filter_get_property;
+  filter_class->sink_is_latent = FALSE;
+  filter_class->src_is_latent = TRUE;
+  filter_class->lenient_sink_caps = FALSE;
+  gst_latent_filter_class_install_properties (G_OBJECT_CLASS (klass), "encode");
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class, "RAVE encoder",
+      "Filter/Encoder/Audio",
+      "Encodes raw audio into a latent stream with a neural audio model (RAVE or any "
+      "TorchScript module in the nn~ convention). Input: F32LE interleaved audio with the "
+      "channel count of the method's encode_params and the model's sample rate (put "
+      "audioconvert ! audioresample upstream; nothing is resampled inside). Output: "
+      "audio/x-latent, channels = latent dimensions, ratio = audio samples per latent frame; "
+      "latent frame k stands for audio samples [k*ratio, (k+1)*ratio). The model is loaded "
+      "(own copy per element) and warmed up in NULL->READY; output lags input by one block "
+      "(reported as latency). At end of stream the tail is encoded and the last latent "
+      "buffer's duration is the real remaining audio time, so ravedecode gives back exactly "
+      "as many samples. Example: gst-launch-1.0 filesrc location=in.wav ! decodebin ! "
+      "audioconvert ! audioresample ! raveencode model=rave.ts ! ravedecode model=rave.ts "
+      "! audioconvert ! autoaudiosink",
+      "latent <https://example.invalid/latent>");
+}

@@ -1,0 +1,124 @@
+/* Shared LV2 glue for the latent.lv2 plugins: host features, URIDs, logging, patch:Set/Get
+ * messages, and off-audio-thread jobs (the host's worker where offered, else a thread the
+ * plugin owns). Only urid:map is needed for messages and state; without it (lv2apply) the
+ * plugins still run their default model. */
+#ifndef LATENT_LV2_COMMON_H
+#define LATENT_LV2_COMMON_H
+
+#include <lv2/atom/atom.h>
+#include <lv2/atom/forge.h>
+#include <lv2/atom/util.h>
+#include <lv2/buf-size/buf-size.h>
+#include <lv2/core/lv2.h>
+#include <lv2/log/log.h>
+#include <lv2/log/logger.h>
+#include <lv2/options/options.h>
+#include <lv2/parameters/parameters.h>
+#include <lv2/patch/patch.h>
+#include <lv2/state/state.h>
+#include <lv2/urid/urid.h>
+#include <lv2/worker/worker.h>
+
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#define LATENT_LV2_URI "urn:latent:"
+#define LATENT_LV2_PATH_MAX 4096
+/* Environment variable naming the model a plugin uses when none is chosen (tests, demos);
+ * unset: the model shipped inside the bundle. */
+#define LATENT_LV2_DEFAULT_MODEL_ENV "LATENT_LV2_DEFAULT_MODEL"
+
+typedef struct {
+  LV2_URID atom_Path, atom_String, atom_URID, atom_Int, atom_Float, atom_Sequence,
+      atom_eventTransfer;
+  LV2_URID patch_Set, patch_Get, patch_property, patch_value, patch_subject;
+  LV2_URID bufsz_maxBlockLength, bufsz_nominalBlockLength;
+} LatentLv2Urids;
+
+/* Host features the plugin found at instantiate. */
+typedef struct {
+  LV2_URID_Map *map;             /* NULL: no messages, no state */
+  LV2_Worker_Schedule *schedule; /* NULL: jobs run on the plugin's own thread */
+  LV2_Log_Logger logger;         /* prints to stderr when the host has no log */
+  int max_block;                 /* bufsz:maxBlockLength (or nominal), 0 if not given */
+  LatentLv2Urids uris;
+  char *bundle_path;
+} LatentLv2Host;
+
+void latent_lv2_host_init (LatentLv2Host *host, const char *bundle_path,
+    const LV2_Feature *const *features);
+void latent_lv2_host_clear (LatentLv2Host *host);
+
+/* The default model: $LATENT_LV2_DEFAULT_MODEL, else <bundle>/models/<file_name>. Newly
+ * allocated. */
+char *latent_lv2_default_model (const LatentLv2Host *host, const char *file_name);
+
+/* If `obj` is a patch:Set of `property`, returns its value's string (atom:Path or
+ * atom:String, NUL-terminated inside the atom) and length; else NULL. No allocation. */
+const char *latent_lv2_patch_set_path (const LatentLv2Host *host, const LV2_Atom_Object *obj,
+    LV2_URID property, uint32_t *len);
+/* Whether `obj` is a patch:Get (of `property` or of everything). */
+bool latent_lv2_is_patch_get (const LatentLv2Host *host, const LV2_Atom_Object *obj,
+    LV2_URID property);
+/* Appends a patch:Set { property: (atom:Path) path } event at frame 0. */
+void latent_lv2_write_patch_set (const LatentLv2Host *host, LV2_Atom_Forge *forge,
+    LV2_URID property, const char *path);
+
+/* ------------------------------------------------------------------- jobs */
+
+/* Runs off the audio thread; returns what job_done receives in the audio thread (NULL: no
+ * reply). `text` is the job's string (a path, a message), `ptr` its pointer. */
+typedef void *(*LatentLv2JobRun) (void *owner, uint32_t kind, const char *text, void *ptr);
+/* Runs in the audio thread (inside run(), or the host's work_response). */
+typedef void (*LatentLv2JobDone) (void *owner, uint32_t kind, void *result);
+
+#define LATENT_LV2_JOB_SLOTS 8
+#define LATENT_LV2_REPLY_SLOTS 16
+
+typedef struct {
+  uint32_t kind;
+  void *ptr;
+  char text[LATENT_LV2_PATH_MAX];
+} LatentLv2Job;
+
+typedef struct {
+  uint32_t kind;
+  void *result;
+} LatentLv2Reply;
+
+typedef struct {
+  LatentLv2Host *host;
+  void *owner;
+  LatentLv2JobRun run;
+  LatentLv2JobDone done;
+  /* Own-thread mode (no host worker): SPSC rings both ways. */
+  GThread *thread;
+  sem_t wake;
+  _Atomic int quit;
+  LatentLv2Job jobs[LATENT_LV2_JOB_SLOTS];
+  _Atomic uint32_t job_head, job_tail;
+  LatentLv2Reply replies[LATENT_LV2_REPLY_SLOTS];
+  _Atomic uint32_t reply_head, reply_tail;
+} LatentLv2Jobs;
+
+void latent_lv2_jobs_init (LatentLv2Jobs *jobs, LatentLv2Host *host, void *owner,
+    LatentLv2JobRun run, LatentLv2JobDone done);
+/* Joins the own thread, running the jobs still queued (so FREE jobs are not lost). */
+void latent_lv2_jobs_clear (LatentLv2Jobs *jobs);
+/* Audio thread: queues a job; false when the queue is full (try again later). */
+bool latent_lv2_jobs_schedule (LatentLv2Jobs *jobs, uint32_t kind, const char *text,
+    void *ptr);
+/* Audio thread, once per run(): delivers replies from the own thread. */
+void latent_lv2_jobs_deliver (LatentLv2Jobs *jobs);
+/* The plugin's LV2_Worker_Interface forwards here. */
+LV2_Worker_Status latent_lv2_jobs_work (LatentLv2Jobs *jobs,
+    LV2_Worker_Respond_Function respond, LV2_Worker_Respond_Handle handle, uint32_t size,
+    const void *data);
+LV2_Worker_Status latent_lv2_jobs_work_response (LatentLv2Jobs *jobs, uint32_t size,
+    const void *body);
+
+#endif /* LATENT_LV2_COMMON_H */

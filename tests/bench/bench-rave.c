@@ -1,0 +1,261 @@
+/* bench-rave: wall time of a `raveencode ! ravedecode` pipeline over the wall time of
+ * python3-torch running the same model's encode then decode on the same blocks
+ * (tests/bench/rave_reference.py), one torch thread on both sides, on the same 60 s clip
+ * (the shipped clips of models/clips looped). Prints, per block size, both times, their ratio,
+ * the real-time factor (wall time / audio time) and peak RSS. A printed figure, not a test.
+ *
+ *   ninja -C build bench-rave            (run_target)
+ *   meson test -C build --benchmark      (benchmark)
+ *   build/tests/bench/bench-rave [--model M] [--seconds S] [--blocks 2048,8192] [--repeat 3]
+ *
+ * Exits 77 when the model is missing. The pipeline is brought to READY (model loads and
+ * warm-up) before the clock starts, as the Python side warms up before its timing. */
+#include <gst/gst.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <glib/gstdio.h>
+
+#include "audio-metrics.h"
+#include "latent.h"
+
+static char *
+make_clip (int rate, double seconds, size_t *n_out, GError **error)
+{
+  GDir *dir = g_dir_open (LATENT_SOURCE_ROOT "/models/clips", 0, error);
+  if (!dir)
+    return NULL;
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (dir)))
+    if (g_str_has_suffix (name, ".wav"))
+      g_ptr_array_add (names, g_strdup (name));
+  g_dir_close (dir);
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  GArray *all = g_array_new (FALSE, FALSE, sizeof (float));
+  for (guint i = 0; i < names->len; i++) {
+    char *path = g_build_filename (LATENT_SOURCE_ROOT "/models/clips", names->pdata[i], NULL);
+    AmAudio a;
+    if (am_wav_read (path, &a, NULL)) {
+      float *m = am_audio_mono (&a);
+      size_t n = a.frames;
+      if (a.rate != rate) {
+        float *r = am_resample_linear (m, a.frames, a.rate, rate, &n);
+        g_free (m);
+        m = r;
+      }
+      g_array_append_vals (all, m, (guint) n);
+      g_free (m);
+      am_audio_clear (&a);
+    }
+    g_free (path);
+  }
+  g_ptr_array_unref (names);
+  size_t want = (size_t) (seconds * rate);
+  if (all->len == 0) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "no clips in models/clips");
+    g_array_unref (all);
+    return NULL;
+  }
+  float *clip = g_new (float, want);
+  for (size_t i = 0; i < want; i++)
+    clip[i] = g_array_index (all, float, i % all->len);
+  g_array_unref (all);
+  char *path = g_build_filename (g_get_tmp_dir (), "latent-bench-clip.f32", NULL);
+  gboolean ok = g_file_set_contents (path, (const char *) clip,
+      (gssize) (want * sizeof (float)), error);
+  g_free (clip);
+  if (!ok) {
+    g_free (path);
+    return NULL;
+  }
+  *n_out = want;
+  return path;
+}
+
+static long
+peak_rss_kb (int who)
+{
+  struct rusage ru;
+  getrusage (who, &ru);
+  return ru.ru_maxrss;
+}
+
+/* Returns the wall time of READY -> PLAYING -> EOS, or < 0 on error; *load_s gets NULL->READY. */
+static double
+run_pipeline (const char *model, const char *clip, int rate, int block, int ratio,
+    double *load_s)
+{
+  char *desc = g_strdup_printf ("filesrc location=%s blocksize=%d ! rawaudioparse "
+      "use-sink-caps=false format=pcm pcm-format=f32le sample-rate=%d num-channels=1 ! "
+      "raveencode model=%s block=%d threads=1 ! ravedecode model=%s block=%d threads=1 ! "
+      "fakesink sync=false", clip, block * 4, rate, model, block, model, block / ratio);
+  GError *error = NULL;
+  GstElement *pipe = gst_parse_launch (desc, &error);
+  g_free (desc);
+  if (!pipe) {
+    fprintf (stderr, "%s\n", error->message);
+    return -1;
+  }
+  gint64 t0 = g_get_monotonic_time ();
+  if (gst_element_set_state (pipe, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
+    gst_object_unref (pipe);
+    return -1;
+  }
+  *load_s = (g_get_monotonic_time () - t0) / 1e6;
+  GstBus *bus = gst_element_get_bus (pipe);
+  t0 = g_get_monotonic_time ();
+  gst_element_set_state (pipe, GST_STATE_PLAYING);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  double secs = (g_get_monotonic_time () - t0) / 1e6;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    GError *err = NULL;
+    gst_message_parse_error (msg, &err, NULL);
+    fprintf (stderr, "pipeline error: %s\n", err->message);
+    g_error_free (err);
+    secs = -1;
+  }
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (pipe);
+  return secs;
+}
+
+static gboolean
+run_reference (const char *model, const char *clip, int block, double *load_s, double *run_s,
+    long *rss_kb)
+{
+  char *block_s = g_strdup_printf ("%d", block);
+  char *argv[] = { (char *) LATENT_PYTHON, (char *) RAVE_REFERENCE, (char *) model,
+    (char *) clip, block_s, NULL };
+  char *out = NULL, *err = NULL;
+  int status = 0;
+  GError *error = NULL;
+  gboolean ok = g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+      &status, &error) && g_spawn_check_wait_status (status, &error);
+  if (ok) {
+    const char *l = strstr (out, "\"load_s\": "), *r = strstr (out, "\"run_s\": "),
+        *m = strstr (out, "\"peak_rss_kb\": ");
+    ok = l && r && m;
+    if (ok) {
+      *load_s = g_ascii_strtod (l + 10, NULL);
+      *run_s = g_ascii_strtod (r + 9, NULL);
+      *rss_kb = strtol (m + 15, NULL, 10);
+    }
+  }
+  if (!ok)
+    fprintf (stderr, "reference failed: %s\n%s\n%s\n", error ? error->message : "", out ? out
+        : "", err ? err : "");
+  g_clear_error (&error);
+  g_free (out);
+  g_free (err);
+  g_free (block_s);
+  return ok;
+}
+
+int
+main (int argc, char **argv)
+{
+  char *model = g_strdup (LATENT_SOURCE_ROOT "/models/rave-gm.ts");
+  double seconds = 60;
+  char *blocks_s = g_strdup ("2048,8192");
+  int repeat = 3;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file", "PATH" },
+    { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &seconds, "Clip length (s)", "S" },
+    { "blocks", 'b', 0, G_OPTION_ARG_STRING, &blocks_s, "Audio samples per model call",
+      "B1,B2" },
+    { "repeat", 'r', 0, G_OPTION_ARG_INT, &repeat, "Runs per side and block; the fastest "
+      "counts (default 3)", "N" },
+    { NULL }
+  };
+  GOptionContext *ctx = g_option_context_new ("- raveencode ! ravedecode vs python3-torch");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  GError *error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    fprintf (stderr, "%s\n", error->message);
+    return 2;
+  }
+  g_option_context_free (ctx);
+  if (!g_file_test (model, G_FILE_TEST_IS_REGULAR)) {
+    printf ("SKIP: %s not found\n", model);
+    return 77;
+  }
+  gst_init (&argc, &argv);
+
+  LatentModel *m = latent_model_open (model, 1, &error);
+  LatentMethodInfo info;
+  if (!m || !latent_model_get_method_info (m, "encode", &info, &error)) {
+    fprintf (stderr, "%s\n", error->message);
+    return 1;
+  }
+  int rate = latent_model_get_sample_rate (m);
+  int ratio = info.out_ratio / info.in_ratio;
+  latent_model_free (m);
+  if (rate <= 0)
+    rate = 44100;
+  size_t n = 0;
+  char *clip = make_clip (rate, seconds, &n, &error);
+  if (!clip) {
+    fprintf (stderr, "%s\n", error->message);
+    return 1;
+  }
+  double audio_s = (double) n / rate;
+  printf ("bench-rave: %s, %.1f s clip at %d Hz (models/clips looped), ratio %d, "
+      "1 torch thread, %s\n", model, audio_s, rate, ratio,
+      latent_backend_version () ? latent_backend_version () : "?");
+  printf ("%6s | %9s %9s %8s | %9s %9s %8s | %7s\n", "block", "gst s", "gst RTF", "gst RSS",
+      "torch s", "torch RTF", "py RSS", "gst/py");
+  int status = 0;
+  char **blocks = g_strsplit (blocks_s, ",", -1);
+  for (char **b = blocks; *b; b++) {
+    int block = atoi (*b);
+    if (block <= 0 || block % ratio) {
+      fprintf (stderr, "block %d is not a positive multiple of %d\n", block, ratio);
+      status = 1;
+      continue;
+    }
+    /* Alternate the two sides and keep each one's fastest run: on a shared machine the
+     * minimum is the figure least disturbed by other load. */
+    double gst_load = 0, py_load = 0, py_run = G_MAXDOUBLE, gst_run = G_MAXDOUBLE;
+    long py_rss = 0;
+    gboolean ok = TRUE;
+    for (int r = 0; ok && r < MAX (repeat, 1); r++) {
+      double gl = 0, pl = 0, pr = 0;
+      long rss = 0;
+      double gr = run_pipeline (model, clip, rate, block, ratio, &gl);
+      ok = gr >= 0 && run_reference (model, clip, block, &pl, &pr, &rss);
+      if (ok && gr < gst_run) {
+        gst_run = gr;
+        gst_load = gl;
+      }
+      if (ok && pr < py_run) {
+        py_run = pr;
+        py_load = pl;
+      }
+      py_rss = MAX (py_rss, rss);
+    }
+    if (!ok) {
+      status = 1;
+      continue;
+    }
+    printf ("%6d | %9.3f %9.4f %6ldMB | %9.3f %9.4f %6ldMB | %7.3f\n", block, gst_run,
+        gst_run / audio_s, peak_rss_kb (RUSAGE_SELF) / 1024, py_run, py_run / audio_s,
+        py_rss / 1024, gst_run / py_run);
+    printf ("         (load + warm-up: gst %.2f s for two elements, python %.2f s)\n",
+        gst_load, py_load);
+  }
+  printf ("fastest of %d runs per side; RTF = wall time / audio time (below 1: faster than real time); gst/py = ratio of "
+      "wall times; RSS = peak resident set (gst: this process so far)\n", MAX (repeat, 1));
+  g_strfreev (blocks);
+  g_unlink (clip);
+  g_free (clip);
+  g_free (model);
+  g_free (blocks_s);
+  return status;
+}

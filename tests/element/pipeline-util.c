@@ -1,0 +1,273 @@
+/* Test helper (see pipeline-util.h). */
+#include "pipeline-util.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <string.h>
+
+static GstFlowReturn
+on_sample (GstAppSink *sink, gpointer data)
+{
+  PuPipeline *p = data;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  if (!sample)
+    return GST_FLOW_EOS;
+  GstBuffer *buf = gst_sample_get_buffer (sample);
+  GstMapInfo map;
+  g_mutex_lock (&p->lock);
+  if (!p->out_caps && gst_sample_get_caps (sample))
+    p->out_caps = gst_caps_ref (gst_sample_get_caps (sample));
+  if (!p->have_segment && gst_sample_get_segment (sample)) {
+    gst_segment_copy_into (gst_sample_get_segment (sample), &p->segment);
+    p->have_segment = TRUE;
+  }
+  if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    g_array_append_vals (p->out, map.data, map.size / sizeof (float));
+    gst_buffer_unmap (buf, &map);
+  }
+  g_ptr_array_add (p->buffers, gst_buffer_ref (buf));
+  g_cond_broadcast (&p->cond);
+  g_mutex_unlock (&p->lock);
+  gst_sample_unref (sample);
+  return GST_FLOW_OK;
+}
+
+static void
+handle_message (PuPipeline *p, GstMessage *msg)
+{
+  switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_WARNING:
+      g_ptr_array_add (p->warnings, gst_message_ref (msg));
+      break;
+    case GST_MESSAGE_ERROR:
+      if (!p->error)
+        p->error = gst_message_ref (msg);
+      break;
+    case GST_MESSAGE_EOS:
+      p->eos = TRUE;
+      break;
+    default:
+      break;
+  }
+}
+
+void
+pu_poll_bus (PuPipeline *p)
+{
+  GstBus *bus = gst_element_get_bus (p->pipeline);
+  GstMessage *msg;
+  while ((msg = gst_bus_pop (bus))) {
+    handle_message (p, msg);
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+}
+
+PuPipeline *
+pu_new (const char *middle, const char *in_caps, GstClockTime start)
+{
+  PuPipeline *p = g_new0 (PuPipeline, 1);
+  g_mutex_init (&p->lock);
+  g_cond_init (&p->cond);
+  p->out = g_array_new (FALSE, FALSE, sizeof (float));
+  p->buffers = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_buffer_unref);
+  p->warnings = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_message_unref);
+  p->start = start;
+  gst_segment_init (&p->segment, GST_FORMAT_UNDEFINED);
+  char *desc = g_strdup_printf ("appsrc name=src format=%s ! %s ! appsink name=sink "
+      "sync=false", GST_CLOCK_TIME_IS_VALID (start) ? "time" : "bytes", middle);
+  GError *error = NULL;
+  p->pipeline = gst_parse_launch (desc, &error);
+  g_free (desc);
+  g_assert_no_error (error);
+  p->src = gst_bin_get_by_name (GST_BIN (p->pipeline), "src");
+  p->sink = gst_bin_get_by_name (GST_BIN (p->pipeline), "sink");
+  p->in_caps = gst_caps_from_string (in_caps);
+  g_assert (p->in_caps);
+  const GstStructure *s = gst_caps_get_structure (p->in_caps, 0);
+  p->in_ratio = 1;
+  g_assert (gst_structure_get_int (s, "channels", &p->in_channels));
+  g_assert (gst_structure_get_int (s, "rate", &p->in_rate));
+  gst_structure_get_int (s, "ratio", &p->in_ratio);
+  g_object_set (p->src, "caps", p->in_caps, NULL);
+  GstAppSinkCallbacks cb = { 0 };
+  cb.new_sample = on_sample;
+  gst_app_sink_set_callbacks (GST_APP_SINK (p->sink), &cb, p, NULL);
+  if (gst_element_set_state (p->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    p->state_failed = TRUE;
+  pu_poll_bus (p);
+  return p;
+}
+
+static void
+push_one (PuPipeline *p, const float *in, size_t frames)
+{
+  gsize bytes = frames * p->in_channels * sizeof (float);
+  GstBuffer *buf = gst_buffer_new_memdup (in, bytes);
+  if (GST_CLOCK_TIME_IS_VALID (p->start)) {
+    GstClockTime t0 = p->start + gst_util_uint64_scale_int_round (p->pushed * p->in_ratio,
+        GST_SECOND, p->in_rate);
+    GstClockTime t1 = p->start + gst_util_uint64_scale_int_round ((p->pushed + frames) *
+        p->in_ratio, GST_SECOND, p->in_rate);
+    GST_BUFFER_PTS (buf) = t0;
+    GST_BUFFER_DURATION (buf) = t1 - t0;
+  }
+  p->pushed += frames;
+  gst_app_src_push_buffer (GST_APP_SRC (p->src), buf);
+}
+
+void
+pu_push_pattern (PuPipeline *p, const float *in, size_t frames, const size_t *chunks,
+    size_t n_chunks)
+{
+  size_t done = 0, k = 0;
+  while (done < frames) {
+    size_t c = chunks && n_chunks ? chunks[k++ % n_chunks] : frames;
+    c = MIN (MAX (c, 1), frames - done);
+    push_one (p, in + done * p->in_channels, c);
+    done += c;
+  }
+}
+
+void
+pu_push (PuPipeline *p, const float *in, size_t frames, size_t chunk)
+{
+  pu_push_pattern (p, in, frames, chunk ? &chunk : NULL, chunk ? 1 : 0);
+}
+
+gboolean
+pu_wait_output (PuPipeline *p, size_t floats, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  for (;;) {
+    pu_poll_bus (p);
+    if (p->error)
+      return FALSE;
+    g_mutex_lock (&p->lock);
+    gboolean done = p->out->len >= floats;
+    if (!done)
+      g_cond_wait_until (&p->cond, &p->lock, MIN (deadline, g_get_monotonic_time () + 20000));
+    done = p->out->len >= floats;
+    g_mutex_unlock (&p->lock);
+    if (done)
+      return TRUE;
+    if (g_get_monotonic_time () > deadline)
+      return FALSE;
+  }
+}
+
+gboolean
+pu_finish (PuPipeline *p, guint timeout_ms)
+{
+  if (p->state_failed) {
+    pu_poll_bus (p);
+    return FALSE;
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (p->src));
+  GstBus *bus = gst_element_get_bus (p->pipeline);
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  while (!p->eos && !p->error) {
+    gint64 left = deadline - g_get_monotonic_time ();
+    if (left <= 0)
+      break;
+    GstMessage *msg = gst_bus_timed_pop (bus, (GstClockTime) left * 1000);
+    if (msg) {
+      handle_message (p, msg);
+      gst_message_unref (msg);
+    }
+  }
+  gst_object_unref (bus);
+  pu_poll_bus (p);
+  return p->eos && !p->error;
+}
+
+GstElement *
+pu_get (PuPipeline *p, const char *name)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (p->pipeline), name);
+  if (e)
+    gst_object_unref (e); /* the pipeline keeps it alive */
+  return e;
+}
+
+size_t
+pu_out_frames (PuPipeline *p)
+{
+  int channels = 1;
+  if (p->out_caps)
+    gst_structure_get_int (gst_caps_get_structure (p->out_caps, 0), "channels", &channels);
+  return p->out->len / (size_t) channels;
+}
+
+const float *
+pu_out (PuPipeline *p)
+{
+  return (const float *) p->out->data;
+}
+
+static char *
+message_text (GstMessage *msg)
+{
+  GError *err = NULL;
+  char *debug = NULL;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    gst_message_parse_error (msg, &err, &debug);
+  else
+    gst_message_parse_warning (msg, &err, &debug);
+  char *text = g_strdup (err ? err->message : "");
+  g_clear_error (&err);
+  g_free (debug);
+  return text;
+}
+
+char *
+pu_error_text (PuPipeline *p)
+{
+  return p->error ? message_text (p->error) : g_strdup ("");
+}
+
+char *
+pu_warning_text (PuPipeline *p)
+{
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; i < p->warnings->len; i++) {
+    char *t = message_text (p->warnings->pdata[i]);
+    g_string_append_printf (s, "%s%s", i ? "\n" : "", t);
+    g_free (t);
+  }
+  return g_string_free (s, FALSE);
+}
+
+void
+pu_free (PuPipeline *p)
+{
+  if (!p)
+    return;
+  gst_element_set_state (p->pipeline, GST_STATE_NULL);
+  gst_object_unref (p->src);
+  gst_object_unref (p->sink);
+  gst_object_unref (p->pipeline);
+  gst_caps_unref (p->in_caps);
+  if (p->out_caps)
+    gst_caps_unref (p->out_caps);
+  if (p->error)
+    gst_message_unref (p->error);
+  g_ptr_array_unref (p->warnings);
+  g_ptr_array_unref (p->buffers);
+  g_array_unref (p->out);
+  g_mutex_clear (&p->lock);
+  g_cond_clear (&p->cond);
+  g_free (p);
+}
+
+PuPipeline *
+pu_run (const char *middle, const char *in_caps, const float *in, size_t frames,
+    const size_t *chunks, size_t n_chunks, GstClockTime start)
+{
+  PuPipeline *p = pu_new (middle, in_caps, start);
+  if (!p->state_failed) {
+    pu_push_pattern (p, in, frames, chunks, n_chunks);
+    pu_finish (p, 120000);
+  }
+  return p;
+}

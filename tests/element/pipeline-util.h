@@ -1,0 +1,65 @@
+/* Test helper: runs `appsrc ! <elements> ! appsink` on float arrays and collects the output
+ * buffers, caps, segment and bus messages. Shared by the element tests of every `latent`
+ * element (rave, terrain, AFTER). */
+#ifndef LATENT_PIPELINE_UTIL_H
+#define LATENT_PIPELINE_UTIL_H
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  GstElement *pipeline;
+  GstElement *src;         /* appsrc "src" */
+  GstElement *sink;        /* appsink "sink" */
+  GstCaps *in_caps;
+  int in_channels, in_rate, in_ratio;
+  guint64 pushed;          /* input frames pushed */
+  GstClockTime start;
+
+  GMutex lock;
+  GCond cond;
+  GArray *out;             /* floats, interleaved */
+  GPtrArray *buffers;      /* GstBuffer refs as received */
+  GstCaps *out_caps;
+  GstSegment segment;
+  gboolean have_segment;
+
+  GPtrArray *warnings;     /* GstMessage refs */
+  GstMessage *error;       /* first error, if any */
+  gboolean eos;
+  gboolean state_failed;
+} PuPipeline;
+
+/* Builds "appsrc name=src format=time ! MIDDLE ! appsink name=sink sync=false" and sets it
+ * PLAYING. in_caps: audio/x-raw or audio/x-latent with channels and rate (ratio for latents).
+ * Buffers get pts start + frames*ratio/rate (start GST_CLOCK_TIME_NONE: no timestamps). Never
+ * NULL; a failed state change is recorded (state_failed, error). */
+PuPipeline *pu_new (const char *middle, const char *in_caps, GstClockTime start);
+/* Pushes frames (interleaved) in buffers of `chunk` frames (0: one buffer). */
+void pu_push (PuPipeline *p, const float *in, size_t frames, size_t chunk);
+/* Pushes with a repeating pattern of chunk sizes. */
+void pu_push_pattern (PuPipeline *p, const float *in, size_t frames, const size_t *chunks,
+    size_t n_chunks);
+/* Waits until at least `floats` output floats arrived (TRUE) or an error/timeout (FALSE). */
+gboolean pu_wait_output (PuPipeline *p, size_t floats, guint timeout_ms);
+/* Sends EOS and waits for it; TRUE on EOS, FALSE on error or timeout. */
+gboolean pu_finish (PuPipeline *p, guint timeout_ms);
+/* Drains the bus into warnings/error without waiting. */
+void pu_poll_bus (PuPipeline *p);
+GstElement *pu_get (PuPipeline *p, const char *name);
+/* Number of output frames (floats / channels of the output caps). */
+size_t pu_out_frames (PuPipeline *p);
+const float *pu_out (PuPipeline *p);
+/* Text of the first error ("" if none) and of every warning joined by '\n'. */
+char *pu_error_text (PuPipeline *p);
+char *pu_warning_text (PuPipeline *p);
+void pu_free (PuPipeline *p);
+
+/* One call: new, push with pattern, finish. */
+PuPipeline *pu_run (const char *middle, const char *in_caps, const float *in, size_t frames,
+    const size_t *chunks, size_t n_chunks, GstClockTime start);
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,500 @@
+/* A small lilv host for the LV2 tests (see host-util.h). */
+#include "host-util.h"
+
+#include <lv2/atom/util.h>
+#include <lv2/buf-size/buf-size.h>
+#include <lv2/patch/patch.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_JOBS 64
+#define JOB_BYTES 8192
+
+typedef struct {
+  uint32_t size;
+  uint8_t data[JOB_BYTES];
+} Job;
+
+typedef enum { PORT_AUDIO_IN, PORT_AUDIO_OUT, PORT_CONTROL, PORT_ATOM_IN, PORT_ATOM_OUT,
+  PORT_OTHER } PortKind;
+
+struct Host {
+  LilvWorld *world;
+  const LilvPlugin *plugin;
+  LilvInstance *instance;
+  HostFeatures want;
+
+  GPtrArray *uris; /* index + 1 = URID */
+  LV2_URID_Map map;
+  LV2_URID_Unmap unmap;
+  LV2_Log_Log log;
+  LV2_Worker_Schedule schedule;
+  LV2_Options_Option options[3];
+  int32_t max_block;
+  LV2_Feature f_map, f_unmap, f_log, f_schedule, f_options;
+  const LV2_Feature *features[8];
+  GString *log_text;
+  GMutex log_lock;
+
+  uint32_t n_ports;
+  PortKind kinds[HOST_MAX_PORTS];
+  float values[HOST_MAX_PORTS];
+  union {
+    LV2_Atom_Sequence seq;
+    uint8_t bytes[HOST_ATOM_CAPACITY];
+  } atom_in, atom_out;
+  float *audio_in, *audio_out;
+
+  /* Messages for the next run, as a ready sequence. */
+  uint8_t pending[HOST_ATOM_CAPACITY];
+  LV2_Atom_Forge forge;
+  LV2_Atom_Forge_Frame seq_frame; /* the pending sequence, open while messages are added */
+  uint32_t pending_size;
+
+  Job jobs[MAX_JOBS], responses[MAX_JOBS];
+  int n_jobs, n_responses;
+  const LV2_Worker_Interface *worker_iface;
+
+  char *notified;
+  void (*enter) (void);
+  void (*leave) (void);
+};
+
+static LV2_URID
+map_uri (LV2_URID_Map_Handle handle, const char *uri)
+{
+  Host *host = handle;
+  for (guint i = 0; i < host->uris->len; i++)
+    if (!strcmp (host->uris->pdata[i], uri))
+      return i + 1;
+  g_ptr_array_add (host->uris, g_strdup (uri));
+  return host->uris->len;
+}
+
+static const char *
+unmap_uri (LV2_URID_Unmap_Handle handle, LV2_URID urid)
+{
+  Host *host = handle;
+  return urid >= 1 && urid <= host->uris->len ? host->uris->pdata[urid - 1] : NULL;
+}
+
+static int
+log_vprintf (LV2_Log_Handle handle, LV2_URID type, const char *fmt, va_list ap)
+{
+  Host *host = handle;
+  g_mutex_lock (&host->log_lock);
+  g_string_append_vprintf (host->log_text, fmt, ap);
+  g_mutex_unlock (&host->log_lock);
+  if (g_getenv ("LATENT_TEST_VERBOSE")) {
+    va_list copy;
+    va_copy (copy, ap);
+    vfprintf (stderr, fmt, copy);
+    va_end (copy);
+  }
+  return 0;
+}
+
+static int
+log_printf (LV2_Log_Handle handle, LV2_URID type, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  int r = log_vprintf (handle, type, fmt, ap);
+  va_end (ap);
+  return r;
+}
+
+static LV2_Worker_Status
+schedule_work (LV2_Worker_Schedule_Handle handle, uint32_t size, const void *data)
+{
+  Host *host = handle;
+  if (host->n_jobs >= MAX_JOBS || size > JOB_BYTES)
+    return LV2_WORKER_ERR_NO_SPACE;
+  host->jobs[host->n_jobs].size = size;
+  memcpy (host->jobs[host->n_jobs].data, data, size);
+  host->n_jobs++;
+  return LV2_WORKER_SUCCESS;
+}
+
+static LV2_Worker_Status
+respond (LV2_Worker_Respond_Handle handle, uint32_t size, const void *data)
+{
+  Host *host = handle;
+  if (host->n_responses >= MAX_JOBS || size > JOB_BYTES)
+    return LV2_WORKER_ERR_NO_SPACE;
+  host->responses[host->n_responses].size = size;
+  memcpy (host->responses[host->n_responses].data, data, size);
+  host->n_responses++;
+  return LV2_WORKER_SUCCESS;
+}
+
+Host *
+host_new (const char *plugin_uri, double rate, HostFeatures want)
+{
+  Host *host = g_new0 (Host, 1);
+  host->want = want;
+  host->world = lilv_world_new ();
+  lilv_world_load_all (host->world);
+  LilvNode *uri = lilv_new_uri (host->world, plugin_uri);
+  host->plugin = lilv_plugins_get_by_uri (lilv_world_get_all_plugins (host->world), uri);
+  lilv_node_free (uri);
+  if (!host->plugin) {
+    g_printerr ("plugin %s not found (LV2_PATH=%s)\n", plugin_uri, g_getenv ("LV2_PATH"));
+    lilv_world_free (host->world);
+    g_free (host);
+    return NULL;
+  }
+  host->uris = g_ptr_array_new_with_free_func (g_free);
+  host->log_text = g_string_new (NULL);
+  g_mutex_init (&host->log_lock);
+  host->map = (LV2_URID_Map) { host, map_uri };
+  host->unmap = (LV2_URID_Unmap) { host, unmap_uri };
+  host->log = (LV2_Log_Log) { host, log_printf, log_vprintf };
+  host->schedule = (LV2_Worker_Schedule) { host, schedule_work };
+  host->f_map = (LV2_Feature) { LV2_URID__map, &host->map };
+  host->f_unmap = (LV2_Feature) { LV2_URID__unmap, &host->unmap };
+  host->f_log = (LV2_Feature) { LV2_LOG__log, &host->log };
+  host->f_schedule = (LV2_Feature) { LV2_WORKER__schedule, &host->schedule };
+  int nf = 0;
+  if (want.map) {
+    host->features[nf++] = &host->f_map;
+    host->features[nf++] = &host->f_unmap;
+  }
+  if (want.log)
+    host->features[nf++] = &host->f_log;
+  if (want.worker)
+    host->features[nf++] = &host->f_schedule;
+  if (want.max_block > 0 && want.map) {
+    host->max_block = want.max_block;
+    host->options[0] = (LV2_Options_Option) { LV2_OPTIONS_INSTANCE, 0,
+      map_uri (host, LV2_BUF_SIZE__maxBlockLength), sizeof (int32_t),
+      map_uri (host, LV2_ATOM__Int), &host->max_block };
+    host->options[1] = (LV2_Options_Option) { 0, 0, 0, 0, 0, NULL };
+    host->f_options = (LV2_Feature) { LV2_OPTIONS__options, host->options };
+    host->features[nf++] = &host->f_options;
+  }
+  host->features[nf] = NULL;
+  lv2_atom_forge_init (&host->forge, &host->map);
+
+  host->instance = lilv_plugin_instantiate (host->plugin, rate, host->features);
+  g_assert (host->instance);
+  host->worker_iface = lilv_instance_get_extension_data (host->instance,
+      LV2_WORKER__interface);
+
+  LilvNode *audio = lilv_new_uri (host->world, LV2_CORE__AudioPort);
+  LilvNode *control = lilv_new_uri (host->world, LV2_CORE__ControlPort);
+  LilvNode *atom = lilv_new_uri (host->world, LV2_ATOM__AtomPort);
+  LilvNode *input = lilv_new_uri (host->world, LV2_CORE__InputPort);
+  host->n_ports = lilv_plugin_get_num_ports (host->plugin);
+  g_assert (host->n_ports <= HOST_MAX_PORTS);
+  lilv_plugin_get_port_ranges_float (host->plugin, NULL, NULL, host->values);
+  host->audio_in = g_new0 (float, 8192);
+  host->audio_out = g_new0 (float, 8192);
+  for (uint32_t i = 0; i < host->n_ports; i++) {
+    const LilvPort *port = lilv_plugin_get_port_by_index (host->plugin, i);
+    gboolean in = lilv_port_is_a (host->plugin, port, input);
+    if (isnan (host->values[i]))
+      host->values[i] = 0;
+    if (lilv_port_is_a (host->plugin, port, audio)) {
+      host->kinds[i] = in ? PORT_AUDIO_IN : PORT_AUDIO_OUT;
+      lilv_instance_connect_port (host->instance, i, in ? host->audio_in : host->audio_out);
+    } else if (lilv_port_is_a (host->plugin, port, control)) {
+      host->kinds[i] = PORT_CONTROL;
+      lilv_instance_connect_port (host->instance, i, &host->values[i]);
+    } else if (lilv_port_is_a (host->plugin, port, atom)) {
+      host->kinds[i] = in ? PORT_ATOM_IN : PORT_ATOM_OUT;
+      lilv_instance_connect_port (host->instance, i, in ? (void *) &host->atom_in
+          : (void *) &host->atom_out);
+    } else {
+      host->kinds[i] = PORT_OTHER;
+      lilv_instance_connect_port (host->instance, i, NULL);
+    }
+  }
+  lilv_node_free (audio);
+  lilv_node_free (control);
+  lilv_node_free (atom);
+  lilv_node_free (input);
+  return host;
+}
+
+void
+host_free (Host *host)
+{
+  if (!host)
+    return;
+  lilv_instance_deactivate (host->instance);
+  lilv_instance_free (host->instance);
+  lilv_world_free (host->world);
+  g_ptr_array_unref (host->uris);
+  g_string_free (host->log_text, TRUE);
+  g_mutex_clear (&host->log_lock);
+  g_free (host->audio_in);
+  g_free (host->audio_out);
+  g_free (host->notified);
+  g_free (host);
+}
+
+LilvInstance *
+host_instance (Host *host)
+{
+  return host->instance;
+}
+
+const LilvPlugin *
+host_plugin (Host *host)
+{
+  return host->plugin;
+}
+
+LV2_URID
+host_map (Host *host, const char *uri)
+{
+  return map_uri (host, uri);
+}
+
+float *
+host_control (Host *host, const char *symbol)
+{
+  LilvNode *sym = lilv_new_string (host->world, symbol);
+  const LilvPort *port = lilv_plugin_get_port_by_symbol (host->plugin, sym);
+  lilv_node_free (sym);
+  g_assert (port);
+  return &host->values[lilv_port_get_index (host->plugin, port)];
+}
+
+void
+host_set_control (Host *host, const char *symbol, float value)
+{
+  *host_control (host, symbol) = value;
+}
+
+float
+host_get_control (Host *host, const char *symbol)
+{
+  return *host_control (host, symbol);
+}
+
+void
+host_activate (Host *host)
+{
+  lilv_instance_activate (host->instance);
+}
+
+void
+host_set_run_hooks (Host *host, void (*enter) (void), void (*leave) (void))
+{
+  host->enter = enter;
+  host->leave = leave;
+}
+
+static void
+begin_message (Host *host, LV2_Atom_Forge_Frame *frame)
+{
+  if (host->pending_size == 0) {
+    lv2_atom_forge_set_buffer (&host->forge, host->pending, sizeof host->pending);
+    lv2_atom_forge_sequence_head (&host->forge, &host->seq_frame, 0);
+  }
+  lv2_atom_forge_frame_time (&host->forge, 0);
+  (void) frame;
+}
+
+void
+host_patch_set_path (Host *host, const char *property, const char *path)
+{
+  LV2_Atom_Forge_Frame frame;
+  begin_message (host, &frame);
+  lv2_atom_forge_object (&host->forge, &frame, 0, map_uri (host, LV2_PATCH__Set));
+  lv2_atom_forge_key (&host->forge, map_uri (host, LV2_PATCH__property));
+  lv2_atom_forge_urid (&host->forge, map_uri (host, property));
+  lv2_atom_forge_key (&host->forge, map_uri (host, LV2_PATCH__value));
+  lv2_atom_forge_path (&host->forge, path, (uint32_t) strlen (path));
+  lv2_atom_forge_pop (&host->forge, &frame);
+  host->pending_size = lv2_atom_total_size ((LV2_Atom *) host->pending);
+}
+
+void
+host_patch_get (Host *host, const char *property)
+{
+  LV2_Atom_Forge_Frame frame;
+  begin_message (host, &frame);
+  lv2_atom_forge_object (&host->forge, &frame, 0, map_uri (host, LV2_PATCH__Get));
+  lv2_atom_forge_key (&host->forge, map_uri (host, LV2_PATCH__property));
+  lv2_atom_forge_urid (&host->forge, map_uri (host, property));
+  lv2_atom_forge_pop (&host->forge, &frame);
+  host->pending_size = lv2_atom_total_size ((LV2_Atom *) host->pending);
+}
+
+static void
+read_notifications (Host *host)
+{
+  LV2_URID patch_Set = map_uri (host, LV2_PATCH__Set);
+  LV2_URID patch_value = map_uri (host, LV2_PATCH__value);
+  LV2_URID atom_Path = map_uri (host, LV2_ATOM__Path);
+  LV2_ATOM_SEQUENCE_FOREACH (&host->atom_out.seq, ev) {
+    const LV2_Atom_Object *obj = (const LV2_Atom_Object *) &ev->body;
+    if (!lv2_atom_forge_is_object_type (&host->forge, ev->body.type)
+        || obj->body.otype != patch_Set)
+      continue;
+    const LV2_Atom *value = NULL;
+    lv2_atom_object_get (obj, patch_value, &value, 0);
+    if (value && value->type == atom_Path) {
+      g_free (host->notified);
+      host->notified = g_strndup (LV2_ATOM_BODY_CONST (value), value->size);
+    }
+  }
+}
+
+void
+host_run (Host *host, const float *in, float *out, uint32_t n)
+{
+  g_assert (n <= 8192);
+  memcpy (host->audio_in, in, sizeof (float) * n);
+  /* Atom input: the pending messages, or an empty sequence. */
+  if (host->pending_size) {
+    memcpy (host->atom_in.bytes, host->pending, host->pending_size);
+    host->pending_size = 0;
+  } else {
+    host->atom_in.seq.atom.type = map_uri (host, LV2_ATOM__Sequence);
+    host->atom_in.seq.atom.size = sizeof (LV2_Atom_Sequence_Body);
+    host->atom_in.seq.body.unit = 0;
+    host->atom_in.seq.body.pad = 0;
+  }
+  host->atom_out.seq.atom.type = map_uri (host, LV2_ATOM__Chunk);
+  host->atom_out.seq.atom.size = HOST_ATOM_CAPACITY - sizeof (LV2_Atom);
+  if (host->enter)
+    host->enter ();
+  lilv_instance_run (host->instance, n);
+  if (host->leave)
+    host->leave ();
+  memcpy (out, host->audio_out, sizeof (float) * n);
+  if (host->atom_out.seq.atom.type == map_uri (host, LV2_ATOM__Sequence))
+    read_notifications (host);
+
+  /* The worker, between cycles: jobs, then responses in the audio context. */
+  if (host->worker_iface && host->n_jobs) {
+    int n_jobs = host->n_jobs;
+    host->n_jobs = 0;
+    for (int i = 0; i < n_jobs; i++)
+      host->worker_iface->work (lilv_instance_get_handle (host->instance), respond, host,
+          host->jobs[i].size, host->jobs[i].data);
+  }
+  if (host->worker_iface && host->n_responses) {
+    int n_resp = host->n_responses;
+    host->n_responses = 0;
+    if (host->enter)
+      host->enter ();
+    for (int i = 0; i < n_resp; i++)
+      host->worker_iface->work_response (lilv_instance_get_handle (host->instance),
+          host->responses[i].size, host->responses[i].data);
+    if (host->leave)
+      host->leave ();
+  }
+}
+
+const char *
+host_notified_path (Host *host)
+{
+  return host->notified;
+}
+
+const char *
+host_log_text (Host *host)
+{
+  return host->log_text->str;
+}
+
+void
+host_log_clear (Host *host)
+{
+  g_mutex_lock (&host->log_lock);
+  g_string_truncate (host->log_text, 0);
+  g_mutex_unlock (&host->log_lock);
+}
+
+/* ------------------------------------------------------------------ state */
+
+typedef struct {
+  Host *host;
+  const char *base;
+  LV2_URID key;
+  char *value;
+  const char *restore_value;
+} StateCtx;
+
+static char *
+abstract_path (LV2_State_Map_Path_Handle handle, const char *absolute)
+{
+  StateCtx *ctx = handle;
+  size_t n = strlen (ctx->base);
+  if (!strncmp (absolute, ctx->base, n) && absolute[n] == '/')
+    return strdup (absolute + n + 1);
+  return strdup (absolute);
+}
+
+static char *
+absolute_path (LV2_State_Map_Path_Handle handle, const char *abstract)
+{
+  StateCtx *ctx = handle;
+  if (g_path_is_absolute (abstract))
+    return strdup (abstract);
+  char *p = g_build_filename (ctx->base, abstract, NULL);
+  char *r = strdup (p);
+  g_free (p);
+  return r;
+}
+
+static LV2_State_Status
+store (LV2_State_Handle handle, uint32_t key, const void *value, size_t size, uint32_t type,
+    uint32_t flags)
+{
+  StateCtx *ctx = handle;
+  if (key == ctx->key && type == map_uri (ctx->host, LV2_ATOM__Path))
+    ctx->value = g_strndup (value, size);
+  return LV2_STATE_SUCCESS;
+}
+
+static const void *
+retrieve (LV2_State_Handle handle, uint32_t key, size_t *size, uint32_t *type,
+    uint32_t *flags)
+{
+  StateCtx *ctx = handle;
+  if (key != ctx->key || !ctx->restore_value)
+    return NULL;
+  *size = strlen (ctx->restore_value) + 1;
+  *type = map_uri (ctx->host, LV2_ATOM__Path);
+  *flags = LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE;
+  return ctx->restore_value;
+}
+
+char *
+host_state_save (Host *host, const char *base_dir, const char *key_uri)
+{
+  const LV2_State_Interface *iface = lilv_instance_get_extension_data (host->instance,
+      LV2_STATE__interface);
+  g_assert (iface);
+  StateCtx ctx = { host, base_dir, map_uri (host, key_uri), NULL, NULL };
+  LV2_State_Map_Path map_path = { &ctx, abstract_path, absolute_path };
+  LV2_Feature f = { LV2_STATE__mapPath, &map_path };
+  const LV2_Feature *features[] = { &f, NULL };
+  iface->save (lilv_instance_get_handle (host->instance), store, &ctx,
+      LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, features);
+  return ctx.value;
+}
+
+int
+host_state_restore (Host *host, const char *base_dir, const char *key_uri,
+    const char *abstract)
+{
+  const LV2_State_Interface *iface = lilv_instance_get_extension_data (host->instance,
+      LV2_STATE__interface);
+  g_assert (iface);
+  StateCtx ctx = { host, base_dir, map_uri (host, key_uri), NULL, abstract };
+  LV2_State_Map_Path map_path = { &ctx, abstract_path, absolute_path };
+  LV2_Feature f = { LV2_STATE__mapPath, &map_path };
+  const LV2_Feature *features[] = { &f, NULL };
+  return iface->restore (lilv_instance_get_handle (host->instance), retrieve, &ctx,
+      LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, features);
+}

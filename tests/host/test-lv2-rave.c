@@ -1,0 +1,418 @@
+/* urn:latent:rave in a lilv host (suite 'host'): block patterns, latency, bypass, latent
+ * bias, patch:Set with good and bad files, state save/restore, sample-rate mismatch, no host
+ * features (as lv2apply), and a real-time paced run without underruns.
+ * Fixture: tests/data/stateful-codec.ts (sr 8000; encode = means of 4 samples, decode repeats
+ * latent 0), so decode(encode(x)) is exact in float32. */
+#include "host-util.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#define RATE 8000
+#define N_FRAMES (RATE * 3)
+#define MODEL_URI "urn:latent:rave#model"
+
+static const char *fixture;
+static const char *bad_file;
+static const char *wrong_rate;
+
+static HostFeatures full = { .worker = true, .log = true, .map = true };
+
+static float *
+make_signal (void)
+{
+  float *x = g_new0 (float, N_FRAMES);
+  GRand *rand = g_rand_new_with_seed (7);
+  for (int t = 0; t < N_FRAMES; t++)
+    x[t] = 0.4f * sinf (2 * G_PI * 220 * t / RATE) + 0.1f * (float) g_rand_double_range (rand,
+        -1, 1);
+  x[400] = 1.0f; /* impulse on a frame boundary */
+  g_rand_free (rand);
+  return x;
+}
+
+/* What the plugin must output: the model's output delayed by latency. */
+static float *
+reference (const float *x, int latency, float bias0)
+{
+  float *y = g_new0 (float, N_FRAMES);
+  for (int t = latency; t < N_FRAMES; t++) {
+    int s = t - latency, f = s / 4 * 4;
+    y[t] = (x[f] + x[f + 1] + x[f + 2] + x[f + 3]) / 4 + bias0;
+  }
+  return y;
+}
+
+/* Runs the whole signal through `host` in blocks of `pattern` (0: random 1..3000). */
+static float *
+run_pattern (Host *host, const float *x, int pattern, guint32 seed)
+{
+  float *y = g_new0 (float, N_FRAMES);
+  GRand *rand = g_rand_new_with_seed (seed);
+  int t = 0;
+  while (t < N_FRAMES) {
+    int n = pattern > 0 ? pattern : g_rand_int_range (rand, 1, 3001);
+    n = MIN (n, N_FRAMES - t);
+    host_run (host, x + t, y + t, (uint32_t) n);
+    t += n;
+  }
+  g_rand_free (rand);
+  return y;
+}
+
+static void
+assert_same (const float *a, const float *b, int n, float tolerance, const char *what)
+{
+  for (int t = 0; t < n; t++)
+    if (!(fabsf (a[t] - b[t]) <= tolerance))
+      g_error ("%s: frame %d: %.9g != %.9g", what, t, a[t], b[t]);
+}
+
+static Host *
+new_host (double rate, HostFeatures features)
+{
+  Host *host = host_new ("urn:latent:rave", rate, features);
+  g_assert_nonnull (host);
+  host_activate (host);
+  return host;
+}
+
+static void
+test_patterns (void)
+{
+  float *x = make_signal ();
+  const int patterns[] = { 1, 64, 1000, 0, 0 };
+  float *first = NULL;
+  int latency = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (patterns); i++) {
+    Host *host = new_host (RATE, full);
+    float *y = run_pattern (host, x, patterns[i], 100 + i);
+    int lat = (int) host_get_control (host, "latency");
+    g_assert_cmpint (lat, >, 0);
+    g_assert_cmpfloat (host_get_control (host, "underruns"), ==, 0);
+    if (!first) {
+      first = y;
+      latency = lat;
+      /* The impulse (x[400] = 1, neighbours from the signal) shows up `latency` later. */
+      float *ref = reference (x, latency, 0);
+      assert_same (y, ref, N_FRAMES, 1e-6f, "output against the model");
+      g_free (ref);
+    } else {
+      g_assert_cmpint (lat, ==, latency);
+      assert_same (y, first, N_FRAMES, 0.0f, "output across block patterns");
+      g_free (y);
+    }
+    host_free (host);
+  }
+  g_test_message ("latency %d frames; identical for blocks 1, 64, 1000 and random", latency);
+  g_free (first);
+  g_free (x);
+}
+
+static void
+test_impulse_latency (void)
+{
+  float *x = g_new0 (float, N_FRAMES), *y;
+  x[800] = 4.0f; /* one frame of 4 samples -> mean 1 -> decode: 1,1,1,1 */
+  Host *host = new_host (RATE, full);
+  y = run_pattern (host, x, 64, 1);
+  int first = -1;
+  for (int t = 0; t < N_FRAMES && first < 0; t++)
+    if (fabsf (y[t]) > 1e-6f)
+      first = t;
+  g_assert_cmpint (first - 800, ==, (int) host_get_control (host, "latency"));
+  g_assert_cmpfloat_with_epsilon (y[first], 1.0f, 1e-6);
+  host_free (host);
+  g_free (x);
+  g_free (y);
+}
+
+static void
+test_bypass_and_bias (void)
+{
+  float *x = make_signal ();
+  Host *host = host_new ("urn:latent:rave", RATE, full);
+  host_set_control (host, "enabled", 0);
+  host_activate (host);
+  float *y = run_pattern (host, x, 64, 1);
+  int latency = (int) host_get_control (host, "latency");
+  for (int t = latency; t < N_FRAMES; t++)
+    g_assert_cmpfloat (y[t], ==, x[t - latency]);
+  host_free (host);
+  g_free (y);
+
+  host = host_new ("urn:latent:rave", RATE, full);
+  host_set_control (host, "bias0", 0.5f);
+  host_set_control (host, "scale1", 3.0f); /* latent 1 is not decoded by the fixture */
+  host_activate (host);
+  y = run_pattern (host, x, 1000, 1);
+  float *ref = reference (x, latency, 0.5f);
+  assert_same (y + latency, ref + latency, N_FRAMES - latency, 1e-6f, "bias on latent 0");
+  host_free (host);
+  g_free (ref);
+  g_free (y);
+
+  /* Dry/wet 0: the input, delayed like the wet signal. */
+  host = host_new ("urn:latent:rave", RATE, full);
+  host_set_control (host, "wet", 0.0f);
+  host_activate (host);
+  y = run_pattern (host, x, 64, 1);
+  for (int t = latency; t < N_FRAMES; t++)
+    g_assert_cmpfloat (y[t], ==, x[t - latency]);
+  host_free (host);
+  g_free (y);
+  g_free (x);
+}
+
+/* Runs silence until the plugin reports `path` as its model (load finished). */
+static gboolean
+wait_for_model (Host *host, const char *path)
+{
+  float zeros[64] = { 0 }, out[64];
+  for (int i = 0; i < 2000; i++) {
+    host_run (host, zeros, out, 64);
+    if (host_notified_path (host) && !strcmp (host_notified_path (host), path))
+      return TRUE;
+    g_usleep (1000);
+  }
+  return FALSE;
+}
+
+static void
+check_patch_set (HostFeatures features)
+{
+  char *dir = g_dir_make_tmp ("latent-lv2-XXXXXX", NULL);
+  char *copy = g_build_filename (dir, "copy.ts", NULL);
+  gchar *bytes;
+  gsize len;
+  g_assert_true (g_file_get_contents (fixture, &bytes, &len, NULL));
+  g_assert_true (g_file_set_contents (copy, bytes, len, NULL));
+  g_free (bytes);
+
+  float *x = make_signal ();
+  Host *host = new_host (RATE, features);
+  float *y = g_new0 (float, N_FRAMES);
+
+  /* patch:Get reports the default model. */
+  host_patch_get (host, MODEL_URI);
+  host_run (host, x, y, 64);
+  g_assert_cmpstr (host_notified_path (host), ==, fixture);
+  int latency = (int) host_get_control (host, "latency");
+  float *ref = reference (x, latency, 0);
+
+  /* A good file mid-stream: the new model takes over with no gap in the output. */
+  host_run (host, x + 64, y + 64, 4000 - 64);
+  host_patch_set_path (host, MODEL_URI, copy);
+  int t = 4000;
+  gboolean seen = FALSE;
+  while (t < N_FRAMES / 2) {
+    host_run (host, x + t, y + t, 100);
+    t += 100;
+    if (!seen && host_notified_path (host) && !strcmp (host_notified_path (host), copy))
+      seen = TRUE;
+    if (!features.worker)
+      g_usleep (2000); /* give the plugin's own loader thread time */
+  }
+  g_assert_true (seen);
+  g_assert_true (strstr (host_log_text (host), "copy.ts") != NULL);
+
+  /* A bad file and a file at the wrong rate: logged, the previous model keeps running. */
+  host_log_clear (host);
+  host_patch_set_path (host, MODEL_URI, bad_file);
+  host_run (host, x + t, y + t, 100);
+  t += 100;
+  host_patch_set_path (host, MODEL_URI, wrong_rate);
+  while (t < N_FRAMES) {
+    int n = MIN (100, N_FRAMES - t);
+    host_run (host, x + t, y + t, (uint32_t) n);
+    t += n;
+    if (!features.worker)
+      g_usleep (2000);
+  }
+  const char *log = host_log_text (host);
+  if (features.log) {
+    g_assert_true (strstr (log, "not-torchscript.ts") != NULL);
+    g_assert_true (strstr (log, "16000 Hz") != NULL);
+  }
+  g_assert_cmpstr (host_notified_path (host), ==, copy);
+  g_assert_cmpfloat (host_get_control (host, "latency"), ==, latency);
+  assert_same (y, ref, N_FRAMES, 1e-6f, "output through model changes");
+
+  host_free (host);
+  g_free (x);
+  g_free (y);
+  g_free (ref);
+  g_unlink (copy);
+  g_rmdir (dir);
+  g_free (copy);
+  g_free (dir);
+}
+
+static void
+test_patch_set_worker (void)
+{
+  check_patch_set (full);
+}
+
+static void
+test_patch_set_own_thread (void)
+{
+  HostFeatures f = { .worker = false, .log = true, .map = true };
+  check_patch_set (f);
+}
+
+static void
+test_state (void)
+{
+  char *dir = g_dir_make_tmp ("latent-lv2-XXXXXX", NULL);
+  char *copy = g_build_filename (dir, "chosen.ts", NULL);
+  gchar *bytes;
+  gsize len;
+  g_assert_true (g_file_get_contents (fixture, &bytes, &len, NULL));
+  g_assert_true (g_file_set_contents (copy, bytes, len, NULL));
+  g_free (bytes);
+
+  Host *host = new_host (RATE, full);
+  /* Default model: nothing to save. */
+  char *saved = host_state_save (host, dir, MODEL_URI);
+  g_assert_null (saved);
+  host_patch_set_path (host, MODEL_URI, copy);
+  g_assert_true (wait_for_model (host, copy));
+  saved = host_state_save (host, dir, MODEL_URI);
+  g_assert_cmpstr (saved, ==, "chosen.ts"); /* through state:mapPath */
+  host_free (host);
+
+  /* Restore into a fresh instance: the model comes back, and it runs. */
+  host = host_new ("urn:latent:rave", RATE, full);
+  g_assert_cmpint (host_state_restore (host, dir, MODEL_URI, saved), ==, LV2_STATE_SUCCESS);
+  host_activate (host);
+  float *x = make_signal ();
+  float *y = run_pattern (host, x, 64, 1);
+  g_assert_cmpstr (host_notified_path (host), ==, copy);
+  float *ref = reference (x, (int) host_get_control (host, "latency"), 0);
+  assert_same (y, ref, N_FRAMES, 1e-6f, "after restore");
+  char *again = host_state_save (host, dir, MODEL_URI);
+  g_assert_cmpstr (again, ==, "chosen.ts");
+
+  /* Restoring a missing file fails and keeps the model. */
+  host_log_clear (host);
+  g_assert_cmpint (host_state_restore (host, dir, MODEL_URI, "missing.ts"), !=,
+      LV2_STATE_SUCCESS);
+  g_assert_true (strstr (host_log_text (host), "missing.ts") != NULL);
+  g_free (again);
+  again = host_state_save (host, dir, MODEL_URI);
+  g_assert_cmpstr (again, ==, "chosen.ts");
+  host_free (host);
+
+  g_free (again);
+  g_free (saved);
+  g_free (x);
+  g_free (y);
+  g_free (ref);
+  g_unlink (copy);
+  g_rmdir (dir);
+  g_free (copy);
+  g_free (dir);
+}
+
+static void
+test_rate_mismatch (void)
+{
+  Host *host = new_host (16000, full);
+  g_assert_true (strstr (host_log_text (host), "8000 Hz") != NULL);
+  float *x = make_signal ();
+  float *y = run_pattern (host, x, 256, 1);
+  for (int t = 0; t < N_FRAMES; t++)
+    g_assert_cmpfloat (y[t], ==, 0.0f);
+  g_assert_cmpfloat (host_get_control (host, "latency"), ==, 0);
+  host_free (host);
+  g_free (x);
+  g_free (y);
+}
+
+static void
+test_no_features (void)
+{
+  /* lv2apply instantiates with no features at all and runs one frame at a time. */
+  HostFeatures none = { 0 };
+  Host *host = new_host (RATE, none);
+  float *x = make_signal ();
+  float *y = run_pattern (host, x, 1, 1);
+  float *ref = reference (x, (int) host_get_control (host, "latency"), 0);
+  assert_same (y, ref, N_FRAMES, 1e-6f, "no host features");
+  host_free (host);
+  g_free (x);
+  g_free (y);
+  g_free (ref);
+}
+
+static void
+test_max_block_option (void)
+{
+  /* A host announcing 4096-frame blocks gets a latency that covers them. */
+  HostFeatures f = full;
+  f.max_block = 4096;
+  Host *host = new_host (RATE, f);
+  float *x = make_signal ();
+  float *y = run_pattern (host, x, 4096, 1);
+  int latency = (int) host_get_control (host, "latency");
+  g_assert_cmpint (latency, ==, 2048 + 4096);
+  float *ref = reference (x, latency, 0);
+  assert_same (y, ref, N_FRAMES, 1e-6f, "max block 4096");
+  host_free (host);
+  g_free (x);
+  g_free (y);
+  g_free (ref);
+}
+
+static void
+test_realtime_paced (void)
+{
+  /* A real-time host: 64-frame cycles paced by the clock. The audio thread never waits, and
+   * the worker keeps up, so there are no underruns and the output is the same. */
+  const int n = RATE * 2, block = 64;
+  float *x = make_signal ();
+  Host *host = new_host (RATE, full);
+  float *y = g_new0 (float, N_FRAMES);
+  gint64 start = g_get_monotonic_time ();
+  for (int t = 0; t < n; t += block) {
+    gint64 due = start + (gint64) t * G_USEC_PER_SEC / RATE;
+    gint64 now = g_get_monotonic_time ();
+    if (due > now)
+      g_usleep (due - now);
+    host_run (host, x + t, y + t, block);
+  }
+  int latency = (int) host_get_control (host, "latency");
+  float *ref = reference (x, latency, 0);
+  g_test_message ("paced run: %g underrun frames", host_get_control (host, "underruns"));
+  g_assert_cmpfloat (host_get_control (host, "underruns"), ==, 0);
+  assert_same (y, ref, n, 1e-6f, "real-time paced");
+  host_free (host);
+  g_free (x);
+  g_free (y);
+  g_free (ref);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  fixture = LATENT_TEST_DATA "/stateful-codec.ts";
+  bad_file = LATENT_TEST_DATA "/not-torchscript.ts";
+  wrong_rate = LATENT_TEST_DATA "/v1-style.ts";
+  g_setenv ("LATENT_LV2_DEFAULT_MODEL", fixture, TRUE);
+  if (!g_getenv ("LV2_PATH"))
+    g_setenv ("LV2_PATH", LATENT_LV2_PATH, TRUE);
+  g_test_add_func ("/rave/patterns", test_patterns);
+  g_test_add_func ("/rave/impulse-latency", test_impulse_latency);
+  g_test_add_func ("/rave/bypass-bias-wet", test_bypass_and_bias);
+  g_test_add_func ("/rave/patch-set/worker", test_patch_set_worker);
+  g_test_add_func ("/rave/patch-set/own-thread", test_patch_set_own_thread);
+  g_test_add_func ("/rave/state", test_state);
+  g_test_add_func ("/rave/rate-mismatch", test_rate_mismatch);
+  g_test_add_func ("/rave/no-features", test_no_features);
+  g_test_add_func ("/rave/max-block-option", test_max_block_option);
+  g_test_add_func ("/rave/realtime-paced", test_realtime_paced);
+  return g_test_run ();
+}
