@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int64_t
@@ -73,8 +74,11 @@ latent_archive_write (const char *path, LatentNamedTensor *const *tensors, guint
   if (!ok)
     g_set_error (error, LATENT_ERROR, LATENT_ERROR_IO, "%s: cannot create a file in %s: %s",
         path, dir, g_strerror (errno));
-  else
+  else {
+    /* mkstemp creates 0600; a saved terrain is a user's document like any other. */
+    fchmod (fd, 0644);
     close (fd);
+  }
   char *message = NULL;
   if (ok && !(ok = backend->write_archive (tmp, tensors, n, &message)))
     latent_backend_take_error (error, LATENT_ERROR_IO, message, "%s", path);
