@@ -650,18 +650,23 @@ sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
   }
 }
 
+/* Both pads answer a caps query from the model's formats (query_caps). */
+static gboolean
+answer_caps_query (GstLatentFilter *self, GstPad *pad, GstQuery *query)
+{
+  GstCaps *filter;
+  gst_query_parse_caps (query, &filter);
+  GstCaps *caps = query_caps (self, pad, filter);
+  gst_query_set_caps_result (query, caps);
+  gst_caps_unref (caps);
+  return TRUE;
+}
+
 static gboolean
 sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
-  GstLatentFilter *self = GST_LATENT_FILTER (parent);
-  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS) {
-    GstCaps *filter;
-    gst_query_parse_caps (query, &filter);
-    GstCaps *caps = query_caps (self, pad, filter);
-    gst_query_set_caps_result (query, caps);
-    gst_caps_unref (caps);
-    return TRUE;
-  }
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS)
+    return answer_caps_query (GST_LATENT_FILTER (parent), pad, query);
   return gst_pad_query_default (pad, parent, query);
 }
 
@@ -671,14 +676,8 @@ src_query (GstPad *pad, GstObject *parent, GstQuery *query)
   GstLatentFilter *self = GST_LATENT_FILTER (parent);
   GstLatentFilterPrivate *p = PRIV (self);
   switch (GST_QUERY_TYPE (query)) {
-    case GST_QUERY_CAPS: {
-      GstCaps *filter;
-      gst_query_parse_caps (query, &filter);
-      GstCaps *caps = query_caps (self, pad, filter);
-      gst_query_set_caps_result (query, caps);
-      gst_caps_unref (caps);
-      return TRUE;
-    }
+    case GST_QUERY_CAPS:
+      return answer_caps_query (self, pad, query);
     case GST_QUERY_LATENCY: {
       if (!gst_pad_peer_query (p->sinkpad, query))
         return FALSE;

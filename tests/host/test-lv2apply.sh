@@ -12,21 +12,4 @@ sox -n -r 8000 -c 1 -b 32 -e floating-point "$tmp/in.wav" synth 3 sine 110-1760 
 LATENT_LV2_DEFAULT_MODEL=$1 lv2apply -i "$tmp/in.wav" -o "$tmp/out.wav" urn:latent:rave
 sox "$tmp/in.wav" -t f32 "$tmp/in.f32"
 sox "$tmp/out.wav" -t f32 "$tmp/out.f32"
-exec /usr/bin/python3 - "$tmp/in.f32" "$tmp/out.f32" <<'PY'
-import array, sys
-def load(p):
-    a = array.array("f")
-    with open(p, "rb") as f:
-        a.frombytes(f.read())
-    return a
-x, y = load(sys.argv[1]), load(sys.argv[2])
-L = 4096  # 2 blocks of 2048 frames: the fixture's block, no host block size announced
-assert len(x) == len(y) == 24000, (len(x), len(y))
-assert max(abs(v) for v in y[:L]) == 0.0, "expected silence during the latency"
-err = 0.0
-for t in range(L, len(y)):
-    s = (t - L) // 4 * 4
-    err = max(err, abs(y[t] - sum(x[s:s + 4]) / 4))
-print(f"lv2apply: {len(y)} frames, latency {L}, max error {err:.3g}")
-assert err < 1e-6, err
-PY
+exec /usr/bin/python3 "$(dirname "$0")/check-fixture-render.py" "lv2apply" "$tmp/in.f32" "$tmp/out.f32"
