@@ -64,6 +64,26 @@ typedef struct LatentRtStream LatentRtStream;
  * thread. Not real-time safe. */
 LatentRtStream *latent_rt_stream_new (LatentModel *model, const char *const *methods,
     int n_methods, const LatentRtConfig *config, GError **error);
+/* A stream whose worker runs caller code instead of a method chain (several models, a
+ * terrain, MIDI voices...). Every callback runs on the worker thread only, so user_data needs
+ * no locking against the stream; values set from the audio thread reach it through atomics. */
+typedef struct {
+  int block;        /* B: frames per call, in and out */
+  int in_channels;  /* interleaved input channels */
+  int out_channels; /* interleaved output channels */
+  /* Turns B input frames into B output frames. FALSE (with error) stops the stream. */
+  gboolean (*process) (gpointer user_data, const float *in, float *out, int block,
+      GError **error);
+  gboolean (*reset) (gpointer user_data, GError **error); /* may be NULL */
+  void (*set_threads) (gpointer user_data, int threads);  /* may be NULL */
+  gpointer user_data;
+  GDestroyNotify destroy; /* frees user_data with the stream (also on failure); may be NULL */
+} LatentRtProcessor;
+
+/* Same rings, latency and waiting rules as latent_rt_stream_new; config->block and
+ * affine_stage are ignored (processor->block is B; no bias/scale). get_model returns NULL. */
+LatentRtStream *latent_rt_stream_new_custom (const LatentRtProcessor *processor,
+    const LatentRtConfig *config, GError **error);
 /* Stops and joins the worker, frees the model. Not real-time safe. */
 void latent_rt_stream_free (LatentRtStream *rt);
 

@@ -154,6 +154,7 @@ gboolean latent_archive_write (const char *path, LatentNamedTensor *const *tenso
 G_END_DECLS
 
 #include "latent-terrain.h"
+#include "latent-after.h"
 #include "latent-rt.h"
 
 #endif /* LATENT_H */

@@ -19,7 +19,8 @@ typedef struct {
 } AffineUpdate;
 
 struct LatentRtStream {
-  LatentModel *model;
+  LatentModel *model;           /* method-chain streams */
+  LatentRtProcessor processor;  /* custom streams (model == NULL) */
   LatentStream *stages[LATENT_RT_MAX_STAGES];
   int n_stages;
   int affine_stage;
@@ -52,6 +53,7 @@ struct LatentRtStream {
   AffineUpdate sent;           /* audio thread: last values queued */
   gboolean affine_pending;
   _Atomic int threads;
+  int applied_threads; /* worker: last value given to processor.set_threads */
 
   /* Pacing (audio thread only) for LATENT_RT_WAIT_AUTO: two anchors (frames pushed, wall
    * time) at call starts; the host's speed is measured from the older one, so the span is
@@ -71,6 +73,7 @@ struct LatentRtStream {
 };
 
 static gpointer worker_main (gpointer data);
+static gboolean setup_rings (LatentRtStream *rt, const LatentRtConfig *config);
 
 static int64_t
 round_up_pow2 (int64_t v)
@@ -178,6 +181,19 @@ latent_rt_stream_new (LatentModel *model, const char *const *methods, int n_meth
     rt->affine_channels = MIN (LATENT_RT_MAX_AFFINE,
         latent_stream_get_info (rt->stages[rt->affine_stage])->in_channels);
 
+  if (!setup_rings (rt, config))
+    goto fail;
+  return rt;
+
+fail:
+  latent_rt_stream_free (rt);
+  return NULL;
+}
+
+/* Latency, rings and scratch for rt->block, rt->in_ch and rt->out_ch; starts the worker. */
+static gboolean
+setup_rings (LatentRtStream *rt, const LatentRtConfig *config)
+{
   int host = MAX (0, config->max_host_block);
   rt->latency = rt->block + MAX (rt->block, host);
   rt->chunk = rt->block;
@@ -194,11 +210,38 @@ latent_rt_stream_new (LatentModel *model, const char *const *methods, int n_meth
   rt->wanted.n = rt->sent.n = rt->affine_channels;
   clear_state (rt);
   start_worker (rt);
-  return rt;
+  return TRUE;
+}
 
-fail:
-  latent_rt_stream_free (rt);
-  return NULL;
+LatentRtStream *
+latent_rt_stream_new_custom (const LatentRtProcessor *processor, const LatentRtConfig *config,
+    GError **error)
+{
+  g_return_val_if_fail (processor && processor->process && config, NULL);
+  if (processor->block < 1 || processor->in_channels < 1 || processor->out_channels < 1) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE,
+        "real-time processor: block %d, %d in and %d out channels (each must be >= 1)",
+        processor->block, processor->in_channels, processor->out_channels);
+    if (processor->destroy)
+      processor->destroy (processor->user_data);
+    return NULL;
+  }
+  LatentRtStream *rt = g_new0 (LatentRtStream, 1);
+  rt->processor = *processor;
+  rt->affine_stage = -1;
+  rt->rate = config->rate > 0 ? config->rate : 48000;
+  rt->block = processor->block;
+  rt->in_ch = processor->in_channels;
+  rt->out_ch = processor->out_channels;
+  rt->work_mid[0] = g_new0 (float, (gsize) rt->block * rt->out_ch);
+  atomic_store (&rt->threads, MAX (1, config->threads));
+  rt->applied_threads = MAX (1, config->threads);
+  if (processor->set_threads)
+    processor->set_threads (processor->user_data, MAX (1, config->threads));
+  sem_init (&rt->work_sem, 0, 0);
+  sem_init (&rt->done_sem, 0, 0);
+  setup_rings (rt, config);
+  return rt;
 }
 
 void
@@ -212,6 +255,8 @@ latent_rt_stream_free (LatentRtStream *rt)
     g_free (rt->work_mid[i]);
   }
   latent_model_free (rt->model);
+  if (rt->processor.destroy)
+    rt->processor.destroy (rt->processor.user_data);
   g_free (rt->in_ring);
   g_free (rt->out_ring);
   g_free ((gpointer) rt->tags);
@@ -322,9 +367,19 @@ run_step (LatentRtStream *rt, int64_t k)
   if (rt->affine_stage >= 0)
     apply_due_updates (rt, k * rt->block);
   int threads = atomic_load_explicit (&rt->threads, memory_order_relaxed);
-  if (threads != latent_model_get_threads (rt->model))
-    latent_model_set_threads (rt->model, threads);
   const float *in = rt->work_in;
+  if (!rt->model) {
+    if (threads != rt->applied_threads && rt->processor.set_threads)
+      rt->processor.set_threads (rt->processor.user_data, threads);
+    rt->applied_threads = threads;
+    if (!rt->processor.process (rt->processor.user_data, in, rt->work_mid[0], rt->block,
+            &error)) {
+      fail_worker (rt, error);
+      return FALSE;
+    }
+    in = rt->work_mid[0];
+  } else if (threads != latent_model_get_threads (rt->model))
+    latent_model_set_threads (rt->model, threads);
   for (int i = 0; i < rt->n_stages; i++) {
     int frames = latent_stream_get_block (rt->stages[i]);
     if (!latent_stream_process (rt->stages[i], in, (size_t) frames, rt->work_mid[i], NULL,
@@ -545,6 +600,8 @@ latent_rt_stream_reset (LatentRtStream *rt, GError **error)
   gboolean ok = TRUE;
   for (int i = 0; i < rt->n_stages && ok; i++)
     ok = latent_stream_reset (rt->stages[i], error);
+  if (!rt->model && rt->processor.reset)
+    ok = rt->processor.reset (rt->processor.user_data, error);
   if (rt->affine_stage >= 0)
     latent_stream_set_input_affine (rt->stages[rt->affine_stage], rt->wanted.bias,
         rt->wanted.scale, rt->affine_channels);

@@ -1,0 +1,97 @@
+/* latent: AFTER latent-diffusion timbre transfer (acids-ircam/AFTER exports, as nn~ sees them).
+ *
+ * An AFTER file holds one autoencoder and a diffusion model behind nn~ methods:
+ *   audio models: structure (1 @1 -> zs @R), timbre (1 @1 -> zt @R), diffuse (zs + zt @R ->
+ *                 latents @R), decode (latents @R -> 1 @1), generate, forward (2 @1 -> 1 @1);
+ *   MIDI models:  timbre, diffuse / generate with 2 * n_poly + zt inputs ordered pitch0, vel0,
+ *                 pitch1, vel1, ..., then the timbre channels (pitch = MIDI note 0..127,
+ *                 velocity 0..127, 0 = silent voice), decode.
+ * Channel counts come from the `_params` buffers. A model call covers one chunk of C latent
+ * frames (C * R audio samples): AFTER's `timbre` always returns C frames, so the chunk is found
+ * by probing `timbre` with growing blocks; released models have C = 4, R = 2048.
+ *
+ * LatentAfter drives those methods one chunk at a time, carrying the model's own streaming
+ * state, and keeps the current timbre vector (from timbre audio, or set by hand). Not
+ * thread-safe: one thread per LatentAfter (a worker, or a GStreamer streaming thread). */
+#ifndef LATENT_AFTER_H
+#define LATENT_AFTER_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define LATENT_AFTER_MAX_STEPS 16
+#define LATENT_AFTER_MAX_POLY 16
+
+typedef enum {
+  LATENT_AFTER_AUDIO, /* structure from audio (`structure` method) */
+  LATENT_AFTER_MIDI,  /* structure from notes (2 * n_poly note channels) */
+} LatentAfterKind;
+
+typedef struct {
+  LatentAfterKind kind;
+  int sample_rate;    /* the model's `sr`, 0 if it states none */
+  int ratio;          /* R: audio samples per latent frame */
+  int chunk;          /* C: latent frames per call */
+  int structure_dims; /* zs (audio models; 0 for MIDI) */
+  int timbre_dims;    /* zt */
+  int latent_dims;    /* the autoencoder's latents (diffuse output) */
+  int n_poly;         /* MIDI models: voices; 0 for audio */
+} LatentAfterInfo;
+
+typedef struct LatentAfter LatentAfter;
+
+/* Opens and checks an AFTER export, finds its chunk, warms it up and resets it. Errors name
+ * the file and what is missing (method, attribute) or does not fit (channels, chunk). */
+LatentAfter *latent_after_open (const char *path, int threads, GError **error);
+void latent_after_free (LatentAfter *after);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LatentAfter, latent_after_free)
+
+const LatentAfterInfo *latent_after_get_info (const LatentAfter *after);
+const char *latent_after_get_path (const LatentAfter *after);
+/* Audio samples per call: chunk * ratio. */
+int latent_after_get_block (const LatentAfter *after);
+void latent_after_set_threads (LatentAfter *after, int threads);
+
+/* Attributes nb_steps (1..LATENT_AFTER_MAX_STEPS), guidance_structure, guidance_timbre. */
+gboolean latent_after_set_steps (LatentAfter *after, int steps, GError **error);
+gboolean latent_after_set_guidance (LatentAfter *after, double structure, double timbre,
+    GError **error);
+
+/* Runs `timbre` on one block of mono audio and keeps the result (the mean over the chunk) as
+ * the current timbre vector. */
+gboolean latent_after_update_timbre (LatentAfter *after, const float *audio, GError **error);
+/* Sets the timbre vector by hand (manual exploration, a terrain); n values, the rest 0. */
+void latent_after_set_timbre (LatentAfter *after, const float *timbre, int n);
+/* Copies the current timbre vector (timbre_dims values) into timbre. */
+void latent_after_get_timbre (const LatentAfter *after, float *timbre);
+
+/* One block of output audio (get_block samples) from one block of structure:
+ * audio models: `structure` mono audio, get_block samples;
+ * MIDI models:  planar note channels [2 * n_poly][chunk] at latent rate (see LatentVoices).
+ * Uses the current timbre vector. */
+gboolean latent_after_render (LatentAfter *after, const float *structure, float *out,
+    GError **error);
+
+/* Clears streaming state (model reset() or reload); keeps attributes and timbre. */
+gboolean latent_after_reset (LatentAfter *after, GError **error);
+
+/* ------------------------------------------------------------ MIDI voices */
+
+/* Fixed-size voice allocation for MIDI models: no allocation after new, real-time safe. A
+ * note-on takes a free voice, else steals the oldest sounding one; a note-off (or note-on with
+ * velocity 0) frees the voice playing that pitch. */
+typedef struct LatentVoices LatentVoices;
+
+LatentVoices *latent_voices_new (int n_poly);
+void latent_voices_free (LatentVoices *voices);
+void latent_voices_note_on (LatentVoices *voices, int pitch, int velocity);
+void latent_voices_note_off (LatentVoices *voices, int pitch);
+void latent_voices_all_off (LatentVoices *voices);
+/* Writes the state of every voice as 2 * n_poly values: pitch0, vel0, pitch1, vel1, ...
+ * (free voices: their last pitch and velocity 0). */
+void latent_voices_write (const LatentVoices *voices, float *values);
+
+G_END_DECLS
+
+#endif /* LATENT_AFTER_H */
