@@ -7,7 +7,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-G_DEFINE_QUARK (latent-error-quark, latent_error)
+/* Not G_DEFINE_QUARK: that interns a static string, which dangles in GLib's quark table once a
+ * host unloads the plugin that holds it (LV2 hosts do), and the next error then crashes. */
+GQuark
+latent_error_quark (void)
+{
+  return g_quark_from_string ("latent-error-quark");
+}
 
 static const LatentTorchBackend *backend;
 static char *backend_failure;

@@ -88,9 +88,22 @@ void latent_voices_free (LatentVoices *voices);
 void latent_voices_note_on (LatentVoices *voices, int pitch, int velocity);
 void latent_voices_note_off (LatentVoices *voices, int pitch);
 void latent_voices_all_off (LatentVoices *voices);
+int latent_voices_get_n_poly (const LatentVoices *voices);
 /* Writes the state of every voice as 2 * n_poly values: pitch0, vel0, pitch1, vel1, ...
- * (free voices: their last pitch and velocity 0). */
+ * (free voices: their last pitch and velocity 0). A note started since the last
+ * latent_voices_next_frame() shows with its velocity even if already released, so a note
+ * shorter than a latent frame still reaches the model. */
 void latent_voices_write (const LatentVoices *voices, float *values);
+/* Ends a latent frame: clears what write() kept of notes released within it. Per frame: apply
+ * the frame's events, write(), next_frame(). */
+void latent_voices_next_frame (LatentVoices *voices);
+/* For hosts that record voices per audio sample (an LV2 run() writing latent_voices_write()
+ * once per sample into a ring): reduces `frames` latent frames of `ratio` interleaved samples
+ * [frames * ratio][2 * n_poly] to planar note channels [2 * n_poly][frames] for
+ * latent_after_render: per voice, its loudest velocity within the frame and the pitch it had
+ * then, so a note shorter than a frame still shows in its frame. Real-time safe. */
+void latent_voices_reduce (int n_poly, const float *samples, int ratio, int frames,
+    float *planar);
 
 G_END_DECLS
 

@@ -4,6 +4,9 @@
 
 #include "gstraveencode.h"
 #include "gstravedecode.h"
+#include "gstterraintrain.h"
+#include "gstterrainplay.h"
+#include "gstaftertransfer.h"
 
 #ifndef PACKAGE
 #define PACKAGE "latent"
@@ -15,6 +18,9 @@ static const struct {
 } elements[] = {
   { "raveencode", gst_rave_encode_get_type },
   { "ravedecode", gst_rave_decode_get_type },
+  { "terraintrain", gst_terrain_train_get_type },
+  { "terrainplay", gst_terrain_play_get_type },
+  { "aftertransfer", gst_after_transfer_get_type },
 };
 
 static gboolean

@@ -12,6 +12,7 @@ packages=(
   libtorch-dev python3-torch python3-numpy
   lv2-dev liblilv-dev lilv-utils
   valgrind sox sordi serdi
+  jalv jackd2 ardour
 )
 
 missing=()

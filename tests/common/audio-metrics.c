@@ -438,3 +438,136 @@ am_max_abs_diff (const float *a, const float *b, size_t n)
   }
   return m;
 }
+
+/* ------------------------------------------------ timbre and pitch features (AFTER) */
+
+/* Frame energies of a magnitude STFT and the loudness gate: frames within 40 dB of the
+ * loudest. Returns a newly allocated mask of n_frames booleans. */
+static gboolean *
+loud_frames (const float *mag, size_t n_frames, int bins)
+{
+  double *energy = g_new0 (double, MAX (n_frames, 1));
+  double peak = 0.0;
+  for (size_t f = 0; f < n_frames; f++) {
+    for (int k = 0; k < bins; k++)
+      energy[f] += (double) mag[f * bins + k] * mag[f * bins + k];
+    peak = MAX (peak, energy[f]);
+  }
+  gboolean *loud = g_new0 (gboolean, MAX (n_frames, 1));
+  for (size_t f = 0; f < n_frames; f++)
+    loud[f] = peak > 0.0 && energy[f] >= peak * 1e-4;
+  g_free (energy);
+  return loud;
+}
+
+void
+am_mfcc_mean (const float *x, size_t n, int rate, int n_mfcc, double *mean)
+{
+  const int fft = 2048, hop = 512, n_mels = 40, bins = fft / 2 + 1;
+  size_t frames;
+  float *mag = am_stft_magnitude (x, n, fft, hop, &frames);
+  float *fb = am_mel_filterbank (n_mels, fft, rate, 0.0, rate / 2.0);
+  gboolean *loud = loud_frames (mag, frames, bins);
+  double logmel[64];
+  size_t used = 0;
+  for (int c = 0; c < n_mfcc; c++)
+    mean[c] = 0.0;
+  for (size_t f = 0; f < frames; f++) {
+    if (!loud[f])
+      continue;
+    for (int m = 0; m < n_mels; m++) {
+      double power = 0.0;
+      for (int k = 0; k < bins; k++) {
+        double a = mag[f * bins + k];
+        power += fb[m * bins + k] * a * a;
+      }
+      logmel[m] = log (power + 1e-10);
+    }
+    for (int c = 0; c < n_mfcc; c++) {
+      double sum = 0.0;
+      for (int m = 0; m < n_mels; m++)
+        sum += logmel[m] * cos (G_PI * c * (m + 0.5) / n_mels);
+      mean[c] += sum * sqrt ((c == 0 ? 1.0 : 2.0) / n_mels);
+    }
+    used++;
+  }
+  for (int c = 0; c < n_mfcc; c++)
+    mean[c] = used ? mean[c] / (double) used : NAN;
+  g_free (mag);
+  g_free (fb);
+  g_free (loud);
+}
+
+double
+am_mfcc_distance (const float *a, size_t na, const float *b, size_t nb, int rate)
+{
+  double ma[13], mb[13], sum = 0.0;
+  am_mfcc_mean (a, na, rate, 13, ma);
+  am_mfcc_mean (b, nb, rate, 13, mb);
+  for (int c = 1; c < 13; c++)
+    sum += (ma[c] - mb[c]) * (ma[c] - mb[c]);
+  return sqrt (sum);
+}
+
+float *
+am_chroma (const float *x, size_t n, int rate, size_t *n_frames)
+{
+  const int fft = 4096, hop = 1024, bins = fft / 2 + 1;
+  size_t frames;
+  float *mag = am_stft_magnitude (x, n, fft, hop, &frames);
+  float *chroma = g_new0 (float, MAX (frames, 1) * 12);
+  for (size_t f = 0; f < frames; f++) {
+    double sum = 0.0;
+    for (int k = 1; k < bins; k++) {
+      double hz = (double) k * rate / fft;
+      if (hz < 55.0 || hz > 2000.0)
+        continue;
+      int pitch = (int) lround (69.0 + 12.0 * log2 (hz / 440.0));
+      double power = (double) mag[f * bins + k] * mag[f * bins + k];
+      chroma[f * 12 + ((pitch % 12) + 12) % 12] += (float) power;
+      sum += power;
+    }
+    for (int c = 0; sum > 0.0 && c < 12; c++)
+      chroma[f * 12 + c] = (float) (chroma[f * 12 + c] / sum);
+  }
+  g_free (mag);
+  *n_frames = frames;
+  return chroma;
+}
+
+double
+am_chroma_correlation (const float *a, const float *b, size_t n, int rate)
+{
+  const int fft = 4096, hop = 1024, bins = fft / 2 + 1;
+  size_t fa, fb, sa, sb;
+  float *ca = am_chroma (a, n, rate, &fa), *cb = am_chroma (b, n, rate, &fb);
+  float *ma = am_stft_magnitude (a, n, fft, hop, &sa), *mb = am_stft_magnitude (b, n, fft, hop, &sb);
+  gboolean *la = loud_frames (ma, sa, bins), *lb = loud_frames (mb, sb, bins);
+  size_t frames = MIN (fa, fb), used = 0;
+  double s1 = 0, s2 = 0, s11 = 0, s22 = 0, s12 = 0;
+  for (size_t f = 0; f < frames; f++) {
+    if (!la[f] || !lb[f])
+      continue;
+    used++;
+    for (int c = 0; c < 12; c++) {
+      double u = ca[f * 12 + c], v = cb[f * 12 + c];
+      s1 += u;
+      s2 += v;
+      s11 += u * u;
+      s22 += v * v;
+      s12 += u * v;
+    }
+  }
+  double m = (double) used * 12, r = NAN;
+  if (used >= 4) {
+    double cov = s12 - s1 * s2 / m, va = s11 - s1 * s1 / m, vb = s22 - s2 * s2 / m;
+    r = va > 0 && vb > 0 ? cov / sqrt (va * vb) : NAN;
+  }
+  g_free (ca);
+  g_free (cb);
+  g_free (ma);
+  g_free (mb);
+  g_free (la);
+  g_free (lb);
+  return r;
+}

@@ -63,6 +63,22 @@ double am_rms (const float *x, size_t n);
 /* Largest |a[i] - b[i]|. */
 double am_max_abs_diff (const float *a, const float *b, size_t n);
 
+/* Timbre and pitch features (AFTER tests). Frames quieter than 40 dB below the loudest frame
+ * are left out of both, so pauses do not dominate.
+ * MFCC means: log-mel (2048-point FFT, hop 512, 40 bands, 0 Hz to rate/2, natural log of
+ * power + 1e-10), orthonormal DCT-II, mean over frames of coefficients 0..n_mfcc-1. */
+void am_mfcc_mean (const float *x, size_t n, int rate, int n_mfcc, double *mean);
+/* Euclidean distance between the MFCC means of a and b over coefficients 1..12 (c0, the
+ * overall level, is left out): a timbre distance that ignores loudness. */
+double am_mfcc_distance (const float *a, size_t na, const float *b, size_t nb, int rate);
+/* Chromagram: power of STFT bins (4096-point FFT, hop 1024) from 55 Hz to 2 kHz folded onto
+ * the 12 pitch classes (0 = C), each frame normalised to sum 1 (silent frames stay all 0).
+ * Returns n_frames * 12 floats. */
+float *am_chroma (const float *x, size_t n, int rate, size_t *n_frames);
+/* Pearson correlation over (frame, class) values of the chromagrams of a and b, on frames
+ * where both are above the loudness gate; NaN when fewer than 4 such frames. */
+double am_chroma_correlation (const float *a, const float *b, size_t n, int rate);
+
 G_END_DECLS
 
 #endif /* LATENT_AUDIO_METRICS_H */

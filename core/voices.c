@@ -1,0 +1,127 @@
+/* Fixed-size MIDI voice allocation for AFTER's MIDI models (latent-after.h). Real-time safe:
+ * no allocation after latent_voices_new, no locks. */
+#include "latent.h"
+
+typedef struct {
+  int pitch;
+  int velocity;        /* 0: free */
+  guint64 started;     /* note-on order, for stealing the oldest */
+  int latched_velocity; /* > 0: started since the last frame, shown even if already released */
+} Voice;
+
+struct LatentVoices {
+  int n_poly;
+  guint64 clock;
+  Voice voice[LATENT_AFTER_MAX_POLY];
+};
+
+LatentVoices *
+latent_voices_new (int n_poly)
+{
+  g_return_val_if_fail (n_poly >= 1 && n_poly <= LATENT_AFTER_MAX_POLY, NULL);
+  LatentVoices *voices = g_new0 (LatentVoices, 1);
+  voices->n_poly = n_poly;
+  return voices;
+}
+
+void
+latent_voices_free (LatentVoices *voices)
+{
+  g_free (voices);
+}
+
+int
+latent_voices_get_n_poly (const LatentVoices *voices)
+{
+  return voices->n_poly;
+}
+
+static Voice *
+find_sounding (LatentVoices *voices, int pitch)
+{
+  for (int i = 0; i < voices->n_poly; i++)
+    if (voices->voice[i].velocity > 0 && voices->voice[i].pitch == pitch)
+      return &voices->voice[i];
+  return NULL;
+}
+
+void
+latent_voices_note_on (LatentVoices *voices, int pitch, int velocity)
+{
+  if (pitch < 0 || pitch > 127)
+    return;
+  if (velocity <= 0) {
+    latent_voices_note_off (voices, pitch);
+    return;
+  }
+  velocity = MIN (velocity, 127);
+  /* A repeated pitch retriggers its voice; else a free voice; else the oldest is stolen. */
+  Voice *target = find_sounding (voices, pitch);
+  for (int i = 0; !target && i < voices->n_poly; i++)
+    if (voices->voice[i].velocity == 0)
+      target = &voices->voice[i];
+  if (!target) {
+    target = &voices->voice[0];
+    for (int i = 1; i < voices->n_poly; i++)
+      if (voices->voice[i].started < target->started)
+        target = &voices->voice[i];
+  }
+  target->pitch = pitch;
+  target->velocity = velocity;
+  target->latched_velocity = velocity;
+  target->started = ++voices->clock;
+}
+
+void
+latent_voices_note_off (LatentVoices *voices, int pitch)
+{
+  Voice *voice = find_sounding (voices, pitch);
+  if (voice)
+    voice->velocity = 0;
+}
+
+void
+latent_voices_all_off (LatentVoices *voices)
+{
+  for (int i = 0; i < voices->n_poly; i++)
+    voices->voice[i].velocity = 0;
+}
+
+void
+latent_voices_write (const LatentVoices *voices, float *values)
+{
+  for (int i = 0; i < voices->n_poly; i++) {
+    const Voice *v = &voices->voice[i];
+    values[2 * i] = (float) v->pitch;
+    values[2 * i + 1] = (float) MAX (v->velocity, v->latched_velocity);
+  }
+}
+
+void
+latent_voices_next_frame (LatentVoices *voices)
+{
+  for (int i = 0; i < voices->n_poly; i++)
+    voices->voice[i].latched_velocity = 0;
+}
+
+void
+latent_voices_reduce (int n_poly, const float *samples, int ratio, int frames, float *planar)
+{
+  const int channels = 2 * n_poly;
+  for (int f = 0; f < frames; f++) {
+    for (int v = 0; v < n_poly; v++) {
+      /* The first sample's pitch, unless a louder (or any sounding) sample comes later. */
+      const float *first = samples + (gsize) f * ratio * channels;
+      float pitch = first[2 * v], velocity = first[2 * v + 1];
+      for (int i = 1; i < ratio; i++) {
+        const float *s = first + (gsize) i * channels;
+        if (s[2 * v + 1] > velocity) {
+          velocity = s[2 * v + 1];
+          pitch = s[2 * v];
+        }
+      }
+      planar[(2 * v) * frames + f] = pitch;
+      planar[(2 * v + 1) * frames + f] = velocity;
+    }
+  }
+}

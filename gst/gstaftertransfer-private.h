@@ -1,0 +1,68 @@
+/* aftertransfer internals shared by gstaftertransfer.c (pads, caps, properties, lifecycle)
+ * and after-aggregate.c (the streaming thread: timing, timbre, audio and MIDI chunks). */
+#ifndef GST_AFTER_TRANSFER_PRIVATE_H
+#define GST_AFTER_TRANSFER_PRIVATE_H
+
+#include "gstaftertransfer.h"
+#include "latent.h"
+
+G_BEGIN_DECLS
+
+GST_DEBUG_CATEGORY_EXTERN (after_transfer_debug);
+
+#define MAX_TIMBRE_VECTOR 64
+
+typedef enum { ROLE_STRUCTURE, ROLE_TIMBRE, ROLE_MIDI } PadRole;
+
+#define GST_TYPE_AFTER_TRANSFER_PAD (gst_after_transfer_pad_get_type ())
+G_DECLARE_FINAL_TYPE (GstAfterTransferPad, gst_after_transfer_pad, GST, AFTER_TRANSFER_PAD,
+    GstAggregatorPad)
+
+struct _GstAfterTransferPad {
+  GstAggregatorPad parent;
+  PadRole role;
+  gsize offset;         /* frames of the peeked buffer already consumed */
+  gboolean negotiated;
+  gboolean coordinates; /* timbre pad carrying timbre_dims-channel coordinates */
+  int channels, rate;
+  gboolean mismatch_warned; /* told once that upstream offers caps that do not fit */
+};
+
+struct _GstAfterTransfer {
+  GstAggregator parent;
+
+  /* Properties (object lock); *_dirty tell the streaming thread to apply them. */
+  char *model_path;
+  int steps, threads;
+  double guidance_structure, guidance_timbre;
+  float timbre_vector[MAX_TIMBRE_VECTOR];
+  int timbre_vector_n;
+  gboolean params_dirty, timbre_vector_dirty;
+
+  /* Pads by role (object lock), NULL when not requested. */
+  GstAfterTransferPad *pads[3];
+
+  /* READY and up. */
+  LatentAfter *after;
+  LatentAfterInfo info;
+  int block;            /* chunk * ratio samples */
+  float *structure_fifo, *timbre_fifo, *notes, *out_block;
+  LatentVoices *voices; /* MIDI models */
+
+  /* Streaming thread. */
+  int structure_fill, timbre_fill, note_frame;
+  gboolean started;
+  GstClockTime base, last_event;
+  guint64 produced;
+  int out_rate;
+  gboolean midi_ended;
+  gboolean timbre_seen; /* the timbre pad delivered data: timbre-vector no longer applies */
+  int upstream_live;    /* atomic: -1 not asked yet, else whether an upstream is live */
+};
+
+/* after-aggregate.c: the aggregate vfunc, on the src pad's streaming thread. */
+GstFlowReturn gst_after_transfer_aggregate (GstAggregator *agg, gboolean timeout);
+
+G_END_DECLS
+
+#endif /* GST_AFTER_TRANSFER_PRIVATE_H */

@@ -1,0 +1,613 @@
+/* aftertransfer: AFTER timbre transfer over whole model chunks (core/latent-after.h).
+ *
+ * Why GstAggregator: two or three timed streams meet (structure or MIDI notes, timbre) and
+ * one of them may end early or never start. The element is forced live (force-live), so the
+ * aggregator's latency timeout runs it on without a pad that has no data, live or not (with
+ * non-live upstreams, such as files, the timeout waits NON_LIVE_GRACE longer: their data is
+ * not paced by the clock); it reports one chunk (chunk * ratio samples) of latency.
+ *
+ * Timing: the output follows the structure stream (`midi` for MIDI models): output sample n
+ * has pts base + n / rate, base = the first structure buffer's pts (its segment start when it
+ * has none), and N structure samples give N output samples (the last chunk is zero-padded and
+ * trimmed). A chunk [t0, t1) is rendered once the timbre stream has delivered everything that
+ * starts before t1 (running times), or has ended (its last timbre is kept), or the timeout
+ * fired. Timbre audio is consumed up to t1 exactly and updates the timbre vector each time it
+ * fills a chunk (so with aligned streams chunk k's timbre comes from timbre chunk k, as in the
+ * model's own forward()); a coordinate stream (timbre_dims channels, e.g. from terrainplay)
+ * sets the vector from its latest frame.
+ * MIDI: each event lands on the latent frame that holds its pts; a note shorter than a frame
+ * still shows in its frame (LatentVoices' latch); the output ends one chunk after the last
+ * event. Properties steps / guidance-* / timbre-vector apply before the next chunk. */
+#include "gstaftertransfer-private.h"
+#include "latent-caps.h"
+
+#include <string.h>
+
+GST_DEBUG_CATEGORY (after_transfer_debug);
+#define GST_CAT_DEFAULT after_transfer_debug
+
+#define MIDI_CAPS "audio/x-midi-event"
+#define NON_LIVE_GRACE GST_SECOND
+
+static const char *const role_names[] = { "structure", "timbre", "midi" };
+
+G_DEFINE_TYPE (GstAfterTransferPad, gst_after_transfer_pad, GST_TYPE_AGGREGATOR_PAD)
+
+static void
+gst_after_transfer_pad_class_init (GstAfterTransferPadClass *klass)
+{
+}
+
+static void
+gst_after_transfer_pad_init (GstAfterTransferPad *pad)
+{
+}
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_STEPS,
+  PROP_GUIDANCE_STRUCTURE,
+  PROP_GUIDANCE_TIMBRE,
+  PROP_THREADS,
+  PROP_TIMBRE_VECTOR,
+};
+
+G_DEFINE_TYPE (GstAfterTransfer, gst_after_transfer, GST_TYPE_AGGREGATOR)
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC,
+    GST_PAD_ALWAYS, GST_STATIC_CAPS ("audio/x-raw, format=(string)F32LE, "
+        "layout=(string)interleaved, channels=(int)1, rate=(int)[1, 2147483647]"));
+static GstStaticPadTemplate structure_template = GST_STATIC_PAD_TEMPLATE ("structure",
+    GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS ("audio/x-raw, format=(string)F32LE, "
+        "layout=(string)interleaved, channels=(int)1, rate=(int)[1, 2147483647]"));
+static GstStaticPadTemplate timbre_template = GST_STATIC_PAD_TEMPLATE ("timbre",
+    GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS (LATENT_AUDIO_CAPS_TEMPLATE_STRING));
+static GstStaticPadTemplate midi_template = GST_STATIC_PAD_TEMPLATE ("midi",
+    GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS (MIDI_CAPS));
+
+static const char *
+model_name (GstAfterTransfer *self)
+{
+  return self->after ? latent_after_get_path (self->after) : "(no model)";
+}
+
+/* ------------------------------------------------------------ pads, caps */
+
+static GstAggregatorPad *
+create_new_pad (GstAggregator *agg, GstPadTemplate *templ, const gchar *req_name,
+    const GstCaps *caps)
+{
+  GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
+  const char *name = GST_PAD_TEMPLATE_NAME_TEMPLATE (templ);
+  PadRole role = !strcmp (name, "structure") ? ROLE_STRUCTURE
+      : !strcmp (name, "timbre") ? ROLE_TIMBRE : ROLE_MIDI;
+  GST_OBJECT_LOCK (self);
+  if (self->pads[role]) {
+    GST_OBJECT_UNLOCK (self);
+    GST_WARNING_OBJECT (self, "aftertransfer has one %s pad already", name);
+    return NULL;
+  }
+  GstAfterTransferPad *pad = g_object_new (GST_TYPE_AFTER_TRANSFER_PAD, "name", name,
+      "direction", GST_PAD_SINK, "template", templ, NULL);
+  pad->role = role;
+  self->pads[role] = pad;
+  GST_OBJECT_UNLOCK (self);
+  return GST_AGGREGATOR_PAD (pad);
+}
+
+static void
+release_pad (GstElement *element, GstPad *pad)
+{
+  GstAfterTransfer *self = GST_AFTER_TRANSFER (element);
+  GST_OBJECT_LOCK (self);
+  for (int r = 0; r < 3; r++)
+    if ((GstPad *) self->pads[r] == pad)
+      self->pads[r] = NULL;
+  GST_OBJECT_UNLOCK (self);
+  GST_ELEMENT_CLASS (gst_after_transfer_parent_class)->release_pad (element, pad);
+}
+
+/* What a pad takes once the model is known: mono audio at the model's rate (so an upstream
+ * audioresample converts to it), or for timbre also a coordinate stream at any rate. */
+static GstCaps *
+pad_caps (GstAfterTransfer *self, GstAfterTransferPad *pad)
+{
+  if (pad->role == ROLE_MIDI)
+    return gst_caps_from_string (MIDI_CAPS);
+  GstCaps *caps = latent_audio_caps_new_partial (1, self->info.sample_rate);
+  if (pad->role == ROLE_TIMBRE && self->info.timbre_dims > 1)
+    gst_caps_append (caps, latent_audio_caps_new_partial (self->info.timbre_dims, 0));
+  return caps;
+}
+
+static gboolean
+sink_query (GstAggregator *agg, GstAggregatorPad *aggpad, GstQuery *query)
+{
+  GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS && self->after) {
+    GstCaps *filter = NULL;
+    gst_query_parse_caps (query, &filter);
+    GstCaps *caps = pad_caps (self, GST_AFTER_TRANSFER_PAD (aggpad));
+    GstAfterTransferPad *pad = GST_AFTER_TRANSFER_PAD (aggpad);
+    if (filter) {
+      GstCaps *both = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
+      gst_caps_unref (caps);
+      caps = both;
+      /* F32LE audio that fits the template but not the model is a source at the wrong rate
+       * or channel count: its not-negotiated error will not say why, so say it once here. */
+      GstCaps *templ = gst_pad_get_pad_template_caps (GST_PAD (aggpad));
+      gboolean raw_audio = gst_caps_can_intersect (filter, templ);
+      gst_caps_unref (templ);
+      if (gst_caps_is_empty (caps) && raw_audio && pad->role != ROLE_MIDI
+          && !pad->mismatch_warned) {
+        pad->mismatch_warned = TRUE;
+        char *offered = gst_caps_to_string (filter);
+        GST_ELEMENT_WARNING (self, CORE, NEGOTIATION, ("aftertransfer: %s pad was offered %s; "
+                "the model %s takes mono F32LE audio at %d Hz: put audioconvert ! audioresample "
+                "upstream", role_names[pad->role], offered, model_name (self),
+                self->info.sample_rate), (NULL));
+        g_free (offered);
+      }
+    }
+    gst_query_set_caps_result (query, caps);
+    gst_caps_unref (caps);
+    return TRUE;
+  }
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS) {
+    /* Anything the template allows: a wrong rate or channel count then reaches the CAPS
+     * event and gets an error that says what to put upstream, not a bare not-negotiated. */
+    GstCaps *caps, *templ = gst_pad_get_pad_template_caps (GST_PAD (aggpad));
+    gst_query_parse_accept_caps (query, &caps);
+    gst_query_set_accept_caps_result (query, gst_caps_is_subset (caps, templ));
+    gst_caps_unref (templ);
+    return TRUE;
+  }
+  return GST_AGGREGATOR_CLASS (gst_after_transfer_parent_class)->sink_query (agg, aggpad, query);
+}
+
+static gboolean
+check_caps (GstAfterTransfer *self, GstAfterTransferPad *pad, GstCaps *caps)
+{
+  if (pad->role == ROLE_MIDI) {
+    pad->negotiated = TRUE;
+    return TRUE;
+  }
+  LatentCapsInfo info;
+  char *reason = NULL;
+  const char *name = role_names[pad->role];
+  if (!latent_audio_caps_parse (caps, &info, &reason)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("aftertransfer: %s pad: %s", name, reason),
+        (NULL));
+    g_free (reason);
+    return FALSE;
+  }
+  int rate = self->info.sample_rate;
+  pad->coordinates = pad->role == ROLE_TIMBRE && info.channels == self->info.timbre_dims
+      && info.channels > 1;
+  if (!pad->coordinates && info.channels != 1) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("aftertransfer: %s pad got %d channels, expected mono audio%s (put audioconvert "
+         "upstream)", name, info.channels, pad->role == ROLE_TIMBRE
+         ? " or a timbre-coordinate stream with the model's timbre_dims channels" : ""),
+        ("model %s, timbre_dims %d", model_name (self), self->info.timbre_dims));
+    return FALSE;
+  }
+  if (!pad->coordinates && rate > 0 && info.rate != rate) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("aftertransfer: %s stream is at %d Hz, the model %s runs at %d Hz: put "
+         "audioresample upstream", name, info.rate, model_name (self), rate), (NULL));
+    return FALSE;
+  }
+  if (pad->role == ROLE_STRUCTURE)
+    self->out_rate = info.rate;
+  pad->channels = info.channels;
+  pad->rate = info.rate;
+  pad->negotiated = TRUE;
+  return TRUE;
+}
+
+static gboolean
+sink_event (GstAggregator *agg, GstAggregatorPad *aggpad, GstEvent *event)
+{
+  GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+    GstCaps *caps;
+    gst_event_parse_caps (event, &caps);
+    if (!check_caps (self, GST_AFTER_TRANSFER_PAD (aggpad), caps)) {
+      gst_event_unref (event);
+      return FALSE;
+    }
+  }
+  return GST_AGGREGATOR_CLASS (gst_after_transfer_parent_class)->sink_event (agg, aggpad, event);
+}
+
+static GstFlowReturn
+update_src_caps (GstAggregator *agg, GstCaps *downstream, GstCaps **ret)
+{
+  GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
+  if (self->out_rate <= 0)
+    return GST_AGGREGATOR_FLOW_NEED_DATA;
+  *ret = latent_audio_caps_new_partial (1, self->out_rate);
+  return GST_FLOW_OK;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void
+reset_streaming (GstAfterTransfer *self)
+{
+  self->structure_fill = self->timbre_fill = self->note_frame = 0;
+  self->started = self->midi_ended = self->timbre_seen = FALSE;
+  self->base = 0;
+  self->last_event = GST_CLOCK_TIME_NONE;
+  self->produced = 0;
+  for (int r = 0; r < 3; r++)
+    if (self->pads[r])
+      self->pads[r]->offset = 0;
+  if (self->voices)
+    latent_voices_all_off (self->voices);
+}
+
+static void
+free_model (GstAfterTransfer *self)
+{
+  g_clear_pointer (&self->after, latent_after_free);
+  g_clear_pointer (&self->voices, latent_voices_free);
+  g_clear_pointer (&self->structure_fifo, g_free);
+  g_clear_pointer (&self->timbre_fifo, g_free);
+  g_clear_pointer (&self->notes, g_free);
+  g_clear_pointer (&self->out_block, g_free);
+}
+
+/* NULL -> READY: open, check and warm up this element's own copy of the model. */
+static gboolean
+load_model (GstAfterTransfer *self)
+{
+  GST_OBJECT_LOCK (self);
+  char *path = g_strdup (self->model_path);
+  int threads = self->threads;
+  self->params_dirty = self->timbre_vector_dirty = TRUE;
+  GST_OBJECT_UNLOCK (self);
+  if (!path || !*path) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("aftertransfer: no model file set (property 'model')"), (NULL));
+    g_free (path);
+    return FALSE;
+  }
+  GError *error = NULL;
+  LatentAfter *after = latent_after_open (path, threads, &error);
+  if (!after) {
+    if (error->code == LATENT_ERROR_LOAD && !g_file_test (path, G_FILE_TEST_EXISTS))
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", error->message), (NULL));
+    else
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error->message), (NULL));
+    g_error_free (error);
+    g_free (path);
+    return FALSE;
+  }
+  g_free (path);
+  self->after = after;
+  self->info = *latent_after_get_info (after);
+  self->block = latent_after_get_block (after);
+  self->structure_fifo = g_new0 (float, self->block);
+  self->timbre_fifo = g_new0 (float, self->block);
+  self->out_block = g_new0 (float, self->block);
+  if (self->info.kind == LATENT_AFTER_MIDI) {
+    self->voices = latent_voices_new (self->info.n_poly);
+    self->notes = g_new0 (float, (gsize) 2 * self->info.n_poly * self->info.chunk);
+  }
+  GST_INFO_OBJECT (self, "loaded %s: %s, rate %d, ratio %d, chunk %d, zs %d, zt %d, n_poly %d",
+      latent_after_get_path (after), self->info.kind == LATENT_AFTER_AUDIO ? "audio" : "MIDI",
+      self->info.sample_rate, self->info.ratio, self->info.chunk, self->info.structure_dims,
+      self->info.timbre_dims, self->info.n_poly);
+  return TRUE;
+}
+
+/* The linked pads must fit the model: structure for audio models, midi for MIDI models. */
+static gboolean
+check_pads (GstAfterTransfer *self)
+{
+  gboolean midi_model = self->info.kind == LATENT_AFTER_MIDI;
+  GST_OBJECT_LOCK (self);
+  gboolean has_structure = self->pads[ROLE_STRUCTURE] != NULL;
+  gboolean has_midi = self->pads[ROLE_MIDI] != NULL;
+  GST_OBJECT_UNLOCK (self);
+  const char *problem = NULL;
+  if (midi_model && has_structure)
+    problem = "is a MIDI model: link its structure through the `midi` pad (audio/x-midi-event, "
+        "e.g. filesrc ! midiparse), not `structure`";
+  else if (!midi_model && has_midi)
+    problem = "is an audio-structure model (it has a `structure` method): link audio to the "
+        "`structure` pad, not `midi`";
+  else if (midi_model && !has_midi)
+    problem = "is a MIDI model: aftertransfer needs its `midi` pad linked";
+  else if (!midi_model && !has_structure)
+    problem = "is an audio-structure model: aftertransfer needs its `structure` pad linked";
+  if (problem)
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("aftertransfer: model %s %s",
+            model_name (self), problem), (NULL));
+  return problem == NULL;
+}
+
+static gboolean
+start (GstAggregator *agg)
+{
+  GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
+  if (!self->after || !check_pads (self))
+    return FALSE;
+  if (self->info.kind == LATENT_AFTER_MIDI && self->info.sample_rate <= 0) {
+    /* Notes carry no rate: the output rate can only come from the model. */
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("aftertransfer: the MIDI model %s states no "
+            "sample rate (attribute sr), so the output rate is unknown", model_name (self)),
+        (NULL));
+    return FALSE;
+  }
+  reset_streaming (self);
+  g_atomic_int_set (&self->upstream_live, -1);
+  GST_OBJECT_LOCK (self);
+  self->timbre_vector_dirty = TRUE;
+  GST_OBJECT_UNLOCK (self);
+  self->out_rate = self->info.sample_rate;
+  GstClockTime chunk = latent_frames_to_time (self->block, 1, MAX (self->info.sample_rate, 1));
+  gst_aggregator_set_latency (agg, chunk, chunk);
+  return TRUE;
+}
+
+static gboolean
+stop (GstAggregator *agg)
+{
+  GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
+  GError *error = NULL;
+  if (self->after && self->started && !latent_after_reset (self->after, &error)) {
+    GST_WARNING_OBJECT (self, "reset failed: %s", error->message);
+    g_error_free (error);
+  }
+  reset_streaming (self);
+  return TRUE;
+}
+
+static GstFlowReturn
+flush (GstAggregator *agg)
+{
+  stop (agg);
+  GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
+  self->out_rate = self->info.sample_rate;
+  return GST_FLOW_OK;
+}
+
+/* TRUE when an upstream of a sink pad is live (asked once per run, then cached). */
+static gboolean
+upstream_is_live (GstAfterTransfer *self)
+{
+  int known = g_atomic_int_get (&self->upstream_live);
+  if (known >= 0)
+    return known;
+  GstPad *pads[3] = { NULL };
+  GST_OBJECT_LOCK (self);
+  for (int r = 0; r < 3; r++)
+    if (self->pads[r])
+      pads[r] = gst_object_ref (GST_PAD (self->pads[r]));
+  GST_OBJECT_UNLOCK (self);
+  gboolean live = FALSE, answered = FALSE;
+  for (int r = 0; r < 3; r++) {
+    if (!pads[r])
+      continue;
+    GstQuery *query = gst_query_new_latency ();
+    if (gst_pad_peer_query (pads[r], query)) {
+      gboolean pad_live = FALSE;
+      gst_query_parse_latency (query, &pad_live, NULL, NULL);
+      live |= pad_live;
+      answered = TRUE;
+    }
+    gst_query_unref (query);
+    gst_object_unref (pads[r]);
+  }
+  if (answered)
+    g_atomic_int_set (&self->upstream_live, live);
+  return live;
+}
+
+/* The aggregator's deadline for a chunk. With live upstreams it is the chunk's time plus the
+ * latency; with non-live ones (files) data is not tied to the clock, so a pad is only taken
+ * for dead after NON_LIVE_GRACE more: a slow start under load must not render chunks with a
+ * timbre that was about to arrive. */
+static GstClockTime
+get_next_time (GstAggregator *agg)
+{
+  GstClockTime next = gst_aggregator_simple_get_next_time (agg);
+  if (GST_CLOCK_TIME_IS_VALID (next) && !upstream_is_live (GST_AFTER_TRANSFER (agg)))
+    next += NON_LIVE_GRACE;
+  return next;
+}
+
+static GstStateChangeReturn
+change_state (GstElement *element, GstStateChange transition)
+{
+  GstAfterTransfer *self = GST_AFTER_TRANSFER (element);
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !load_model (self))
+    return GST_STATE_CHANGE_FAILURE;
+  GstStateChangeReturn ret =
+      GST_ELEMENT_CLASS (gst_after_transfer_parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+    free_model (self);
+  return ret;
+}
+
+/* ----------------------------------------------------------- properties */
+
+static void
+set_timbre_vector (GstAfterTransfer *self, const GValue *array)
+{
+  float values[MAX_TIMBRE_VECTOR] = { 0 };
+  guint n = MIN (gst_value_array_get_size (array), MAX_TIMBRE_VECTOR);
+  for (guint i = 0; i < n; i++) {
+    const GValue *v = gst_value_array_get_value (array, i);
+    GValue f = G_VALUE_INIT;
+    g_value_init (&f, G_TYPE_FLOAT);
+    values[i] = g_value_transform (v, &f) ? g_value_get_float (&f) : 0.0f;
+    g_value_unset (&f);
+  }
+  GST_OBJECT_LOCK (self);
+  memcpy (self->timbre_vector, values, sizeof values);
+  self->timbre_vector_n = (int) n;
+  self->timbre_vector_dirty = TRUE;
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
+{
+  GstAfterTransfer *self = GST_AFTER_TRANSFER (object);
+  if (id == PROP_TIMBRE_VECTOR) {
+    set_timbre_vector (self, value);
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  switch (id) {
+    case PROP_MODEL:
+      if (GST_STATE (self) != GST_STATE_NULL) {
+        GST_OBJECT_UNLOCK (self);
+        g_warning ("aftertransfer: 'model' can only change in the NULL state");
+        return;
+      }
+      g_free (self->model_path);
+      self->model_path = g_value_dup_string (value);
+      break;
+    case PROP_STEPS:
+      self->steps = g_value_get_int (value);
+      break;
+    case PROP_GUIDANCE_STRUCTURE:
+      self->guidance_structure = g_value_get_double (value);
+      break;
+    case PROP_GUIDANCE_TIMBRE:
+      self->guidance_timbre = g_value_get_double (value);
+      break;
+    case PROP_THREADS:
+      self->threads = g_value_get_int (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
+      break;
+  }
+  self->params_dirty = TRUE;
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+  GstAfterTransfer *self = GST_AFTER_TRANSFER (object);
+  GST_OBJECT_LOCK (self);
+  switch (id) {
+    case PROP_MODEL:
+      g_value_set_string (value, self->model_path);
+      break;
+    case PROP_STEPS:
+      g_value_set_int (value, self->steps);
+      break;
+    case PROP_GUIDANCE_STRUCTURE:
+      g_value_set_double (value, self->guidance_structure);
+      break;
+    case PROP_GUIDANCE_TIMBRE:
+      g_value_set_double (value, self->guidance_timbre);
+      break;
+    case PROP_THREADS:
+      g_value_set_int (value, self->threads);
+      break;
+    case PROP_TIMBRE_VECTOR:
+      for (int i = 0; i < self->timbre_vector_n; i++) {
+        GValue v = G_VALUE_INIT;
+        g_value_init (&v, G_TYPE_FLOAT);
+        g_value_set_float (&v, self->timbre_vector[i]);
+        gst_value_array_append_and_take_value (value, &v);
+      }
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_after_transfer_init (GstAfterTransfer *self)
+{
+  self->steps = 1;
+  self->upstream_live = -1;
+  self->threads = 1;
+  self->guidance_structure = self->guidance_timbre = 1.0;
+  self->last_event = GST_CLOCK_TIME_NONE;
+  /* Timeouts from the aggregator's latency even when upstream is not live: a pad that never
+   * gets data must not stall the structure stream. */
+  gst_aggregator_set_force_live (GST_AGGREGATOR (self), TRUE);
+}
+
+static void
+finalize (GObject *object)
+{
+  GstAfterTransfer *self = GST_AFTER_TRANSFER (object);
+  free_model (self);
+  g_free (self->model_path);
+  G_OBJECT_CLASS (gst_after_transfer_parent_class)->finalize (object);
+}
+
+static void
+gst_after_transfer_class_init (GstAfterTransferClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstAggregatorClass *agg_class = GST_AGGREGATOR_CLASS (klass);
+  GST_DEBUG_CATEGORY_INIT (after_transfer_debug, "aftertransfer", 0, "AFTER timbre transfer");
+
+  gobject_class->set_property = set_property;
+  gobject_class->get_property = get_property;
+  gobject_class->finalize = finalize;
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+  const GParamFlags live = rw | GST_PARAM_MUTABLE_PLAYING;
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model", "AFTER TorchScript export (.ts), audio or MIDI "
+          "structure; loaded on NULL->READY", NULL, rw | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_STEPS,
+      g_param_spec_int ("steps", "Steps", "Diffusion steps per chunk (model attribute "
+          "nb_steps); applied before the next chunk", 1, LATENT_AFTER_MAX_STEPS, 1, live));
+  g_object_class_install_property (gobject_class, PROP_GUIDANCE_STRUCTURE,
+      g_param_spec_double ("guidance-structure", "Structure guidance", "Classifier-free "
+          "guidance on the structure (guidance_structure)", 0.0, 100.0, 1.0, live));
+  g_object_class_install_property (gobject_class, PROP_GUIDANCE_TIMBRE,
+      g_param_spec_double ("guidance-timbre", "Timbre guidance", "Classifier-free guidance "
+          "on the timbre (guidance_timbre)", 0.0, 100.0, 1.0, live));
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_int ("threads", "Threads", "LibTorch intra-op threads", 1, 64, 1, live));
+  g_object_class_install_property (gobject_class, PROP_TIMBRE_VECTOR,
+      gst_param_spec_array ("timbre-vector", "Timbre vector", "Timbre coordinates "
+          "(timbre_dims floats, the rest 0) used when no timbre pad is linked",
+          g_param_spec_float ("value", "Value", "One timbre coordinate", -G_MAXFLOAT,
+              G_MAXFLOAT, 0.0f, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS), live));
+
+  gst_element_class_add_static_pad_template_with_gtype (element_class, &src_template,
+      GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_add_static_pad_template_with_gtype (element_class, &structure_template,
+      GST_TYPE_AFTER_TRANSFER_PAD);
+  gst_element_class_add_static_pad_template_with_gtype (element_class, &timbre_template,
+      GST_TYPE_AFTER_TRANSFER_PAD);
+  gst_element_class_add_static_pad_template_with_gtype (element_class, &midi_template,
+      GST_TYPE_AFTER_TRANSFER_PAD);
+  gst_element_class_set_static_metadata (element_class, "AFTER timbre transfer",
+      "Filter/Effect/Audio", "Takes structure from one stream (audio or MIDI notes) and timbre "
+      "from another (audio or timbre coordinates) through an AFTER latent diffusion model",
+      "latent");
+  element_class->change_state = change_state;
+  element_class->release_pad = release_pad;
+  agg_class->create_new_pad = create_new_pad;
+  agg_class->sink_query = sink_query;
+  agg_class->sink_event = sink_event;
+  agg_class->update_src_caps = update_src_caps;
+  agg_class->aggregate = gst_after_transfer_aggregate;
+  agg_class->start = start;
+  agg_class->stop = stop;
+  agg_class->flush = flush;
+  agg_class->get_next_time = get_next_time;
+  gst_type_mark_as_plugin_api (GST_TYPE_AFTER_TRANSFER_PAD, 0);
+}
+

@@ -1,0 +1,274 @@
+/* terraintrain's worker thread (see gstterraintrain.c for the element and its messages):
+ * takes the fragments the pads closed, pairs them with coordinates or lays them out, builds
+ * the dataset, (re)starts the core trainer, and at the end writes the file and posts EOS.
+ * It holds the element lock only to move fragments and flags, never while training. */
+#include "gstterraintrain-private.h"
+
+GST_DEBUG_CATEGORY_EXTERN (terrain_train_debug);
+#define GST_CAT_DEFAULT terrain_train_debug
+
+#define PROGRESS_INTERVAL_US (50 * 1000)
+
+/* --------------------------------------------------------- bus messages */
+
+static void
+post_structure (GstTerrainTrain *self, GstStructure *s)
+{
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static void
+post_eos (GstTerrainTrain *self)
+{
+  GST_OBJECT_LOCK (self);
+  gboolean now = self->playing;
+  self->eos_pending = !now;
+  GST_OBJECT_UNLOCK (self);
+  if (now) {
+    GstMessage *m = gst_message_new_eos (GST_OBJECT (self));
+    gst_message_set_seqnum (m, self->eos_seqnum);
+    gst_element_post_message (GST_ELEMENT (self), m);
+  }
+}
+
+/* Training thread, after every epoch. */
+static void
+on_progress (const LatentTerrainProgress *progress, gpointer data)
+{
+  GstTerrainTrain *self = data;
+  int epochs = latent_terrain_trainer_get_epochs (self->trainer);
+  guint64 epoch = progress->epoch - self->run_start_epoch;
+  gint64 now = g_get_monotonic_time ();
+  if (epoch != 1 && epoch < (guint64) epochs &&
+      now - self->last_progress_post < PROGRESS_INTERVAL_US)
+    return;
+  self->last_progress_post = now;
+  post_structure (self, gst_structure_new ("latent-terrain-progress",
+          "epoch", G_TYPE_UINT64, epoch, "epochs", G_TYPE_INT, epochs,
+          "total-epochs", G_TYPE_UINT64, progress->epoch, "loss", G_TYPE_DOUBLE, progress->loss,
+          "pairs", G_TYPE_UINT64, self->n_pairs, NULL));
+}
+
+/* --------------------------------------------------------------- worker */
+
+typedef struct {
+  GPtrArray *latents, *coords; /* TerrainFragment*, as received */
+  guint n_used;                /* fragments in the live dataset */
+  gboolean missing_warned;
+} WorkerData;
+
+/* Fragments that can be trained on now: latent fragment i needs coords fragment i when the
+ * coords pad is linked, unless coords already ended (then it is left out, with a warning). */
+static guint
+ready_fragments (const WorkerData *w, gboolean coords_used, gboolean coords_eos)
+{
+  if (!coords_used || coords_eos)
+    return w->latents->len;
+  return MIN (w->latents->len, w->coords->len);
+}
+
+static LatentTerrainDataset *
+build_dataset (GstTerrainTrain *self, WorkerData *w, guint n, gboolean coords_used,
+    int control_dims, int latent_dims)
+{
+  LatentTerrainDataset *dataset = latent_terrain_dataset_new (control_dims, latent_dims);
+  TerrainFragment **latents = (TerrainFragment **) w->latents->pdata;
+  GST_OBJECT_LOCK (self);
+  TerrainLayout layout = self->layout;
+  GST_OBJECT_UNLOCK (self);
+  float **laid_out = coords_used ? NULL
+      : terrain_layout_coordinates (layout, latents, n, control_dims);
+  for (guint i = 0; i < n; i++) {
+    gsize frames = terrain_fragment_n_frames (latents[i]);
+    float *coords = laid_out ? laid_out[i] : NULL;
+    if (!coords && i < w->coords->len)
+      coords = terrain_fragment_pair_coordinates (latents[i], w->coords->pdata[i]);
+    if (!coords || terrain_fragment_n_frames (laid_out ? latents[i] : w->coords->pdata[i]) == 0) {
+      if (!w->missing_warned)
+        GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("terraintrain: pad coords ended after %u "
+                "fragment(s) but pad latent sent %u; latent fragments without coordinates "
+                "are left out", w->coords->len, w->latents->len), (NULL));
+      w->missing_warned = TRUE;
+    } else {
+      latent_terrain_dataset_add_fragment (dataset, coords,
+          (const float *) latents[i]->values->data, frames);
+    }
+    if (!laid_out)
+      g_free (coords);
+  }
+  for (guint i = 0; laid_out && i < n; i++)
+    g_free (laid_out[i]);
+  g_free (laid_out);
+  return dataset;
+}
+
+/* Stops a running training, gives the trainer `dataset`, starts `epochs` epochs. Under the
+ * element lock so that a state change's cancel cannot slip in between. FALSE when quitting. */
+static gboolean
+restart_training (GstTerrainTrain *self, LatentTerrainDataset *dataset)
+{
+  GError *error = NULL;
+  latent_terrain_trainer_cancel (self->trainer);
+  latent_terrain_trainer_wait (self->trainer, NULL);
+  LatentTerrainProgress progress;
+  latent_terrain_trainer_get_progress (self->trainer, &progress);
+  self->run_start_epoch = progress.epoch;
+  self->n_pairs = latent_terrain_dataset_get_n_pairs (dataset);
+  gboolean ok = latent_terrain_trainer_set_dataset (self->trainer, dataset, &error);
+  g_mutex_lock (&self->lock);
+  ok = ok && !self->quit && latent_terrain_trainer_start (self->trainer, &error);
+  g_mutex_unlock (&self->lock);
+  if (error) {
+    GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("terraintrain: %s", error->message), (NULL));
+    g_error_free (error);
+  }
+  return ok;
+}
+
+static void
+make_trainer (GstTerrainTrain *self)
+{
+  g_mutex_lock (&self->publisher_lock);
+  LatentTerrainTrainer *t = latent_terrain_trainer_new (self->initial, self->publisher,
+      self->seed);
+  g_mutex_unlock (&self->publisher_lock);
+  GST_OBJECT_LOCK (self);
+  latent_terrain_trainer_set_epochs (t, self->epochs);
+  latent_terrain_trainer_set_batch_size (t, self->batch_size);
+  latent_terrain_trainer_set_learning_rate (t, self->learning_rate);
+  GST_OBJECT_UNLOCK (self);
+  latent_terrain_trainer_set_progress_func (t, on_progress, self, NULL);
+  g_mutex_lock (&self->lock);
+  self->trainer = t;
+  g_mutex_unlock (&self->lock);
+}
+
+/* The end: train on everything, write the file(s), post EOS. */
+static void
+finish (GstTerrainTrain *self, WorkerData *w, gboolean coords_used)
+{
+  GError *error = NULL;
+  GST_OBJECT_LOCK (self);
+  char *location = g_strdup (self->location);
+  char *dataset_location = g_strdup (self->dataset_location);
+  int control_dims = self->config.control_dims;
+  GST_OBJECT_UNLOCK (self);
+  int latent_dims = w->latents->len ? ((TerrainFragment *) w->latents->pdata[0])->channels : 0;
+  LatentTerrainDataset *dataset = latent_dims ? build_dataset (self, w, w->latents->len,
+      coords_used, control_dims, latent_dims) : NULL;
+  if (!dataset || latent_terrain_dataset_get_n_pairs (dataset) == 0) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("terraintrain: no training data: pad latent "
+            "received %u fragment(s)%s, %s not written", w->latents->len,
+            coords_used ? " and pad coords none to pair them with" : "", location), (NULL));
+    goto out;
+  }
+  if (dataset_location) {
+    if (latent_terrain_dataset_save_json (dataset, dataset_location, &error))
+      post_structure (self, gst_structure_new ("latent-terrain-dataset-saved", "location",
+              G_TYPE_STRING, dataset_location, NULL));
+    else {
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("terraintrain: property dataset-location: "
+              "%s", error->message), (NULL));
+      g_clear_error (&error);
+    }
+  }
+  if (!self->trainer)
+    make_trainer (self);
+  if (!restart_training (self, dataset))
+    goto out;
+  if (!latent_terrain_trainer_wait (self->trainer, &error)) {
+    g_clear_error (&error); /* cancelled by a state change: no file, no EOS */
+    goto quit;
+  }
+  LatentTerrain *trained = latent_terrain_trainer_copy_terrain (self->trainer);
+  LatentTerrainProgress progress;
+  latent_terrain_trainer_get_progress (self->trainer, &progress);
+  if (latent_terrain_save (trained, location, &error)) {
+    post_structure (self, gst_structure_new ("latent-terrain-saved", "location", G_TYPE_STRING,
+            location, "epochs", G_TYPE_UINT64, progress.epoch, "loss", G_TYPE_DOUBLE,
+            progress.loss, NULL));
+  } else {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("terraintrain: property location: could not "
+            "write the terrain: %s", error->message), (NULL));
+    g_clear_error (&error);
+  }
+  latent_terrain_free (trained);
+out:
+  post_eos (self);
+quit:
+  if (dataset)
+    latent_terrain_dataset_free (dataset);
+  g_free (location);
+  g_free (dataset_location);
+}
+
+static gboolean
+trainer_running (GstTerrainTrain *self)
+{
+  LatentTerrainProgress progress;
+  latent_terrain_trainer_get_progress (self->trainer, &progress);
+  return progress.running;
+}
+
+gpointer
+gst_terrain_train_worker_main (gpointer data)
+{
+  GstTerrainTrain *self = data;
+  WorkerData w = {
+    .latents = g_ptr_array_new_with_free_func ((GDestroyNotify) terrain_fragment_free),
+    .coords = g_ptr_array_new_with_free_func ((GDestroyNotify) terrain_fragment_free),
+  };
+  LatentTerrainDataset *live_dataset = NULL;
+  guint announced = 0;
+  g_mutex_lock (&self->lock);
+  while (!self->quit) {
+    while (self->latent_closed->len)
+      g_ptr_array_add (w.latents, g_ptr_array_steal_index (self->latent_closed, 0));
+    while (self->coords_closed->len)
+      g_ptr_array_add (w.coords, g_ptr_array_steal_index (self->coords_closed, 0));
+    gboolean coords_used = gst_pad_is_linked (self->coords_pad);
+    gboolean coords_eos = self->coords_eos;
+    gboolean done = self->latent_eos && (!coords_used || coords_eos);
+    g_mutex_unlock (&self->lock);
+
+    guint ready = ready_fragments (&w, coords_used, coords_eos);
+    for (; announced < ready; announced++)
+      post_structure (self, gst_structure_new ("latent-terrain-fragment", "index", G_TYPE_UINT,
+              announced, "frames", G_TYPE_UINT64,
+              (guint64) terrain_fragment_n_frames (w.latents->pdata[announced]), "paired",
+              G_TYPE_BOOLEAN, coords_used, NULL));
+    if (done) {
+      finish (self, &w, coords_used);
+      g_mutex_lock (&self->lock);
+      break;
+    }
+    GST_OBJECT_LOCK (self);
+    gboolean live = self->live;
+    int control_dims = self->config.control_dims;
+    GST_OBJECT_UNLOCK (self);
+    if (live && ready > w.n_used) {
+      /* Live: restart on everything received so far. */
+      w.n_used = ready;
+      int latent_dims = ((TerrainFragment *) w.latents->pdata[0])->channels;
+      g_clear_pointer (&live_dataset, latent_terrain_dataset_free);
+      live_dataset = build_dataset (self, &w, ready, coords_used, control_dims, latent_dims);
+      if (!self->trainer)
+        make_trainer (self);
+      if (latent_terrain_dataset_get_n_pairs (live_dataset) > 0)
+        restart_training (self, live_dataset);
+    } else if (live && live_dataset && latent_terrain_dataset_get_n_pairs (live_dataset) > 0 &&
+        !trainer_running (self)) {
+      restart_training (self, live_dataset); /* keep training until the end */
+    }
+    g_mutex_lock (&self->lock);
+    if (!self->latent_closed->len && !self->coords_closed->len && !self->quit &&
+        !(self->latent_eos && (!coords_used || self->coords_eos)))
+      g_cond_wait_until (&self->cond, &self->lock, g_get_monotonic_time () + 50 * 1000);
+  }
+  g_mutex_unlock (&self->lock);
+  g_clear_pointer (&live_dataset, latent_terrain_dataset_free);
+  g_ptr_array_unref (w.latents);
+  g_ptr_array_unref (w.coords);
+  return NULL;
+}
+

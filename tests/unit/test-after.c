@@ -1,0 +1,290 @@
+/* AFTER core (core/after.c) and MIDI voices (core/voices.c), on the fixtures written by
+ * tests/data/make_after_fixtures.py: their output is a sine at a MIDI pitch whose amplitude
+ * per latent frame is structure rms * timbre0 * guidance_structure * guidance_timbre * steps
+ * (audio) or velocity / 127 * timbre0 * ... (MIDI), so every figure below is predicted. */
+#include "latent.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SR 16000
+#define RATIO 256
+#define CHUNK 4
+#define BLOCK (RATIO * CHUNK)
+
+static LatentAfter *
+open_fixture (const char *name, GError **error)
+{
+  char *path = g_build_filename (LATENT_TEST_DATA, name, NULL);
+  LatentAfter *after = latent_after_open (path, 1, error);
+  g_free (path);
+  return after;
+}
+
+/* Amplitude of the component at hz: Goertzel over the Hann-windowed array. */
+static double
+tone_amplitude (const float *x, int n, double hz)
+{
+  double w = 2.0 * G_PI * hz / SR, s1 = 0.0, s2 = 0.0, window_sum = 0.0;
+  for (int i = 0; i < n; i++) {
+    double hann = 0.5 - 0.5 * cos (2.0 * G_PI * i / n);
+    window_sum += hann;
+    double s = hann * x[i] + 2.0 * cos (w) * s1 - s2;
+    s2 = s1;
+    s1 = s;
+  }
+  double power = s1 * s1 + s2 * s2 - 2.0 * cos (w) * s1 * s2;
+  return 2.0 * sqrt (MAX (power, 0.0)) / window_sum;
+}
+
+static void
+test_voices (void)
+{
+  LatentVoices *voices = latent_voices_new (2);
+  float v[4];
+  g_assert_cmpint (latent_voices_get_n_poly (voices), ==, 2);
+  latent_voices_note_on (voices, 60, 100);
+  latent_voices_note_on (voices, 64, 90);
+  latent_voices_write (voices, v);
+  g_assert_cmpfloat (v[0], ==, 60);
+  g_assert_cmpfloat (v[1], ==, 100);
+  g_assert_cmpfloat (v[2], ==, 64);
+  g_assert_cmpfloat (v[3], ==, 90);
+  latent_voices_next_frame (voices);
+
+  /* A third note steals the oldest (60). */
+  latent_voices_note_on (voices, 67, 80);
+  latent_voices_write (voices, v);
+  g_assert_cmpfloat (v[0], ==, 67);
+  g_assert_cmpfloat (v[1], ==, 80);
+  g_assert_cmpfloat (v[2], ==, 64);
+  latent_voices_next_frame (voices);
+
+  /* Note-off frees the voice that plays the pitch; it keeps its pitch at velocity 0. */
+  latent_voices_note_off (voices, 64);
+  latent_voices_note_off (voices, 50); /* not playing: ignored */
+  latent_voices_write (voices, v);
+  g_assert_cmpfloat (v[2], ==, 64);
+  g_assert_cmpfloat (v[3], ==, 0);
+  g_assert_cmpfloat (v[1], ==, 80);
+  latent_voices_next_frame (voices);
+
+  /* The free voice is taken before stealing; velocity 0 is a note-off. */
+  latent_voices_note_on (voices, 72, 70);
+  latent_voices_write (voices, v);
+  g_assert_cmpfloat (v[2], ==, 72);
+  g_assert_cmpfloat (v[0], ==, 67);
+  latent_voices_note_on (voices, 67, 0);
+  latent_voices_next_frame (voices);
+  latent_voices_write (voices, v);
+  g_assert_cmpfloat (v[1], ==, 0);
+
+  /* A note that starts and ends inside one frame still shows in that frame, not the next. */
+  latent_voices_note_on (voices, 48, 110);
+  latent_voices_note_off (voices, 48);
+  latent_voices_write (voices, v);
+  g_assert_cmpfloat (v[0], ==, 48);
+  g_assert_cmpfloat (v[1], ==, 110);
+  latent_voices_next_frame (voices);
+  latent_voices_write (voices, v);
+  g_assert_cmpfloat (v[1], ==, 0);
+
+  /* Retriggering a sounding pitch reuses its voice; all_off silences everything. */
+  latent_voices_note_on (voices, 72, 30);
+  latent_voices_write (voices, v);
+  g_assert_cmpfloat (v[2], ==, 72);
+  g_assert_cmpfloat (v[3], ==, 30);
+  latent_voices_all_off (voices);
+  latent_voices_next_frame (voices);
+  latent_voices_write (voices, v);
+  g_assert_cmpfloat (v[1] + v[3], ==, 0);
+
+  /* Out-of-range pitches are ignored, velocities clamp to 127. */
+  latent_voices_note_on (voices, 128, 100);
+  latent_voices_note_on (voices, -1, 100);
+  latent_voices_note_on (voices, 40, 500);
+  latent_voices_write (voices, v);
+  g_assert_cmpfloat (MAX (v[1], v[3]), ==, 127);
+  latent_voices_free (voices);
+}
+
+/* Per-sample voice states reduce to frames keeping short notes: voice 0 plays 60 for 3
+ * samples in frame 0 only; voice 1 holds 64 from frame 1 on. */
+static void
+test_voices_reduce (void)
+{
+  enum { RATIO_S = 8, FRAMES = 2 };
+  float samples[FRAMES * RATIO_S * 4] = { 0 }, planar[4 * FRAMES];
+  for (int i = 2; i < 5; i++) {
+    samples[i * 4 + 0] = 60;
+    samples[i * 4 + 1] = 90;
+  }
+  for (int i = RATIO_S; i < FRAMES * RATIO_S; i++) {
+    samples[i * 4 + 2] = 64;
+    samples[i * 4 + 3] = 50;
+  }
+  latent_voices_reduce (2, samples, RATIO_S, FRAMES, planar);
+  g_assert_cmpfloat (planar[0 * FRAMES + 0], ==, 60);
+  g_assert_cmpfloat (planar[1 * FRAMES + 0], ==, 90);
+  g_assert_cmpfloat (planar[1 * FRAMES + 1], ==, 0);
+  g_assert_cmpfloat (planar[3 * FRAMES + 0], ==, 0);
+  g_assert_cmpfloat (planar[2 * FRAMES + 1], ==, 64);
+  g_assert_cmpfloat (planar[3 * FRAMES + 1], ==, 50);
+}
+
+static void
+test_audio_info (void)
+{
+  GError *error = NULL;
+  LatentAfter *after = open_fixture ("after-audio.ts", &error);
+  g_assert_no_error (error);
+  const LatentAfterInfo *info = latent_after_get_info (after);
+  g_assert_cmpint (info->kind, ==, LATENT_AFTER_AUDIO);
+  g_assert_cmpint (info->sample_rate, ==, SR);
+  g_assert_cmpint (info->ratio, ==, RATIO);
+  g_assert_cmpint (info->chunk, ==, CHUNK);
+  g_assert_cmpint (info->structure_dims, ==, 3);
+  g_assert_cmpint (info->timbre_dims, ==, 2);
+  g_assert_cmpint (info->latent_dims, ==, 4);
+  g_assert_cmpint (info->n_poly, ==, 0);
+  g_assert_cmpint (latent_after_get_block (after), ==, BLOCK);
+  latent_after_free (after);
+}
+
+static void
+test_audio_render (void)
+{
+  LatentAfter *after = open_fixture ("after-audio.ts", NULL);
+  g_assert_nonnull (after);
+  float structure[BLOCK], timbre_audio[BLOCK], out[BLOCK], timbre[2];
+  for (int i = 0; i < BLOCK; i++) {
+    structure[i] = 0.6f * sinf (2.0f * (float) G_PI * 1000.0f * i / SR); /* rms 0.6/sqrt2 */
+    timbre_audio[i] = 0.25f;
+  }
+  /* The timbre vector is the chunk mean of `timbre`: rms and mean of a constant = 0.25. */
+  g_assert_true (latent_after_update_timbre (after, timbre_audio, NULL));
+  latent_after_get_timbre (after, timbre);
+  g_assert_cmpfloat_with_epsilon (timbre[0], 0.25, 1e-5);
+  g_assert_cmpfloat_with_epsilon (timbre[1], 0.25, 1e-5);
+
+  GError *error = NULL;
+  g_assert_true (latent_after_render (after, structure, out, &error));
+  g_assert_no_error (error);
+  double expected = 0.6 / sqrt (2.0) * 0.25; /* amplitude of the 440 Hz output */
+  g_assert_cmpfloat_with_epsilon (tone_amplitude (out, BLOCK, 440.0), expected, expected * 0.05);
+  g_assert_cmpfloat (tone_amplitude (out, BLOCK, 1000.0), <, expected * 0.05);
+
+  /* Steps and guidance reach the model before the next chunk. */
+  g_assert_true (latent_after_set_steps (after, 3, NULL));
+  g_assert_true (latent_after_set_guidance (after, 2.0, 0.5, NULL));
+  g_assert_true (latent_after_render (after, structure, out, NULL));
+  g_assert_cmpfloat_with_epsilon (tone_amplitude (out, BLOCK, 440.0), 3 * expected,
+      expected * 0.15);
+  g_assert_false (latent_after_set_steps (after, LATENT_AFTER_MAX_STEPS + 1, &error));
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_ATTRIBUTE);
+  g_clear_error (&error);
+
+  /* A hand-set timbre replaces the measured one; missing values are 0. */
+  const float manual[1] = { 1.0f };
+  latent_after_set_timbre (after, manual, 1);
+  latent_after_get_timbre (after, timbre);
+  g_assert_cmpfloat (timbre[0], ==, 1.0f);
+  g_assert_cmpfloat (timbre[1], ==, 0.0f);
+
+  /* Reset clears the model's phase (same output as a fresh start) and keeps attributes and
+   * timbre. */
+  float first[BLOCK];
+  g_assert_true (latent_after_reset (after, NULL));
+  g_assert_true (latent_after_render (after, structure, first, NULL));
+  g_assert_true (latent_after_render (after, structure, out, NULL));
+  g_assert_cmpfloat (fabs (out[10] - first[10]), >, 1e-4); /* phase moved on */
+  g_assert_true (latent_after_reset (after, NULL));
+  g_assert_true (latent_after_render (after, structure, out, NULL));
+  for (int i = 0; i < BLOCK; i++)
+    g_assert_cmpfloat_with_epsilon (out[i], first[i], 1e-5);
+  g_assert_cmpfloat_with_epsilon (tone_amplitude (out, BLOCK, 440.0), 3 * 0.6 / sqrt (2.0),
+      0.15);
+  latent_after_free (after);
+}
+
+static void
+test_midi_render (void)
+{
+  GError *error = NULL;
+  LatentAfter *after = open_fixture ("after-midi.ts", &error);
+  g_assert_no_error (error);
+  const LatentAfterInfo *info = latent_after_get_info (after);
+  g_assert_cmpint (info->kind, ==, LATENT_AFTER_MIDI);
+  g_assert_cmpint (info->n_poly, ==, 2);
+  g_assert_cmpint (info->structure_dims, ==, 0);
+  g_assert_cmpint (info->chunk, ==, CHUNK);
+
+  /* Voice 0 plays A4 (69) at velocity 127 for the whole chunk; voice 1 plays C5 (72) at
+   * velocity 64 in frames 2 and 3 only. */
+  LatentVoices *voices = latent_voices_new (info->n_poly);
+  float notes[4 * CHUNK], frame[4], out[BLOCK];
+  latent_voices_note_on (voices, 69, 127);
+  for (int f = 0; f < CHUNK; f++) {
+    if (f == 2)
+      latent_voices_note_on (voices, 72, 64);
+    latent_voices_write (voices, frame);
+    latent_voices_next_frame (voices);
+    for (int c = 0; c < 4; c++)
+      notes[c * CHUNK + f] = frame[c];
+  }
+  const float timbre[2] = { 0.5f, 0.0f };
+  latent_after_set_timbre (after, timbre, 2);
+  g_assert_true (latent_after_render (after, notes, out, &error));
+  g_assert_no_error (error);
+  double a4_first = tone_amplitude (out, 2 * RATIO, 440.0);
+  double c5_first = tone_amplitude (out, 2 * RATIO, 523.25);
+  double c5_last = tone_amplitude (out + 2 * RATIO, 2 * RATIO, 523.25);
+  g_assert_cmpfloat_with_epsilon (a4_first, 0.5, 0.05);
+  g_assert_cmpfloat (c5_first, <, 0.05);
+  g_assert_cmpfloat_with_epsilon (c5_last, 0.5 * 64 / 127.0, 0.05);
+  latent_voices_free (voices);
+  latent_after_free (after);
+}
+
+static void
+expect_open_error (const char *name, LatentError code, const char *const *fragments)
+{
+  GError *error = NULL;
+  LatentAfter *after = open_fixture (name, &error);
+  g_assert_null (after);
+  g_assert_error (error, LATENT_ERROR, (int) code);
+  g_test_message ("%s: %s", name, error->message);
+  g_assert_nonnull (strstr (error->message, name));
+  for (const char *const *f = fragments; *f; f++)
+    if (!strstr (error->message, *f))
+      g_error ("error for %s lacks '%s': %s", name, *f, error->message);
+  g_error_free (error);
+}
+
+static void
+test_bad_models (void)
+{
+  expect_open_error ("after-missing-attr.ts", LATENT_ERROR_ATTRIBUTE,
+      (const char *[]) { "guidance_timbre", "not an AFTER export", NULL });
+  expect_open_error ("after-wrong-channels.ts", LATENT_ERROR_SHAPE,
+      (const char *[]) { "takes 6 channels", "structure 3 + timbre 2 = 5", NULL });
+  expect_open_error ("after-no-chunk.ts", LATENT_ERROR_SHAPE,
+      (const char *[]) { "chunk", "1..16", NULL });
+  /* A RAVE-style codec is no AFTER model: the message names what is missing. */
+  expect_open_error ("stateful-codec.ts", LATENT_ERROR_METHOD,
+      (const char *[]) { "method timbre", "generate", "nb_steps", NULL });
+  expect_open_error ("not-there.ts", LATENT_ERROR_LOAD, (const char *[]) { "no such", NULL });
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/after/voices", test_voices);
+  g_test_add_func ("/after/voices-reduce", test_voices_reduce);
+  g_test_add_func ("/after/audio-info", test_audio_info);
+  g_test_add_func ("/after/audio-render", test_audio_render);
+  g_test_add_func ("/after/midi-render", test_midi_render);
+  g_test_add_func ("/after/bad-models", test_bad_models);
+  return g_test_run ();
+}
