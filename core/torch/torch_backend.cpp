@@ -46,7 +46,9 @@ std::string explain_load_error(const std::string &what) {
   static const std::regex unknown_op("Unknown builtin op: ([A-Za-z0-9_:.]+)");
   std::smatch match;
   if (std::regex_search(what, match, unknown_op)) {
-    return "operator " + match[1].str() + " is not in LibTorch " TORCH_VERSION
+    std::string op = match[1].str();
+    while (!op.empty() && op.back() == '.') op.pop_back();  // the message's full stop
+    return "operator " + op + " is not in LibTorch " TORCH_VERSION
            ": the model was exported with a newer torch. Build latent against a newer "
            "LibTorch (meson setup build -Dlibtorch_dir=/path/to/libtorch) or re-export the "
            "model with torch <= 1.13.1";

@@ -3,6 +3,7 @@
 /usr/bin/python3 and python3-torch 1.13, so LibTorch 1.13 loads them). The outputs are
 committed; re-run only when changing a fixture:  /usr/bin/python3 tests/data/make_fixtures.py"""
 import os
+import zipfile
 from typing import List
 
 import torch
@@ -114,11 +115,36 @@ class WrongShape(torch.nn.Module):
         return x
 
 
+class Attention(torch.nn.Module):
+    def forward(self, x):
+        return torch.softmax(x, -1)
+
+
+def write_torch2_style(path):
+    """A file as torch 2.x exports AFTER's attention: its code calls
+    scaled_dot_product_attention, an operator LibTorch 1.13 does not have. torch 1.13 cannot
+    script that call, so script softmax and rewrite the stored code (dropping the debug
+    tables that map the old source)."""
+    plain = path + ".tmp"
+    torch.jit.script(Attention()).save(plain)
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w") as out:
+        for entry in src.infolist():
+            if entry.filename.endswith(".debug_pkl"):
+                continue
+            data = src.read(entry.filename)
+            if entry.filename.endswith(".py"):
+                data = data.replace(b"torch.softmax(x, -1)",
+                                    b"torch.scaled_dot_product_attention(x, x, x)")
+            out.writestr(entry, data)
+    os.remove(plain)
+
+
 def main():
     torch.jit.script(StatefulCodec()).save(os.path.join(HERE, "stateful-codec.ts"))
     torch.jit.script(V1Style()).save(os.path.join(HERE, "v1-style.ts"))
     torch.jit.script(NoParams()).save(os.path.join(HERE, "no-params.ts"))
     torch.jit.script(WrongShape()).save(os.path.join(HERE, "wrong-shape.ts"))
+    write_torch2_style(os.path.join(HERE, "torch2-attention.ts"))
     with open(os.path.join(HERE, "not-torchscript.ts"), "w") as f:
         f.write("this is a text file, not a TorchScript archive\n")
     print("fixtures written to", HERE)

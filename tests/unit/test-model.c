@@ -122,6 +122,13 @@ test_open_errors (void)
   expect_open_error ("missing.ts", LATENT_ERROR_LOAD, "no such model file");
   expect_open_error ("not-torchscript.ts", LATENT_ERROR_LOAD, "not a TorchScript archive");
   expect_open_error ("no-params.ts", LATENT_ERROR_METHOD, "M_params");
+  /* AFTER's released exports (torch 2.x attention) in LibTorch 1.13: say what to do. */
+  g_assert_nonnull (latent_backend_version ()); /* no-params.ts loaded the backend */
+  if (g_str_has_prefix (latent_backend_version (), "LibTorch 1.")) {
+    expect_open_error ("torch2-attention.ts", LATENT_ERROR_LOAD,
+        "operator aten::scaled_dot_product_attention is not in LibTorch");
+    expect_open_error ("torch2-attention.ts", LATENT_ERROR_LOAD, "-Dlibtorch_dir=");
+  }
 }
 
 static void
