@@ -294,18 +294,10 @@ sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
   GstTerrainPlay *self = GST_TERRAIN_PLAY (parent);
   if (GST_QUERY_TYPE (query) != GST_QUERY_CAPS)
     return gst_pad_query_default (pad, parent, query);
-  GstCaps *filter, *caps = gst_pad_get_pad_template_caps (pad);
-  gst_query_parse_caps (query, &filter);
+  GstCaps *caps = gst_pad_get_pad_template_caps (pad);
   if (self->control_dims > 0)
     caps = gst_caps_merge (latent_audio_caps_new_partial (self->control_dims, 0), caps);
-  if (filter) {
-    GstCaps *tmp = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
-    gst_caps_unref (caps);
-    caps = tmp;
-  }
-  gst_query_set_caps_result (query, caps);
-  gst_caps_unref (caps);
-  return TRUE;
+  return latent_caps_answer_query (query, caps);
 }
 
 static gboolean
@@ -314,18 +306,9 @@ src_query (GstPad *pad, GstObject *parent, GstQuery *query)
   GstTerrainPlay *self = GST_TERRAIN_PLAY (parent);
   switch (GST_QUERY_TYPE (query)) {
     case GST_QUERY_CAPS: {
-      GstCaps *filter, *caps = self->latent_dims > 0
-          ? latent_caps_new (self->latent_dims, self->out_rate, self->out_ratio)
-          : gst_pad_get_pad_template_caps (pad);
-      gst_query_parse_caps (query, &filter);
-      if (filter) {
-        GstCaps *tmp = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
-        gst_caps_unref (caps);
-        caps = tmp;
-      }
-      gst_query_set_caps_result (query, caps);
-      gst_caps_unref (caps);
-      return TRUE;
+      return latent_caps_answer_query (query, self->latent_dims > 0
+              ? latent_caps_new (self->latent_dims, self->out_rate, self->out_ratio)
+              : gst_pad_get_pad_template_caps (pad));
     }
     case GST_QUERY_LATENCY: {
       if (!gst_pad_peer_query (self->sinkpad, query))

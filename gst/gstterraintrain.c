@@ -265,20 +265,11 @@ sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
   GstTerrainTrain *self = GST_TERRAIN_TRAIN (parent);
   if (pad != self->coords_pad || GST_QUERY_TYPE (query) != GST_QUERY_CAPS)
     return gst_pad_query_default (pad, parent, query);
-  GstCaps *filter;
-  gst_query_parse_caps (query, &filter);
   GST_OBJECT_LOCK (self);
   GstCaps *caps = latent_audio_caps_new_partial (self->config.control_dims, 0);
   GST_OBJECT_UNLOCK (self);
-  caps = gst_caps_merge (caps, gst_pad_get_pad_template_caps (pad));
-  if (filter) {
-    GstCaps *tmp = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
-    gst_caps_unref (caps);
-    caps = tmp;
-  }
-  gst_query_set_caps_result (query, caps);
-  gst_caps_unref (caps);
-  return TRUE;
+  return latent_caps_answer_query (query, gst_caps_merge (caps,
+          gst_pad_get_pad_template_caps (pad)));
 }
 
 /* --------------------------------------------------------------- states */

@@ -106,3 +106,18 @@ latent_frames_to_time (guint64 frames, int ratio, int rate)
 {
   return gst_util_uint64_scale_int_round (frames * (guint64) ratio, GST_SECOND, rate);
 }
+
+gboolean
+latent_caps_answer_query (GstQuery *query, GstCaps *caps)
+{
+  GstCaps *filter;
+  gst_query_parse_caps (query, &filter);
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (caps);
+    caps = tmp;
+  }
+  gst_query_set_caps_result (query, caps);
+  gst_caps_unref (caps);
+  return TRUE;
+}

@@ -53,6 +53,9 @@ gboolean latent_audio_caps_parse (const GstCaps *caps, LatentCapsInfo *info, cha
 /* Time of `frames` frames of ratio `ratio` at `rate` Hz, rounded to the nearest ns. */
 GstClockTime latent_frames_to_time (guint64 frames, int ratio, int rate);
 
+/* Answers a caps query with `caps` (taken) intersected with the query's filter. */
+gboolean latent_caps_answer_query (GstQuery *query, GstCaps *caps);
+
 G_END_DECLS
 
 #endif /* LATENT_CAPS_H */

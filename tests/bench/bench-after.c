@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 
 #include "audio-metrics.h"
+#include "bench-util.h"
 #include "latent.h"
 
 /* The clips of models/clips at `rate`, concatenated (reversed order if asked), looped to
@@ -106,6 +107,23 @@ max_file_diff (const char *a_path, const char *b_path, size_t limit)
   return diff;
 }
 
+/* The element's own latency, as a downstream latency query sees it. */
+static void
+query_latency (GstElement *pipe, gpointer latency_ms)
+{
+  GstQuery *query = gst_query_new_latency ();
+  GstElement *after = gst_bin_get_by_name (GST_BIN (pipe), "a");
+  GstPad *srcpad = gst_element_get_static_pad (after, "src");
+  if (gst_pad_query (srcpad, query)) {
+    GstClockTime min;
+    gst_query_parse_latency (query, NULL, &min, NULL);
+    *(double *) latency_ms = (double) min / GST_MSECOND;
+  }
+  gst_object_unref (srcpad);
+  gst_object_unref (after);
+  gst_query_unref (query);
+}
+
 /* Wall time of PLAYING -> EOS (READY reached before the clock starts), < 0 on error. */
 static double
 run_pipeline (const char *model, const char *structure, const char *timbre, int rate,
@@ -117,48 +135,8 @@ run_pipeline (const char *model, const char *structure, const char *timbre, int 
       "aftertransfer name=a model=%s steps=%d threads=1 ! filesink location=%s sync=false",
       structure, src, timbre, src, model, steps, out);
   g_free (src);
-  GError *error = NULL;
-  GstElement *pipe = gst_parse_launch (desc, &error);
+  double secs = bench_run_pipeline (desc, load_s, query_latency, latency_ms);
   g_free (desc);
-  if (!pipe) {
-    fprintf (stderr, "%s\n", error->message);
-    return -1;
-  }
-  gint64 t0 = g_get_monotonic_time ();
-  if (gst_element_set_state (pipe, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
-    gst_object_unref (pipe);
-    return -1;
-  }
-  *load_s = (g_get_monotonic_time () - t0) / 1e6;
-  GstBus *bus = gst_element_get_bus (pipe);
-  t0 = g_get_monotonic_time ();
-  gst_element_set_state (pipe, GST_STATE_PLAYING);
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  double secs = (g_get_monotonic_time () - t0) / 1e6;
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-    GError *err = NULL;
-    gst_message_parse_error (msg, &err, NULL);
-    fprintf (stderr, "pipeline error: %s\n", err->message);
-    g_error_free (err);
-    secs = -1;
-  }
-  /* The element's own latency, as a downstream latency query sees it. */
-  GstQuery *query = gst_query_new_latency ();
-  GstElement *agg = gst_bin_get_by_name (GST_BIN (pipe), "a");
-  GstPad *srcpad = gst_element_get_static_pad (agg, "src");
-  if (gst_pad_query (srcpad, query)) {
-    GstClockTime min;
-    gst_query_parse_latency (query, NULL, &min, NULL);
-    *latency_ms = (double) min / GST_MSECOND;
-  }
-  gst_object_unref (srcpad);
-  gst_object_unref (agg);
-  gst_query_unref (query);
-  gst_message_unref (msg);
-  gst_object_unref (bus);
-  gst_element_set_state (pipe, GST_STATE_NULL);
-  gst_object_unref (pipe);
   return secs;
 }
 

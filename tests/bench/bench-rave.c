@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 
 #include "audio-metrics.h"
+#include "bench-util.h"
 #include "latent.h"
 
 static char *
@@ -92,36 +93,8 @@ run_pipeline (const char *model, const char *clip, int rate, int block, int rati
       "use-sink-caps=false format=pcm pcm-format=f32le sample-rate=%d num-channels=1 ! "
       "raveencode model=%s block=%d threads=1 ! ravedecode model=%s block=%d threads=1 ! "
       "fakesink sync=false", clip, block * 4, rate, model, block, model, block / ratio);
-  GError *error = NULL;
-  GstElement *pipe = gst_parse_launch (desc, &error);
+  double secs = bench_run_pipeline (desc, load_s, NULL, NULL);
   g_free (desc);
-  if (!pipe) {
-    fprintf (stderr, "%s\n", error->message);
-    return -1;
-  }
-  gint64 t0 = g_get_monotonic_time ();
-  if (gst_element_set_state (pipe, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
-    gst_object_unref (pipe);
-    return -1;
-  }
-  *load_s = (g_get_monotonic_time () - t0) / 1e6;
-  GstBus *bus = gst_element_get_bus (pipe);
-  t0 = g_get_monotonic_time ();
-  gst_element_set_state (pipe, GST_STATE_PLAYING);
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  double secs = (g_get_monotonic_time () - t0) / 1e6;
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-    GError *err = NULL;
-    gst_message_parse_error (msg, &err, NULL);
-    fprintf (stderr, "pipeline error: %s\n", err->message);
-    g_error_free (err);
-    secs = -1;
-  }
-  gst_message_unref (msg);
-  gst_object_unref (bus);
-  gst_element_set_state (pipe, GST_STATE_NULL);
-  gst_object_unref (pipe);
   return secs;
 }
 

@@ -21,30 +21,7 @@
 #include <json-glib/json-glib.h>
 
 #include "latent.h"
-
-static void
-target_function (const float *xy, float *out)
-{
-  for (int k = 0; k < 8; k++)
-    out[k] = sinf (0.15f * (k + 1) * xy[0] + 0.3f * xy[1])
-        + 0.5f * cosf (0.4f * xy[1] - 0.05f * k * xy[0]);
-}
-
-static LatentTerrainDataset *
-synthetic_dataset (guint32 seed, int n)
-{
-  LatentTerrainDataset *ds = latent_terrain_dataset_new (2, 8);
-  GRand *rand = g_rand_new_with_seed (seed);
-  for (int i = 0; i < n; i++) {
-    float xy[2] = { (float) g_rand_double_range (rand, -16, 16),
-      (float) g_rand_double_range (rand, -4, 4) };
-    float latent[8];
-    target_function (xy, latent);
-    latent_terrain_dataset_add_point (ds, xy, latent);
-  }
-  g_rand_free (rand);
-  return ds;
-}
+#include "synthetic-terrain.h"
 
 static void
 record_loss (const LatentTerrainProgress *progress, gpointer data)
@@ -175,7 +152,7 @@ main (int argc, char **argv)
   LatentTerrainConfig config;
   latent_terrain_config_init (&config);
   LatentTerrain *initial = latent_terrain_new (&config, 1, NULL);
-  LatentTerrainDataset *ds = synthetic_dataset (1, pairs);
+  LatentTerrainDataset *ds = synthetic_terrain_dataset (1, pairs);
   char *dir = g_dir_make_tmp ("latent-bench-terrain-XXXXXX", NULL);
   char *initial_path = g_build_filename (dir, "initial.pt", NULL);
   char *dataset_path = g_build_filename (dir, "dataset.json", NULL);

@@ -3,6 +3,7 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
+#include <stdio.h>
 #include <string.h>
 
 static GstFlowReturn
@@ -270,4 +271,20 @@ pu_run (const char *middle, const char *in_caps, const float *in, size_t frames,
     pu_finish (p, 120000);
   }
   return p;
+}
+
+int
+pu_skip_without_real_model (const char *model)
+{
+  if (!g_file_test (model, G_FILE_TEST_IS_REGULAR)) {
+    printf ("SKIP: %s not found (the shipped models are built by the scripts in models/)\n",
+        model);
+    return 77;
+  }
+  const char *backend = g_getenv ("LATENT_TORCH_BACKEND");
+  if (backend && strstr (backend, "mock-backend")) {
+    printf ("SKIP: the mock backend (valgrindmock setup) only knows the fixtures\n");
+    return 77;
+  }
+  return 0;
 }

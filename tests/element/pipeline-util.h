@@ -56,6 +56,10 @@ char *pu_error_text (PuPipeline *p);
 char *pu_warning_text (PuPipeline *p);
 void pu_free (PuPipeline *p);
 
+/* For tests on a shipped model: prints why and returns 77 (meson's skip) when `model` is
+ * absent or the mock backend (valgrindmock setup, fixtures only) is in use; else 0. */
+int pu_skip_without_real_model (const char *model);
+
 /* One call: new, push with pattern, finish. */
 PuPipeline *pu_run (const char *middle, const char *in_caps, const float *in, size_t frames,
     const size_t *chunks, size_t n_chunks, GstClockTime start);

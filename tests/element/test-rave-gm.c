@@ -121,15 +121,9 @@ check_clip (LatentModel *model, const char *name)
 int
 main (int argc, char **argv)
 {
-  if (!g_file_test (MODEL, G_FILE_TEST_IS_REGULAR)) {
-    printf ("SKIP: %s not found (the shipped model is built by models/train_rave.py)\n", MODEL);
-    return 77;
-  }
-  const char *backend = g_getenv ("LATENT_TORCH_BACKEND");
-  if (backend && strstr (backend, "mock-backend")) {
-    printf ("SKIP: the mock backend (valgrindmock setup) only knows the fixtures\n");
-    return 77;
-  }
+  int skip = pu_skip_without_real_model (MODEL);
+  if (skip)
+    return skip;
   gst_init (&argc, &argv);
   GError *error = NULL;
   LatentModel *model = latent_model_open (MODEL, 1, &error);

@@ -1,35 +1,11 @@
 /* Terrain training: loss, held-out accuracy, determinism, live settings, cancellation and
  * lock-free publishing (core/terrain-train.c, core/terrain-publish.c). */
 #include "latent.h"
+#include "synthetic-terrain.h"
 
 #include <math.h>
 #include <string.h>
 #include <sys/resource.h>
-
-/* A smooth map from (x, y) on nn_terrain's canvas to 8 latents. */
-static void
-target_function (const float *xy, float *out)
-{
-  for (int k = 0; k < 8; k++)
-    out[k] = sinf (0.15f * (k + 1) * xy[0] + 0.3f * xy[1])
-        + 0.5f * cosf (0.4f * xy[1] - 0.05f * k * xy[0]);
-}
-
-static LatentTerrainDataset *
-synthetic_dataset (guint32 seed, int n)
-{
-  LatentTerrainDataset *ds = latent_terrain_dataset_new (2, 8);
-  GRand *rand = g_rand_new_with_seed (seed);
-  for (int i = 0; i < n; i++) {
-    float xy[2] = { (float) g_rand_double_range (rand, -16, 16),
-      (float) g_rand_double_range (rand, -4, 4) };
-    float latent[8];
-    target_function (xy, latent);
-    latent_terrain_dataset_add_point (ds, xy, latent);
-  }
-  g_rand_free (rand);
-  return ds;
-}
 
 static LatentTerrain *
 default_terrain (guint64 seed)
@@ -48,8 +24,8 @@ record_loss (const LatentTerrainProgress *progress, gpointer data)
 static void
 test_train_synthetic (void)
 {
-  LatentTerrainDataset *train = synthetic_dataset (1, 512);
-  LatentTerrainDataset *held_out = synthetic_dataset (2, 128);
+  LatentTerrainDataset *train = synthetic_terrain_dataset (1, 512);
+  LatentTerrainDataset *held_out = synthetic_terrain_dataset (2, 128);
   LatentTerrain *initial = default_terrain (11);
   LatentTerrainTrainer *trainer = latent_terrain_trainer_new (initial, NULL, 5);
   GError *error = NULL;
@@ -101,7 +77,7 @@ train_copy (guint64 seed, const LatentTerrain *initial, const LatentTerrainDatas
 static void
 test_train_deterministic (void)
 {
-  LatentTerrainDataset *ds = synthetic_dataset (3, 200);
+  LatentTerrainDataset *ds = synthetic_terrain_dataset (3, 200);
   LatentTerrain *initial = default_terrain (4);
   LatentTerrain *a = train_copy (9, initial, ds), *b = train_copy (9, initial, ds);
   LatentTerrain *c = train_copy (10, initial, ds);
@@ -141,7 +117,7 @@ change_settings (const LatentTerrainProgress *progress, gpointer data)
 static void
 test_train_live_settings (void)
 {
-  LatentTerrainDataset *ds = synthetic_dataset (5, 320);
+  LatentTerrainDataset *ds = synthetic_terrain_dataset (5, 320);
   LatentTerrain *initial = default_terrain (6);
   LatentTerrainTrainer *trainer = latent_terrain_trainer_new (initial, NULL, 1);
   g_assert_true (latent_terrain_trainer_set_dataset (trainer, ds, NULL));
@@ -187,7 +163,7 @@ tick (gpointer context)
 static void
 test_train_cancel (void)
 {
-  LatentTerrainDataset *ds = synthetic_dataset (7, 4096);
+  LatentTerrainDataset *ds = synthetic_terrain_dataset (7, 4096);
   LatentTerrain *initial = default_terrain (8);
   LatentTerrainTrainer *trainer = latent_terrain_trainer_new (initial, NULL, 1);
   g_assert_true (latent_terrain_trainer_set_dataset (trainer, ds, NULL));
@@ -307,7 +283,7 @@ reader_thread (gpointer data)
 static void
 test_train_reader_latency (void)
 {
-  LatentTerrainDataset *ds = synthetic_dataset (9, 256); /* short epochs: many publishes */
+  LatentTerrainDataset *ds = synthetic_terrain_dataset (9, 256); /* short epochs: many publishes */
   LatentTerrain *initial = default_terrain (10);
   LatentTerrainPublisher *publisher = latent_terrain_publisher_new (initial);
   LatentTerrainTrainer *trainer = latent_terrain_trainer_new (initial, publisher, 2);

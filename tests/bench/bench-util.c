@@ -1,0 +1,44 @@
+/* Timing one gst-launch style pipeline for the benchmarks (bench-util.h). */
+#include "bench-util.h"
+
+#include <stdio.h>
+
+double
+bench_run_pipeline (const char *description, double *load_s, BenchAtEos at_eos,
+    gpointer user_data)
+{
+  GError *error = NULL;
+  GstElement *pipe = gst_parse_launch (description, &error);
+  if (!pipe) {
+    fprintf (stderr, "%s\n", error->message);
+    g_error_free (error);
+    return -1;
+  }
+  gint64 t0 = g_get_monotonic_time ();
+  if (gst_element_set_state (pipe, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
+    fprintf (stderr, "pipeline refused READY: %s\n", description);
+    gst_object_unref (pipe);
+    return -1;
+  }
+  *load_s = (g_get_monotonic_time () - t0) / 1e6;
+  GstBus *bus = gst_element_get_bus (pipe);
+  t0 = g_get_monotonic_time ();
+  gst_element_set_state (pipe, GST_STATE_PLAYING);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  double secs = (g_get_monotonic_time () - t0) / 1e6;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    GError *err = NULL;
+    gst_message_parse_error (msg, &err, NULL);
+    fprintf (stderr, "pipeline error: %s\n", err->message);
+    g_error_free (err);
+    secs = -1;
+  } else if (at_eos) {
+    at_eos (pipe, user_data);
+  }
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (pipe);
+  return secs;
+}
