@@ -125,6 +125,92 @@ latent_lv2_write_patch_set (const LatentLv2Host *host, LV2_Atom_Forge *forge,
   lv2_atom_forge_pop (forge, &frame);
 }
 
+void
+latent_lv2_read_file_messages (const LatentLv2Host *host, LatentLv2Jobs *jobs,
+    const LV2_Atom_Forge *forge, const LV2_Atom_Sequence *control, const LV2_URID *properties,
+    const uint32_t *load_jobs, int n, bool *announce)
+{
+  if (!control || !host->map)
+    return;
+  LV2_ATOM_SEQUENCE_FOREACH (control, ev) {
+    if (!lv2_atom_forge_is_object_type (forge, ev->body.type))
+      continue;
+    const LV2_Atom_Object *obj = (const LV2_Atom_Object *) &ev->body;
+    bool handled = false;
+    for (int i = 0; i < n && !handled; i++) {
+      uint32_t len = 0;
+      const char *path = latent_lv2_patch_set_path (host, obj, properties[i], &len);
+      if (path && len > 0 && len < LATENT_LV2_PATH_MAX) {
+        latent_lv2_jobs_schedule (jobs, load_jobs[i], path, NULL);
+        handled = true;
+      }
+    }
+    for (int i = 0; i < n && !handled; i++)
+      if (latent_lv2_is_patch_get (host, obj, properties[i])) {
+        *announce = true;
+        handled = true;
+      }
+  }
+}
+
+bool
+latent_lv2_notify_begin (const LatentLv2Host *host, LV2_Atom_Forge *forge,
+    LV2_Atom_Forge_Frame *frame, LV2_Atom_Sequence *notify)
+{
+  if (!notify || !host->map)
+    return false;
+  lv2_atom_forge_set_buffer (forge, (uint8_t *) notify, notify->atom.size);
+  return lv2_atom_forge_sequence_head (forge, frame, 0) != 0;
+}
+
+/* ------------------------------------------------------------------ state */
+
+static void *
+find_feature (const LV2_Feature *const *features, const char *uri)
+{
+  for (int i = 0; features && features[i]; i++)
+    if (!strcmp (features[i]->URI, uri))
+      return features[i]->data;
+  return NULL;
+}
+
+LV2_State_Status
+latent_lv2_state_store_path (const LatentLv2Host *host, LV2_State_Store_Function store,
+    LV2_State_Handle handle, const LV2_Feature *const *features, LV2_URID key,
+    const char *path)
+{
+  if (!path)
+    return LV2_STATE_SUCCESS;
+  LV2_State_Map_Path *map_path = find_feature (features, LV2_STATE__mapPath);
+  char *abstract = map_path ? map_path->abstract_path (map_path->handle, path)
+      : strdup (path);
+  LV2_State_Status status = store (handle, key, abstract, strlen (abstract) + 1,
+      host->uris.atom_Path, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+  free (abstract); /* allocated by the host with malloc (state:freePath where offered) */
+  return status;
+}
+
+char *
+latent_lv2_state_retrieve_path (const LatentLv2Host *host,
+    LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle,
+    const LV2_Feature *const *features, LV2_URID key)
+{
+  size_t size = 0;
+  uint32_t type = 0, flags = 0;
+  const char *value = retrieve (handle, key, &size, &type, &flags);
+  if (!value || size == 0 || (type != host->uris.atom_Path && type != host->uris.atom_String))
+    return NULL;
+  char *stored = g_strndup (value, size);
+  LV2_State_Map_Path *map_path = find_feature (features, LV2_STATE__mapPath);
+  if (!map_path)
+    return stored;
+  char *absolute = map_path->absolute_path (map_path->handle, stored);
+  char *path = g_strdup (absolute);
+  free (absolute);
+  g_free (stored);
+  return path;
+}
+
 /* ------------------------------------------------------------------- jobs */
 
 static gpointer
@@ -156,7 +242,7 @@ jobs_thread (gpointer data)
         break;
       }
       if (atomic_load (&jobs->quit)) {
-        jobs->done (jobs->owner, kind | 0x80000000u, result); /* discard */
+        jobs->done (jobs->owner, kind | LATENT_LV2_JOB_DISCARDED, result);
         break;
       }
       g_usleep (1000);
@@ -194,31 +280,36 @@ latent_lv2_jobs_clear (LatentLv2Jobs *jobs)
   uint32_t rt = atomic_load (&jobs->reply_tail), rh = atomic_load (&jobs->reply_head);
   for (; rt != rh; rt++) {
     LatentLv2Reply *r = &jobs->replies[rt % LATENT_LV2_REPLY_SLOTS];
-    jobs->done (jobs->owner, r->kind | 0x80000000u, r->result);
+    jobs->done (jobs->owner, r->kind | LATENT_LV2_JOB_DISCARDED, r->result);
   }
   atomic_store (&jobs->reply_tail, rt);
+}
+
+/* Hands a job to a host worker, which copies the message: only the used part of text. */
+static bool
+schedule_on_host (LV2_Worker_Schedule *schedule, uint32_t kind, const char *text, void *ptr)
+{
+  size_t len = text ? strnlen (text, LATENT_LV2_PATH_MAX - 1) : 0;
+  LatentLv2Job job;
+  job.kind = kind;
+  job.ptr = ptr;
+  memcpy (job.text, text ? text : "", len);
+  job.text[len] = '\0';
+  uint32_t size = (uint32_t) (offsetof (LatentLv2Job, text) + len + 1);
+  return schedule->schedule_work (schedule->handle, size, &job) == LV2_WORKER_SUCCESS;
 }
 
 bool
 latent_lv2_jobs_schedule (LatentLv2Jobs *jobs, uint32_t kind, const char *text, void *ptr)
 {
-  size_t len = text ? strnlen (text, LATENT_LV2_PATH_MAX - 1) : 0;
-  if (jobs->host->schedule) {
-    /* The host copies the message; send only the used part of text. */
-    LatentLv2Job job;
-    job.kind = kind;
-    job.ptr = ptr;
-    memcpy (job.text, text ? text : "", len);
-    job.text[len] = '\0';
-    uint32_t size = (uint32_t) (offsetof (LatentLv2Job, text) + len + 1);
-    LV2_Worker_Schedule *s = jobs->host->schedule;
-    return s->schedule_work (s->handle, size, &job) == LV2_WORKER_SUCCESS;
-  }
+  if (jobs->host->schedule)
+    return schedule_on_host (jobs->host->schedule, kind, text, ptr);
   uint32_t head = atomic_load_explicit (&jobs->job_head, memory_order_relaxed);
   uint32_t tail = atomic_load_explicit (&jobs->job_tail, memory_order_acquire);
   if (head - tail >= LATENT_LV2_JOB_SLOTS)
     return false;
   LatentLv2Job *job = &jobs->jobs[head % LATENT_LV2_JOB_SLOTS];
+  size_t len = text ? strnlen (text, LATENT_LV2_PATH_MAX - 1) : 0;
   job->kind = kind;
   job->ptr = ptr;
   memcpy (job->text, text ? text : "", len);
@@ -226,6 +317,20 @@ latent_lv2_jobs_schedule (LatentLv2Jobs *jobs, uint32_t kind, const char *text, 
   atomic_store_explicit (&jobs->job_head, head + 1, memory_order_release);
   sem_post (&jobs->wake);
   return true;
+}
+
+bool
+latent_lv2_jobs_schedule_via (LatentLv2Jobs *jobs, LV2_Worker_Schedule *schedule,
+    uint32_t kind, const char *text, void *ptr)
+{
+  (void) jobs;
+  return schedule_on_host (schedule, kind, text, ptr);
+}
+
+LV2_Worker_Schedule *
+latent_lv2_find_schedule (const LV2_Feature *const *features)
+{
+  return find_feature (features, LV2_WORKER__schedule);
 }
 
 void
@@ -259,7 +364,7 @@ latent_lv2_jobs_work (LatentLv2Jobs *jobs, LV2_Worker_Respond_Function respond,
     return LV2_WORKER_SUCCESS;
   LatentLv2Reply reply = { job->kind, result };
   if (respond (handle, sizeof reply, &reply) != LV2_WORKER_SUCCESS) {
-    jobs->done (jobs->owner, job->kind | 0x80000000u, result);
+    jobs->done (jobs->owner, job->kind | LATENT_LV2_JOB_DISCARDED, result);
     return LV2_WORKER_ERR_NO_SPACE;
   }
   return LV2_WORKER_SUCCESS;
@@ -274,4 +379,29 @@ latent_lv2_jobs_work_response (LatentLv2Jobs *jobs, uint32_t size, const void *b
   memcpy (&reply, body, sizeof reply);
   jobs->done (jobs->owner, reply.kind, reply.result);
   return LV2_WORKER_SUCCESS;
+}
+
+static LV2_Worker_Status
+work (LV2_Handle instance, LV2_Worker_Respond_Function respond,
+    LV2_Worker_Respond_Handle handle, uint32_t size, const void *data)
+{
+  return latent_lv2_jobs_work (instance, respond, handle, size, data);
+}
+
+static LV2_Worker_Status
+work_response (LV2_Handle instance, uint32_t size, const void *body)
+{
+  return latent_lv2_jobs_work_response (instance, size, body);
+}
+
+const void *
+latent_lv2_extension_data (const char *uri, const LV2_State_Interface *state)
+{
+  /* The instance is its LatentLv2Jobs (the struct's first member). */
+  static const LV2_Worker_Interface worker = { work, work_response, NULL };
+  if (!strcmp (uri, LV2_STATE__interface))
+    return state;
+  if (!strcmp (uri, LV2_WORKER__interface))
+    return &worker;
+  return NULL;
 }

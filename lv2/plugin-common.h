@@ -68,6 +68,19 @@ bool latent_lv2_is_patch_get (const LatentLv2Host *host, const LV2_Atom_Object *
 void latent_lv2_write_patch_set (const LatentLv2Host *host, LV2_Atom_Forge *forge,
     LV2_URID property, const char *path);
 
+/* ------------------------------------------------------------------ state */
+
+/* Stores `path` under `key` as an atom:Path, made abstract through state:mapPath when the host
+ * offers it. A NULL path stores nothing (the default file needs no saving). */
+LV2_State_Status latent_lv2_state_store_path (const LatentLv2Host *host,
+    LV2_State_Store_Function store, LV2_State_Handle handle,
+    const LV2_Feature *const *features, LV2_URID key, const char *path);
+/* The path stored under `key` (atom:Path or atom:String), made absolute through state:mapPath
+ * when offered; newly allocated (g_free), NULL when nothing usable was stored. */
+char *latent_lv2_state_retrieve_path (const LatentLv2Host *host,
+    LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle,
+    const LV2_Feature *const *features, LV2_URID key);
+
 /* ------------------------------------------------------------------- jobs */
 
 /* Runs off the audio thread; returns what job_done receives in the audio thread (NULL: no
@@ -76,6 +89,9 @@ typedef void *(*LatentLv2JobRun) (void *owner, uint32_t kind, const char *text, 
 /* Runs in the audio thread (inside run(), or the host's work_response). */
 typedef void (*LatentLv2JobDone) (void *owner, uint32_t kind, void *result);
 
+/* Job kinds with this bit set reach job_done off the audio thread (jobs dropped at cleanup):
+ * free the result there. */
+#define LATENT_LV2_JOB_DISCARDED 0x80000000u
 #define LATENT_LV2_JOB_SLOTS 8
 #define LATENT_LV2_REPLY_SLOTS 16
 
@@ -112,13 +128,38 @@ void latent_lv2_jobs_clear (LatentLv2Jobs *jobs);
 /* Audio thread: queues a job; false when the queue is full (try again later). */
 bool latent_lv2_jobs_schedule (LatentLv2Jobs *jobs, uint32_t kind, const char *text,
     void *ptr);
+/* Queues a job through `schedule` rather than the instantiate-time worker: the one restore()
+ * receives under state:threadSafeRestore. The host runs it with the plugin's work() and
+ * delivers the reply to work_response() (latent_lv2_jobs_work*). Not for the audio thread's
+ * own jobs. */
+bool latent_lv2_jobs_schedule_via (LatentLv2Jobs *jobs, LV2_Worker_Schedule *schedule,
+    uint32_t kind, const char *text, void *ptr);
+/* The LV2_Worker_Schedule among `features` (restore()'s), or NULL. */
+LV2_Worker_Schedule *latent_lv2_find_schedule (const LV2_Feature *const *features);
 /* Audio thread, once per run(): delivers replies from the own thread. */
 void latent_lv2_jobs_deliver (LatentLv2Jobs *jobs);
-/* The plugin's LV2_Worker_Interface forwards here. */
+/* latent_lv2_extension_data's worker interface forwards here. */
 LV2_Worker_Status latent_lv2_jobs_work (LatentLv2Jobs *jobs,
     LV2_Worker_Respond_Function respond, LV2_Worker_Respond_Handle handle, uint32_t size,
     const void *data);
 LV2_Worker_Status latent_lv2_jobs_work_response (LatentLv2Jobs *jobs, uint32_t size,
     const void *body);
+
+/* Audio thread: each patch:Set of properties[i] on `control` (NULL: not connected) with a
+ * usable path schedules job load_jobs[i] with it; a patch:Get of any of them (or of
+ * everything) sets *announce. */
+void latent_lv2_read_file_messages (const LatentLv2Host *host, LatentLv2Jobs *jobs,
+    const LV2_Atom_Forge *forge, const LV2_Atom_Sequence *control, const LV2_URID *properties,
+    const uint32_t *load_jobs, int n, bool *announce);
+/* Audio thread, first in run(): makes `notify` (NULL: not connected) an empty sequence, which
+ * hosts read even when nothing is sent, open in `frame` (pop it last in run()); false when
+ * there is nothing to write into. */
+bool latent_lv2_notify_begin (const LatentLv2Host *host, LV2_Atom_Forge *forge,
+    LV2_Atom_Forge_Frame *frame, LV2_Atom_Sequence *notify);
+
+/* The extension_data of a plugin whose instance struct starts with its LatentLv2Jobs: `state`
+ * for LV2_STATE__interface, a worker interface forwarding to the jobs for
+ * LV2_WORKER__interface, else NULL. */
+const void *latent_lv2_extension_data (const char *uri, const LV2_State_Interface *state);
 
 #endif /* LATENT_LV2_COMMON_H */

@@ -4,9 +4,15 @@
 #include <stddef.h>
 
 extern const LV2_Descriptor latent_lv2_rave_descriptor;
+extern const LV2_Descriptor latent_lv2_terrain_descriptor;
+extern const LV2_Descriptor latent_lv2_after_descriptor;
+extern const LV2_Descriptor latent_lv2_after_midi_descriptor;
 
 static const LV2_Descriptor *const descriptors[] = {
   &latent_lv2_rave_descriptor,
+  &latent_lv2_terrain_descriptor,
+  &latent_lv2_after_descriptor,
+  &latent_lv2_after_midi_descriptor,
 };
 
 LV2_SYMBOL_EXPORT const LV2_Descriptor *

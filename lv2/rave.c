@@ -9,7 +9,7 @@
  * same latency). A file that fails to load, or whose rate differs from the host's, leaves the
  * previous model running and is logged (log:log where offered). With no usable model the
  * output is silence (dry when bypassed): this plugin never resamples. */
-#include "plugin-common.h"
+#include "plugin-engines.h"
 #include "latent.h"
 
 #include <math.h>
@@ -20,7 +20,7 @@
 #define RAVE_MODEL_URI RAVE_URI "#model"
 #define RAVE_DEFAULT_FILE "rave-gm.ts"
 #define N_LATENT_PORTS 16
-#define SCRATCH 512
+#define SCRATCH LATENT_LV2_SCRATCH
 
 enum {
   PORT_IN,
@@ -38,19 +38,14 @@ enum {
   N_PORTS = PORT_SCALE0 + N_LATENT_PORTS,
 };
 
-enum { JOB_LOAD = 1, JOB_FREE, JOB_LOG };
+enum { JOB_LOAD = 1 }; /* beside the takeover's jobs (plugin-engines.h) */
 
 /* A loaded model, ready to run. Created and freed off the audio thread. */
-typedef struct {
-  LatentRtStream *rt;
-  const char *path; /* interned in Rave.paths: lives as long as the plugin */
-  gboolean is_default;
-  int latency;
-} Engine;
+typedef LatentLv2ModelEngine Engine;
 
 typedef struct {
+  LatentLv2Jobs jobs; /* first: the shared worker interface finds it (plugin-common.h) */
   LatentLv2Host host;
-  LatentLv2Jobs jobs;
   LV2_URID model_urid;
   LV2_Atom_Forge forge;
   LV2_Atom_Forge_Frame notify_frame; /* the notify sequence, open during run() */
@@ -64,51 +59,33 @@ typedef struct {
   float *latency, *underruns;
   const float *bias[N_LATENT_PORTS], *scale[N_LATENT_PORTS];
 
-  Engine *current;
-  Engine *incoming;      /* taking over: fed alongside current until its output starts */
-  int64_t incoming_fed;  /* frames fed to incoming so far */
-  Engine *retired[8];    /* waiting for a free job slot */
-  gboolean notify_model; /* send patch:Set of the model on the next run */
-  gboolean error_logged; /* the current engine's worker error was reported */
+  LatentLv2Takeover engines; /* Engine *: current, incoming, retired */
+  LatentLv2ModelFile model;
 
   float g_enabled, g_wet, smooth; /* smoothed gains, one-pole coefficient */
-  float wet_buf[SCRATCH], next_buf[SCRATCH], dry_buf[SCRATCH];
+  float wet_buf[SCRATCH], dry_buf[SCRATCH];
 
-  GMutex paths_lock; /* guards `paths` (load jobs, save; never the audio thread) */
-  GPtrArray *paths;
-  _Atomic (const char *) chosen; /* path chosen by the user (saved), NULL: the default */
-  char *default_path;
+  LatentLv2Paths paths;
 } Rave;
 
-static const char *
-intern_path (Rave *self, const char *path)
-{
-  g_mutex_lock (&self->paths_lock);
-  const char *found = NULL;
-  for (guint i = 0; i < self->paths->len && !found; i++)
-    if (!strcmp (self->paths->pdata[i], path))
-      found = self->paths->pdata[i];
-  if (!found) {
-    found = g_strdup (path);
-    g_ptr_array_add (self->paths, (gpointer) found);
-  }
-  g_mutex_unlock (&self->paths_lock);
-  return found;
-}
-
 static void
-engine_free (Engine *engine)
+engine_free (LatentLv2Engine *engine)
 {
-  if (!engine)
-    return;
   latent_rt_stream_free (engine->rt);
   g_free (engine);
 }
 
+static Engine *
+current_engine (Rave *self)
+{
+  return (Engine *) self->engines.current;
+}
+
 /* Off the audio thread: open, check, warm up, start the worker. */
 static Engine *
-engine_load (Rave *self, const char *path, gboolean is_default, GError **error)
+engine_load (void *owner, const char *path, bool is_default, GError **error)
 {
+  Rave *self = owner;
   int threads = self->threads ? (int) CLAMP (*self->threads, 1, 64) : 1;
   LatentModel *model = latent_model_open (path, threads, error);
   if (!model)
@@ -179,26 +156,10 @@ engine_load (Rave *self, const char *path, gboolean is_default, GError **error)
   if (!rt)
     return NULL;
   Engine *engine = g_new0 (Engine, 1);
-  engine->rt = rt;
-  engine->path = intern_path (self, path);
+  engine->base.rt = rt;
+  engine->base.latency = latent_rt_stream_get_latency (rt);
+  engine->path = latent_lv2_paths_intern (&self->paths, path);
   engine->is_default = is_default;
-  engine->latency = latent_rt_stream_get_latency (rt);
-  return engine;
-}
-
-static Engine *
-load_logged (Rave *self, const char *path, gboolean is_default)
-{
-  GError *error = NULL;
-  Engine *engine = engine_load (self, path, is_default, &error);
-  if (!engine) {
-    lv2_log_error (&self->host.logger, "latent rave: cannot use model %s: %s\n", path,
-        error ? error->message : "unknown error");
-    g_clear_error (&error);
-  } else {
-    lv2_log_note (&self->host.logger, "latent rave: model %s (latency %d frames)\n", path,
-        engine->latency);
-  }
   return engine;
 }
 
@@ -208,34 +169,10 @@ static void *
 job_run (void *owner, uint32_t kind, const char *text, void *ptr)
 {
   Rave *self = owner;
-  switch (kind) {
-    case JOB_LOAD: {
-      gboolean is_default = !strcmp (text, self->default_path);
-      return load_logged (self, text, is_default);
-    }
-    case JOB_FREE:
-      engine_free (ptr);
-      return NULL;
-    case JOB_LOG:
-      lv2_log_error (&self->host.logger, "latent rave: %s\n", text);
-      return NULL;
-  }
+  if (kind == JOB_LOAD)
+    return latent_lv2_model_file_load (&self->model, text);
+  latent_lv2_takeover_run_job (&self->engines, kind, text, ptr);
   return NULL;
-}
-
-static void
-retire (Rave *self, Engine *engine)
-{
-  if (!engine)
-    return;
-  if (latent_lv2_jobs_schedule (&self->jobs, JOB_FREE, NULL, engine))
-    return;
-  for (int i = 0; i < (int) G_N_ELEMENTS (self->retired); i++)
-    if (!self->retired[i]) {
-      self->retired[i] = engine;
-      return;
-    }
-  /* Nowhere to put it: leak rather than free on the audio thread. */
 }
 
 /* Audio thread: a load finished. */
@@ -243,25 +180,7 @@ static void
 job_done (void *owner, uint32_t kind, void *result)
 {
   Rave *self = owner;
-  if (kind & 0x80000000u) { /* discarded at shutdown, not on the audio thread */
-    engine_free (result);
-    return;
-  }
-  Engine *engine = result;
-  if (self->incoming) { /* a newer load replaces one still taking over */
-    retire (self, self->incoming);
-    self->incoming = NULL;
-  }
-  if (!self->current || self->current->latency != engine->latency) {
-    retire (self, self->current);
-    self->current = engine;
-    self->error_logged = FALSE;
-    self->notify_model = TRUE;
-  } else {
-    self->incoming = engine; /* notified when it takes over */
-    self->incoming_fed = 0;
-  }
-  atomic_store (&self->chosen, engine->is_default ? NULL : engine->path);
+  latent_lv2_model_file_loaded (&self->model, kind, result);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -277,11 +196,12 @@ instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_p
     self->model_urid = self->host.map->map (self->host.map->handle, RAVE_MODEL_URI);
     lv2_atom_forge_init (&self->forge, self->host.map);
   }
-  g_mutex_init (&self->paths_lock);
-  self->paths = g_ptr_array_new_with_free_func (g_free);
-  self->default_path = latent_lv2_default_model (&self->host, RAVE_DEFAULT_FILE);
+  latent_lv2_paths_init (&self->paths);
   self->smooth = (float) (1.0 - exp (-1.0 / (0.005 * rate)));
   latent_lv2_jobs_init (&self->jobs, &self->host, self, job_run, job_done);
+  latent_lv2_takeover_init (&self->engines, &self->jobs, "rave", engine_free);
+  latent_lv2_model_file_init (&self->model, &self->engines, self->model_urid, JOB_LOAD,
+      latent_lv2_default_model (&self->host, RAVE_DEFAULT_FILE), engine_load, self);
   return self;
 }
 
@@ -312,20 +232,7 @@ static void
 activate (LV2_Handle instance)
 {
   Rave *self = instance;
-  if (!self->current) {
-    self->current = load_logged (self, self->default_path, TRUE);
-  } else {
-    GError *error = NULL;
-    if (!latent_rt_stream_reset (self->current->rt, &error)) {
-      lv2_log_error (&self->host.logger, "latent rave: reset: %s\n", error->message);
-      g_clear_error (&error);
-    }
-  }
-  if (self->incoming) {
-    engine_free (self->incoming);
-    self->incoming = NULL;
-  }
-  self->error_logged = FALSE;
+  latent_lv2_model_file_activate (&self->model);
   self->g_enabled = self->enabled ? (*self->enabled > 0.5f) : 1.0f;
   self->g_wet = self->wet ? CLAMP (*self->wet, 0.0f, 1.0f) : 1.0f;
 }
@@ -333,6 +240,8 @@ activate (LV2_Handle instance)
 static void
 deactivate (LV2_Handle instance)
 {
+  Rave *self = instance;
+  self->model.active = false;
 }
 
 static void
@@ -340,36 +249,14 @@ cleanup (LV2_Handle instance)
 {
   Rave *self = instance;
   latent_lv2_jobs_clear (&self->jobs);
-  engine_free (self->current);
-  engine_free (self->incoming);
-  for (int i = 0; i < (int) G_N_ELEMENTS (self->retired); i++)
-    engine_free (self->retired[i]);
-  g_ptr_array_unref (self->paths);
-  g_mutex_clear (&self->paths_lock);
-  g_free (self->default_path);
+  latent_lv2_takeover_clear (&self->engines);
+  latent_lv2_paths_clear (&self->paths);
+  latent_lv2_model_file_clear (&self->model);
   latent_lv2_host_clear (&self->host);
   g_free (self);
 }
 
 /* ------------------------------------------------------------------ run() */
-
-static void
-read_messages (Rave *self)
-{
-  if (!self->control || !self->host.map)
-    return;
-  LV2_ATOM_SEQUENCE_FOREACH (self->control, ev) {
-    const LV2_Atom_Object *obj = (const LV2_Atom_Object *) &ev->body;
-    if (!lv2_atom_forge_is_object_type (&self->forge, ev->body.type))
-      continue;
-    uint32_t len = 0;
-    const char *path = latent_lv2_patch_set_path (&self->host, obj, self->model_urid, &len);
-    if (path && len > 0 && len < LATENT_LV2_PATH_MAX)
-      latent_lv2_jobs_schedule (&self->jobs, JOB_LOAD, path, NULL);
-    else if (latent_lv2_is_patch_get (&self->host, obj, self->model_urid))
-      self->notify_model = TRUE;
-  }
-}
 
 static void
 set_controls (Rave *self, Engine *engine)
@@ -381,9 +268,9 @@ set_controls (Rave *self, Engine *engine)
     bias[i] = self->bias[i] && isfinite (*self->bias[i]) ? *self->bias[i] : 0.0f;
     scale[i] = self->scale[i] && isfinite (*self->scale[i]) ? *self->scale[i] : 1.0f;
   }
-  latent_rt_stream_set_affine (engine->rt, bias, scale, N_LATENT_PORTS);
+  latent_rt_stream_set_affine (engine->base.rt, bias, scale, N_LATENT_PORTS);
   if (self->threads)
-    latent_rt_stream_set_threads (engine->rt, (int) CLAMP (*self->threads, 1, 64));
+    latent_rt_stream_set_threads (engine->base.rt, (int) CLAMP (*self->threads, 1, 64));
 }
 
 static void
@@ -391,30 +278,14 @@ run (LV2_Handle instance, uint32_t n_samples)
 {
   Rave *self = instance;
   latent_lv2_jobs_deliver (&self->jobs);
-  for (int i = 0; i < (int) G_N_ELEMENTS (self->retired); i++)
-    if (self->retired[i] && latent_lv2_jobs_schedule (&self->jobs, JOB_FREE, NULL,
-            self->retired[i]))
-      self->retired[i] = NULL;
+  latent_lv2_takeover_begin_run (&self->engines);
 
-  /* Notify port: prepare an empty sequence (hosts read it even when nothing is sent). */
-  gboolean can_notify = FALSE;
-  if (self->notify && self->host.map) {
-    uint32_t capacity = self->notify->atom.size;
-    lv2_atom_forge_set_buffer (&self->forge, (uint8_t *) self->notify, capacity);
-    can_notify = lv2_atom_forge_sequence_head (&self->forge, &self->notify_frame, 0) != 0;
-  }
-  read_messages (self);
-
-  Engine *cur = self->current;
-  if (cur && !self->error_logged) {
-    const char *err = latent_rt_stream_get_error (cur->rt);
-    if (err) {
-      latent_lv2_jobs_schedule (&self->jobs, JOB_LOG, err, NULL);
-      self->error_logged = TRUE;
-    }
-  }
-  set_controls (self, cur);
-  set_controls (self, self->incoming);
+  gboolean can_notify = latent_lv2_notify_begin (&self->host, &self->forge,
+      &self->notify_frame, self->notify);
+  latent_lv2_read_file_messages (&self->host, &self->jobs, &self->forge, self->control,
+      &self->model_urid, (const uint32_t[]) { JOB_LOAD }, 1, &self->engines.announce);
+  set_controls (self, current_engine (self));
+  set_controls (self, (Engine *) self->engines.incoming);
 
   LatentRtWait wait = self->freewheel && *self->freewheel > 0.5f ? LATENT_RT_WAIT_ALWAYS
       : LATENT_RT_WAIT_AUTO;
@@ -427,24 +298,8 @@ run (LV2_Handle instance, uint32_t n_samples)
     uint32_t n = MIN (n_samples - done, SCRATCH);
     const float *in = self->in + done;
     float *out = self->out + done;
-    if (cur) {
-      latent_rt_stream_process (cur->rt, in, self->wet_buf, self->dry_buf, n, wait);
-      if (self->incoming) {
-        Engine *next = self->incoming;
-        latent_rt_stream_process (next->rt, in, self->next_buf, NULL, n, wait);
-        /* The new model's output starts once its own latency has passed. */
-        for (uint32_t i = 0; i < n; i++)
-          if (self->incoming_fed + i >= next->latency)
-            self->wet_buf[i] = self->next_buf[i];
-        self->incoming_fed += n;
-        if (self->incoming_fed >= next->latency) {
-          retire (self, cur);
-          self->current = cur = next;
-          self->incoming = NULL;
-          self->error_logged = FALSE;
-          self->notify_model = TRUE;
-        }
-      }
+    if (self->engines.current) {
+      latent_lv2_takeover_process (&self->engines, in, self->wet_buf, self->dry_buf, n, wait);
     } else {
       memset (self->wet_buf, 0, sizeof (float) * n);
       memcpy (self->dry_buf, in, sizeof (float) * n);
@@ -463,16 +318,11 @@ run (LV2_Handle instance, uint32_t n_samples)
     done += n;
   }
 
-  if (self->latency)
-    *self->latency = cur ? (float) cur->latency : 0.0f;
-  if (self->underruns)
-    *self->underruns = cur ? (float) latent_rt_stream_get_underruns (cur->rt) : 0.0f;
-  if (can_notify && self->notify_model) {
-    const char *path = cur ? cur->path : NULL;
-    if (path) {
-      latent_lv2_write_patch_set (&self->host, &self->forge, self->model_urid, path);
-      self->notify_model = FALSE;
-    }
+  latent_lv2_takeover_report (&self->engines, self->latency, self->underruns);
+  Engine *cur = current_engine (self);
+  if (can_notify && self->engines.announce && cur) {
+    latent_lv2_write_patch_set (&self->host, &self->forge, self->model_urid, cur->path);
+    self->engines.announce = false;
   }
   if (can_notify)
     lv2_atom_forge_pop (&self->forge, &self->notify_frame);
@@ -485,21 +335,7 @@ save (LV2_Handle instance, LV2_State_Store_Function store, LV2_State_Handle hand
     uint32_t flags, const LV2_Feature *const *features)
 {
   Rave *self = instance;
-  if (!self->host.map)
-    return LV2_STATE_ERR_NO_FEATURE;
-  const char *path = atomic_load (&self->chosen);
-  if (!path)
-    return LV2_STATE_SUCCESS; /* the default model: nothing to save */
-  LV2_State_Map_Path *map_path = NULL;
-  for (int i = 0; features && features[i]; i++)
-    if (!strcmp (features[i]->URI, LV2_STATE__mapPath))
-      map_path = features[i]->data;
-  char *abstract = map_path ? map_path->abstract_path (map_path->handle, path)
-      : g_strdup (path);
-  LV2_State_Status status = store (handle, self->model_urid, abstract, strlen (abstract) + 1,
-      self->host.uris.atom_Path, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
-  free (abstract); /* allocated by the host with malloc (state:freePath where offered) */
-  return status;
+  return latent_lv2_model_file_save (&self->model, store, handle, features);
 }
 
 static LV2_State_Status
@@ -507,79 +343,14 @@ restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Ha
     uint32_t flags, const LV2_Feature *const *features)
 {
   Rave *self = instance;
-  if (!self->host.map)
-    return LV2_STATE_ERR_NO_FEATURE;
-  size_t size = 0;
-  uint32_t type = 0, vflags = 0;
-  const char *value = retrieve (handle, self->model_urid, &size, &type, &vflags);
-  char *path = NULL;
-  if (value && size > 0 && (type == self->host.uris.atom_Path
-          || type == self->host.uris.atom_String)) {
-    LV2_State_Map_Path *map_path = NULL;
-    for (int i = 0; features && features[i]; i++)
-      if (!strcmp (features[i]->URI, LV2_STATE__mapPath))
-        map_path = features[i]->data;
-    char *tmp = g_strndup (value, size);
-    if (map_path) {
-      char *abs = map_path->absolute_path (map_path->handle, tmp);
-      path = g_strdup (abs);
-      free (abs);
-    } else {
-      path = g_strdup (tmp);
-    }
-    g_free (tmp);
-  }
-  gboolean is_default = !path;
-  if (!path)
-    path = g_strdup (self->default_path);
-  /* restore() is in the instantiation class (no threadSafeRestore): run() is not running,
-   * so load synchronously and swap directly, as the LV2 book's eg-sampler does. */
-  if (self->current && self->current->path && !strcmp (self->current->path, path)
-      && self->current->is_default == is_default) {
-    g_free (path);
-    return LV2_STATE_SUCCESS;
-  }
-  Engine *engine = load_logged (self, path, is_default);
-  g_free (path);
-  if (!engine)
-    return LV2_STATE_ERR_UNKNOWN;
-  engine_free (self->incoming);
-  self->incoming = NULL;
-  engine_free (self->current);
-  self->current = engine;
-  self->error_logged = FALSE;
-  atomic_store (&self->chosen, is_default ? NULL : engine->path);
-  self->notify_model = TRUE;
-  return LV2_STATE_SUCCESS;
-}
-
-/* ---------------------------------------------------------------- worker */
-
-static LV2_Worker_Status
-work (LV2_Handle instance, LV2_Worker_Respond_Function respond,
-    LV2_Worker_Respond_Handle handle, uint32_t size, const void *data)
-{
-  Rave *self = instance;
-  return latent_lv2_jobs_work (&self->jobs, respond, handle, size, data);
-}
-
-static LV2_Worker_Status
-work_response (LV2_Handle instance, uint32_t size, const void *body)
-{
-  Rave *self = instance;
-  return latent_lv2_jobs_work_response (&self->jobs, size, body);
+  return latent_lv2_model_file_restore (&self->model, retrieve, handle, features);
 }
 
 static const void *
 extension_data (const char *uri)
 {
   static const LV2_State_Interface state = { save, restore };
-  static const LV2_Worker_Interface worker = { work, work_response, NULL };
-  if (!strcmp (uri, LV2_STATE__interface))
-    return &state;
-  if (!strcmp (uri, LV2_WORKER__interface))
-    return &worker;
-  return NULL;
+  return latent_lv2_extension_data (uri, &state);
 }
 
 const LV2_Descriptor latent_lv2_rave_descriptor = {

@@ -6,7 +6,7 @@
  *      fraction of the block's duration, and underrun frames.
  * Model: argv[1], else $LATENT_BENCH_MODEL, else models/rave-gm.ts when present, else the
  * test fixture. The host runs at the model's rate. */
-#include "host-util.h"
+#include "host-checks.h"
 #include "latent.h"
 
 #include <math.h>
@@ -128,10 +128,7 @@ main (int argc, char **argv)
   int calls = 0;
   gint64 t0 = g_get_monotonic_time ();
   for (int t = 0; t < paced; t += BLOCK) {
-    gint64 due = t0 + (gint64) t * G_USEC_PER_SEC / rate;
-    gint64 now = g_get_monotonic_time ();
-    if (due > now)
-      g_usleep (due - now);
+    host_pace (t0, t, rate);
     double a = now_s (), c = cpu_s ();
     host_run (host, x + t, y + t, BLOCK);
     double d = now_s () - a, dc = cpu_s () - c;

@@ -3,6 +3,7 @@
 
 #include <lv2/atom/util.h>
 #include <lv2/buf-size/buf-size.h>
+#include <lv2/midi/midi.h>
 #include <lv2/patch/patch.h>
 #include <math.h>
 #include <stdarg.h>
@@ -59,6 +60,7 @@ struct Host {
   const LV2_Worker_Interface *worker_iface;
 
   char *notified;
+  GHashTable *notified_by_property; /* property URI -> last notified path */
   void (*enter) (void);
   void (*leave) (void);
 };
@@ -107,28 +109,30 @@ log_printf (LV2_Log_Handle handle, LV2_URID type, const char *fmt, ...)
   return r;
 }
 
+/* Appends a copy of a message to `queue` (jobs or responses, delivered between run()s). */
+static LV2_Worker_Status
+queue_message (Job *queue, int *n, uint32_t size, const void *data)
+{
+  if (*n >= MAX_JOBS || size > JOB_BYTES)
+    return LV2_WORKER_ERR_NO_SPACE;
+  queue[*n].size = size;
+  memcpy (queue[*n].data, data, size);
+  (*n)++;
+  return LV2_WORKER_SUCCESS;
+}
+
 static LV2_Worker_Status
 schedule_work (LV2_Worker_Schedule_Handle handle, uint32_t size, const void *data)
 {
   Host *host = handle;
-  if (host->n_jobs >= MAX_JOBS || size > JOB_BYTES)
-    return LV2_WORKER_ERR_NO_SPACE;
-  host->jobs[host->n_jobs].size = size;
-  memcpy (host->jobs[host->n_jobs].data, data, size);
-  host->n_jobs++;
-  return LV2_WORKER_SUCCESS;
+  return queue_message (host->jobs, &host->n_jobs, size, data);
 }
 
 static LV2_Worker_Status
 respond (LV2_Worker_Respond_Handle handle, uint32_t size, const void *data)
 {
   Host *host = handle;
-  if (host->n_responses >= MAX_JOBS || size > JOB_BYTES)
-    return LV2_WORKER_ERR_NO_SPACE;
-  host->responses[host->n_responses].size = size;
-  memcpy (host->responses[host->n_responses].data, data, size);
-  host->n_responses++;
-  return LV2_WORKER_SUCCESS;
+  return queue_message (host->responses, &host->n_responses, size, data);
 }
 
 Host *
@@ -148,6 +152,7 @@ host_new (const char *plugin_uri, double rate, HostFeatures want)
     return NULL;
   }
   host->uris = g_ptr_array_new_with_free_func (g_free);
+  host->notified_by_property = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   host->log_text = g_string_new (NULL);
   g_mutex_init (&host->log_lock);
   host->map = (LV2_URID_Map) { host, map_uri };
@@ -234,6 +239,7 @@ host_free (Host *host)
   g_free (host->audio_in);
   g_free (host->audio_out);
   g_free (host->notified);
+  g_hash_table_unref (host->notified_by_property);
   g_free (host);
 }
 
@@ -332,6 +338,7 @@ read_notifications (Host *host)
 {
   LV2_URID patch_Set = map_uri (host, LV2_PATCH__Set);
   LV2_URID patch_value = map_uri (host, LV2_PATCH__value);
+  LV2_URID patch_property = map_uri (host, LV2_PATCH__property);
   LV2_URID atom_Path = map_uri (host, LV2_ATOM__Path);
   LV2_ATOM_SEQUENCE_FOREACH (&host->atom_out.seq, ev) {
     const LV2_Atom_Object *obj = (const LV2_Atom_Object *) &ev->body;
@@ -343,6 +350,13 @@ read_notifications (Host *host)
     if (value && value->type == atom_Path) {
       g_free (host->notified);
       host->notified = g_strndup (LV2_ATOM_BODY_CONST (value), value->size);
+      const LV2_Atom *property = NULL;
+      lv2_atom_object_get (obj, patch_property, &property, 0);
+      const char *uri = property && property->type == map_uri (host, LV2_ATOM__URID)
+          ? unmap_uri (host, ((const LV2_Atom_URID *) property)->body) : NULL;
+      if (uri)
+        g_hash_table_insert (host->notified_by_property, g_strdup (uri),
+            g_strdup (host->notified));
     }
   }
 }
@@ -497,4 +511,130 @@ host_state_restore (Host *host, const char *base_dir, const char *key_uri,
   const LV2_Feature *features[] = { &f, NULL };
   return iface->restore (lilv_instance_get_handle (host->instance), retrieve, &ctx,
       LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, features);
+}
+
+const char *
+host_notified_path_for (Host *host, const char *property)
+{
+  return g_hash_table_lookup (host->notified_by_property, property);
+}
+
+/* State with several keys (plugins with several files). */
+typedef struct {
+  Host *host;
+  const char *base;
+  const LV2_URID *keys;
+  const char *const *values;
+  char **stored;
+  int n;
+} StateKeysCtx;
+
+static char *
+keys_abstract_path (LV2_State_Map_Path_Handle handle, const char *absolute)
+{
+  StateCtx ctx = { .base = ((StateKeysCtx *) handle)->base };
+  return abstract_path (&ctx, absolute);
+}
+
+static char *
+keys_absolute_path (LV2_State_Map_Path_Handle handle, const char *abstract)
+{
+  StateCtx ctx = { .base = ((StateKeysCtx *) handle)->base };
+  return absolute_path (&ctx, abstract);
+}
+
+static LV2_State_Status
+store_keys (LV2_State_Handle handle, uint32_t key, const void *value, size_t size,
+    uint32_t type, uint32_t flags)
+{
+  StateKeysCtx *ctx = handle;
+  for (int i = 0; i < ctx->n; i++)
+    if (key == ctx->keys[i] && type == map_uri (ctx->host, LV2_ATOM__Path)) {
+      g_free (ctx->stored[i]);
+      ctx->stored[i] = g_strndup (value, size);
+    }
+  return LV2_STATE_SUCCESS;
+}
+
+static const void *
+retrieve_keys (LV2_State_Handle handle, uint32_t key, size_t *size, uint32_t *type,
+    uint32_t *flags)
+{
+  StateKeysCtx *ctx = handle;
+  for (int i = 0; i < ctx->n; i++)
+    if (key == ctx->keys[i] && ctx->values[i]) {
+      *size = strlen (ctx->values[i]) + 1;
+      *type = map_uri (ctx->host, LV2_ATOM__Path);
+      *flags = LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE;
+      return ctx->values[i];
+    }
+  return NULL;
+}
+
+static int
+state_keys (Host *host, const char *base_dir, const char *const *keys,
+    const char *const *values, char **stored, int n)
+{
+  const LV2_State_Interface *iface = lilv_instance_get_extension_data (host->instance,
+      LV2_STATE__interface);
+  g_assert (iface);
+  LV2_URID *urids = g_new (LV2_URID, n);
+  for (int i = 0; i < n; i++)
+    urids[i] = map_uri (host, keys[i]);
+  StateKeysCtx ctx = { host, base_dir, urids, values, stored, n };
+  LV2_State_Map_Path map_path = { &ctx, keys_abstract_path, keys_absolute_path };
+  LV2_Feature f = { LV2_STATE__mapPath, &map_path };
+  const LV2_Feature *features[] = { &f, NULL };
+  LV2_Handle instance = lilv_instance_get_handle (host->instance);
+  int status = stored
+      ? (int) iface->save (instance, store_keys, &ctx, LV2_STATE_IS_POD
+          | LV2_STATE_IS_PORTABLE, features)
+      : (int) iface->restore (instance, retrieve_keys, &ctx, LV2_STATE_IS_POD
+          | LV2_STATE_IS_PORTABLE, features);
+  g_free (urids);
+  return status;
+}
+
+char **
+host_state_save_keys (Host *host, const char *base_dir, const char *const *keys, int n)
+{
+  char **stored = g_new0 (char *, n + 1);
+  state_keys (host, base_dir, keys, NULL, stored, n);
+  return stored;
+}
+
+int
+host_state_restore_keys (Host *host, const char *base_dir, const char *const *keys,
+    const char *const *values, int n)
+{
+  return state_keys (host, base_dir, keys, values, NULL, n);
+}
+
+int
+host_state_restore_threadsafe (Host *host, const char *base_dir, const char *key_uri,
+    const char *abstract)
+{
+  const LV2_State_Interface *iface = lilv_instance_get_extension_data (host->instance,
+      LV2_STATE__interface);
+  g_assert (iface);
+  StateCtx ctx = { host, base_dir, map_uri (host, key_uri), NULL, abstract };
+  LV2_State_Map_Path map_path = { &ctx, abstract_path, absolute_path };
+  LV2_Feature f_map_path = { LV2_STATE__mapPath, &map_path };
+  LV2_Feature f_safe = { LV2_STATE__threadSafeRestore, NULL };
+  const LV2_Feature *features[] = { &f_map_path, &host->f_schedule, &f_safe, NULL };
+  return iface->restore (lilv_instance_get_handle (host->instance), retrieve, &ctx,
+      LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, features);
+}
+
+void
+host_midi_event (Host *host, uint32_t frame, const uint8_t *msg, uint32_t size)
+{
+  if (host->pending_size == 0) {
+    lv2_atom_forge_set_buffer (&host->forge, host->pending, sizeof host->pending);
+    lv2_atom_forge_sequence_head (&host->forge, &host->seq_frame, 0);
+  }
+  lv2_atom_forge_frame_time (&host->forge, frame);
+  lv2_atom_forge_atom (&host->forge, size, map_uri (host, LV2_MIDI__MidiEvent));
+  lv2_atom_forge_write (&host->forge, msg, size);
+  host->pending_size = lv2_atom_total_size ((LV2_Atom *) host->pending);
 }

@@ -47,8 +47,13 @@ void host_set_run_hooks (Host *host, void (*enter) (void), void (*leave) (void))
 /* Queues a patch:Set of `property` to an atom:Path for the next run. */
 void host_patch_set_path (Host *host, const char *property, const char *path);
 void host_patch_get (Host *host, const char *property);
+/* Queues a MIDI message at `frame` of the next run (call in frame order). */
+void host_midi_event (Host *host, uint32_t frame, const uint8_t *msg, uint32_t size);
 /* The last patch:Set path the plugin sent on its notify port for `property`, or NULL. */
 const char *host_notified_path (Host *host);
+
+/* The last patch:Set path the plugin sent for `property` (plugins with several files). */
+const char *host_notified_path_for (Host *host, const char *property);
 
 /* Everything the plugin logged, concatenated. */
 const char *host_log_text (Host *host);
@@ -60,5 +65,17 @@ char *host_state_save (Host *host, const char *base_dir, const char *key_uri);
 /* Restores a state holding just key_uri = (atom:Path) abstract_path. */
 int host_state_restore (Host *host, const char *base_dir, const char *key_uri,
     const char *abstract_path);
+
+/* As host_state_restore, as a host restoring while the plugin runs (state:threadSafeRestore):
+ * restore() also gets the host's worker:schedule, whose jobs run after the next host_run(). */
+int host_state_restore_threadsafe (Host *host, const char *base_dir, const char *key_uri,
+    const char *abstract_path);
+
+/* Saves state; returns the stored abstract paths of keys[0..n-1] (NULL where not stored):
+ * free each with g_free, then the array. */
+char **host_state_save_keys (Host *host, const char *base_dir, const char *const *keys, int n);
+/* Restores a state holding keys[i] = (atom:Path) values[i] for every non-NULL values[i]. */
+int host_state_restore_keys (Host *host, const char *base_dir, const char *const *keys,
+    const char *const *values, int n);
 
 #endif

@@ -3,7 +3,7 @@
  * features (as lv2apply), and a real-time paced run without underruns.
  * Fixture: tests/data/stateful-codec.ts (sr 8000; encode = means of 4 samples, decode repeats
  * latent 0), so decode(encode(x)) is exact in float32. */
-#include "host-util.h"
+#include "host-checks.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -61,14 +61,6 @@ run_pattern (Host *host, const float *x, int pattern, guint32 seed)
   return y;
 }
 
-static void
-assert_same (const float *a, const float *b, int n, float tolerance, const char *what)
-{
-  for (int t = 0; t < n; t++)
-    if (!(fabsf (a[t] - b[t]) <= tolerance))
-      g_error ("%s: frame %d: %.9g != %.9g", what, t, a[t], b[t]);
-}
-
 static Host *
 new_host (double rate, HostFeatures features)
 {
@@ -96,11 +88,11 @@ test_patterns (void)
       latency = lat;
       /* The impulse (x[400] = 1, neighbours from the signal) shows up `latency` later. */
       float *ref = reference (x, latency, 0);
-      assert_same (y, ref, N_FRAMES, 1e-6f, "output against the model");
+      host_assert_same (y, ref, N_FRAMES, 1e-6f, "output against the model");
       g_free (ref);
     } else {
       g_assert_cmpint (lat, ==, latency);
-      assert_same (y, first, N_FRAMES, 0.0f, "output across block patterns");
+      host_assert_same (y, first, N_FRAMES, 0.0f, "output across block patterns");
       g_free (y);
     }
     host_free (host);
@@ -148,7 +140,7 @@ test_bypass_and_bias (void)
   host_activate (host);
   y = run_pattern (host, x, 1000, 1);
   float *ref = reference (x, latency, 0.5f);
-  assert_same (y + latency, ref + latency, N_FRAMES - latency, 1e-6f, "bias on latent 0");
+  host_assert_same (y + latency, ref + latency, N_FRAMES - latency, 1e-6f, "bias on latent 0");
   host_free (host);
   g_free (ref);
   g_free (y);
@@ -183,12 +175,7 @@ static void
 check_patch_set (HostFeatures features)
 {
   char *dir = g_dir_make_tmp ("latent-lv2-XXXXXX", NULL);
-  char *copy = g_build_filename (dir, "copy.ts", NULL);
-  gchar *bytes;
-  gsize len;
-  g_assert_true (g_file_get_contents (fixture, &bytes, &len, NULL));
-  g_assert_true (g_file_set_contents (copy, bytes, len, NULL));
-  g_free (bytes);
+  char *copy = host_copy_file (fixture, dir, "copy.ts");
 
   float *x = make_signal ();
   Host *host = new_host (RATE, features);
@@ -237,7 +224,7 @@ check_patch_set (HostFeatures features)
   }
   g_assert_cmpstr (host_notified_path (host), ==, copy);
   g_assert_cmpfloat (host_get_control (host, "latency"), ==, latency);
-  assert_same (y, ref, N_FRAMES, 1e-6f, "output through model changes");
+  host_assert_same (y, ref, N_FRAMES, 1e-6f, "output through model changes");
 
   host_free (host);
   g_free (x);
@@ -266,12 +253,7 @@ static void
 test_state (void)
 {
   char *dir = g_dir_make_tmp ("latent-lv2-XXXXXX", NULL);
-  char *copy = g_build_filename (dir, "chosen.ts", NULL);
-  gchar *bytes;
-  gsize len;
-  g_assert_true (g_file_get_contents (fixture, &bytes, &len, NULL));
-  g_assert_true (g_file_set_contents (copy, bytes, len, NULL));
-  g_free (bytes);
+  char *copy = host_copy_file (fixture, dir, "chosen.ts");
 
   Host *host = new_host (RATE, full);
   /* Default model: nothing to save. */
@@ -291,7 +273,7 @@ test_state (void)
   float *y = run_pattern (host, x, 64, 1);
   g_assert_cmpstr (host_notified_path (host), ==, copy);
   float *ref = reference (x, (int) host_get_control (host, "latency"), 0);
-  assert_same (y, ref, N_FRAMES, 1e-6f, "after restore");
+  host_assert_same (y, ref, N_FRAMES, 1e-6f, "after restore");
   char *again = host_state_save (host, dir, MODEL_URI);
   g_assert_cmpstr (again, ==, "chosen.ts");
 
@@ -310,6 +292,49 @@ test_state (void)
   g_free (x);
   g_free (y);
   g_free (ref);
+  g_unlink (copy);
+  g_rmdir (dir);
+  g_free (copy);
+  g_free (dir);
+}
+
+static void
+test_state_threadsafe (void)
+{
+  /* A host restoring while the plugin runs passes its worker to restore()
+   * (state:threadSafeRestore): the load is scheduled there, not done inside restore(), and the
+   * restored model takes over mid-stream with no gap in the output. */
+  char *dir = g_dir_make_tmp ("latent-lv2-XXXXXX", NULL);
+  char *copy = host_copy_file (fixture, dir, "chosen.ts");
+
+  float *x = make_signal ();
+  float *y = g_new0 (float, N_FRAMES);
+  Host *host = new_host (RATE, full);
+  int t = 0;
+  for (; t < 4000; t += 100)
+    host_run (host, x + t, y + t, 100);
+  int latency = (int) host_get_control (host, "latency");
+  host_log_clear (host);
+  g_assert_cmpint (host_state_restore_threadsafe (host, dir, MODEL_URI, "chosen.ts"), ==,
+      LV2_STATE_SUCCESS);
+  g_assert_null (strstr (host_log_text (host), "chosen.ts")); /* not loaded in restore() */
+  gboolean seen = FALSE;
+  for (; t < N_FRAMES; t += 100) {
+    host_run (host, x + t, y + t, 100);
+    seen = seen || (host_notified_path (host) && !strcmp (host_notified_path (host), copy));
+  }
+  g_assert_true (seen);
+  g_assert_true (strstr (host_log_text (host), "chosen.ts") != NULL); /* loaded by the worker */
+  float *ref = reference (x, latency, 0);
+  host_assert_same (y, ref, N_FRAMES, 1e-6f, "through a thread-safe restore");
+  char *saved = host_state_save (host, dir, MODEL_URI);
+  g_assert_cmpstr (saved, ==, "chosen.ts");
+
+  host_free (host);
+  g_free (saved);
+  g_free (ref);
+  g_free (x);
+  g_free (y);
   g_unlink (copy);
   g_rmdir (dir);
   g_free (copy);
@@ -340,7 +365,7 @@ test_no_features (void)
   float *x = make_signal ();
   float *y = run_pattern (host, x, 1, 1);
   float *ref = reference (x, (int) host_get_control (host, "latency"), 0);
-  assert_same (y, ref, N_FRAMES, 1e-6f, "no host features");
+  host_assert_same (y, ref, N_FRAMES, 1e-6f, "no host features");
   host_free (host);
   g_free (x);
   g_free (y);
@@ -359,7 +384,7 @@ test_max_block_option (void)
   int latency = (int) host_get_control (host, "latency");
   g_assert_cmpint (latency, ==, 2048 + 4096);
   float *ref = reference (x, latency, 0);
-  assert_same (y, ref, N_FRAMES, 1e-6f, "max block 4096");
+  host_assert_same (y, ref, N_FRAMES, 1e-6f, "max block 4096");
   host_free (host);
   g_free (x);
   g_free (y);
@@ -377,17 +402,14 @@ test_realtime_paced (void)
   float *y = g_new0 (float, N_FRAMES);
   gint64 start = g_get_monotonic_time ();
   for (int t = 0; t < n; t += block) {
-    gint64 due = start + (gint64) t * G_USEC_PER_SEC / RATE;
-    gint64 now = g_get_monotonic_time ();
-    if (due > now)
-      g_usleep (due - now);
+    host_pace (start, t, RATE);
     host_run (host, x + t, y + t, block);
   }
   int latency = (int) host_get_control (host, "latency");
   float *ref = reference (x, latency, 0);
   g_test_message ("paced run: %g underrun frames", host_get_control (host, "underruns"));
   g_assert_cmpfloat (host_get_control (host, "underruns"), ==, 0);
-  assert_same (y, ref, n, 1e-6f, "real-time paced");
+  host_assert_same (y, ref, n, 1e-6f, "real-time paced");
   host_free (host);
   g_free (x);
   g_free (y);
@@ -410,6 +432,7 @@ main (int argc, char **argv)
   g_test_add_func ("/rave/patch-set/worker", test_patch_set_worker);
   g_test_add_func ("/rave/patch-set/own-thread", test_patch_set_own_thread);
   g_test_add_func ("/rave/state", test_state);
+  g_test_add_func ("/rave/state-threadsafe", test_state_threadsafe);
   g_test_add_func ("/rave/rate-mismatch", test_rate_mismatch);
   g_test_add_func ("/rave/no-features", test_no_features);
   g_test_add_func ("/rave/max-block-option", test_max_block_option);

@@ -1,0 +1,73 @@
+/* Shared by urn:latent:after (lv2/after.c: audio structure + sidechain timbre) and
+ * urn:latent:after-midi (lv2/after-midi.c: MIDI structure, timbre from a sidechain or from
+ * controls): an AFTER model (core/latent-after.h) driven block by block on a LatentRtStream's
+ * worker (latent_rt_stream_new_custom), model file through patch:Set and state, latency on a
+ * reportsLatency port. */
+#ifndef LATENT_LV2_AFTER_PLUGIN_H
+#define LATENT_LV2_AFTER_PLUGIN_H
+
+#include "plugin-engines.h"
+#include "latent.h"
+
+#define AFTER_TIMBRE_CONTROLS 6
+#define AFTER_SCRATCH 256 /* <= LATENT_LV2_SCRATCH */
+/* Interleaved input channels at most: timbre audio + 2 per voice. */
+#define AFTER_MAX_IN (1 + 2 * LATENT_AFTER_MAX_POLY)
+
+/* A loaded model and its stream. Created and freed off the audio thread. */
+typedef struct {
+  LatentLv2ModelEngine model; /* first: the takeover and the model file use it */
+  LatentVoices *voices;       /* MIDI: written by run(), per sample */
+  int ratio, n_poly, in_channels;
+  int64_t fed; /* frames fed to this engine (MIDI: latent frame boundaries) */
+} AfterEngine;
+
+typedef struct {
+  LatentLv2Jobs jobs; /* first: the shared worker interface finds it (plugin-common.h) */
+  LatentAfterKind kind;
+  const char *name; /* "after" or "after-midi", for messages */
+  LatentLv2Host host;
+  LV2_URID model_urid;
+  LV2_URID midi_event;
+  LV2_Atom_Forge forge;
+  LV2_Atom_Forge_Frame notify_frame;
+  double rate;
+
+  /* Ports (NULL when not connected or not part of this plugin). */
+  const float *structure, *timbre_audio;
+  float *out;
+  const LV2_Atom_Sequence *control;
+  LV2_Atom_Sequence *notify;
+  const float *steps, *guidance_structure, *guidance_timbre, *threads, *freewheel;
+  const float *timbre_source, *timbre[AFTER_TIMBRE_CONTROLS];
+  float *latency, *underruns;
+
+  LatentLv2Takeover engines; /* AfterEngine *: current, incoming, retired */
+  LatentLv2ModelFile model;
+
+  /* Settings from the control ports, read by the worker before each block. */
+  _Atomic int set_steps, set_source;
+  _Atomic float set_structure, set_timbre_guidance, set_timbre[AFTER_TIMBRE_CONTROLS];
+
+  float in_buf[AFTER_SCRATCH * AFTER_MAX_IN], out_buf[AFTER_SCRATCH];
+
+  LatentLv2Paths paths;
+} AfterPlugin;
+
+LV2_Handle after_instantiate (LatentAfterKind kind, double rate, const char *bundle_path,
+    const LV2_Feature *const *features);
+void after_activate (LV2_Handle instance);
+void after_deactivate (LV2_Handle instance);
+void after_cleanup (LV2_Handle instance);
+const void *after_extension_data (const char *uri);
+/* run(): messages, engine swaps, settings; then `fill` writes n interleaved input frames
+ * (engine->in_channels each) for frames [done, done + n) into in_buf, once per engine
+ * running (two while a new model takes over). */
+void after_run (AfterPlugin *self, uint32_t n_samples,
+    void (*fill) (AfterPlugin *self, AfterEngine *engine, uint32_t done, uint32_t n));
+
+/* lv2/after-midi.c: the worker's reduction of per-sample voices to latent frames. */
+void after_midi_notes (const float *in, int in_channels, int n_poly, int ratio, int chunk,
+    float *scratch, float *planar);
+
+#endif

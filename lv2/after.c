@@ -1,0 +1,447 @@
+/* urn:latent:after: AFTER timbre transfer as an audio effect. The main input is the
+ * structure, the sidechain input (lv2:isSideChain) the timbre; controls steps, guidance
+ * structure and guidance timbre. Also the engine shared with urn:latent:after-midi
+ * (lv2/after-midi.c, lv2/after-plugin.h).
+ *
+ * The model (an AFTER export, core/latent-after.h) runs on a LatentRtStream's worker
+ * thread, one chunk (chunk * ratio samples) at a time: update_timbre from the sidechain (or
+ * set_timbre from the timbre controls), set_steps / set_guidance when the controls changed,
+ * render. run() only copies samples through the stream's lock-free rings, so the plugin
+ * reports the stream's latency (B + max(B, H)). Model file: the patch:writable parameter
+ * urn:latent:after#model (after-midi: urn:latent:after-midi#model), loaded off the audio
+ * thread (host worker, else the plugin's own thread), saved with state. Without a choice:
+ * $LATENT_LV2_DEFAULT_AFTER (after-midi: $LATENT_LV2_DEFAULT_AFTER_MIDI), else
+ * <bundle>/models/after-gm.ts (after-gm-midi.ts). A new model with the same latency takes
+ * over without a gap (lv2/plugin-engines.h). A bad file, a model of the other kind or at
+ * another rate leaves the previous model running and is logged. */
+#include "after-plugin.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { JOB_LOAD = 1 }; /* beside the takeover's jobs (plugin-engines.h) */
+
+/* ----------------------------------------------------- worker-side processor */
+
+typedef struct {
+  AfterPlugin *plugin; /* its atomics only: the settings */
+  LatentAfter *after;
+  LatentAfterKind kind;
+  int block, chunk, ratio, n_poly, n_timbre, in_channels;
+  int steps;
+  float guidance_structure, guidance_timbre;
+  float *structure, *timbre_audio, *scratch, *planar;
+} AfterWork;
+
+static void
+work_free (gpointer data)
+{
+  AfterWork *w = data;
+  latent_after_free (w->after);
+  g_free (w->structure);
+  g_free (w->timbre_audio);
+  g_free (w->scratch);
+  g_free (w->planar);
+  g_free (w);
+}
+
+static gboolean
+apply_settings (AfterWork *w, GError **error)
+{
+  AfterPlugin *p = w->plugin;
+  int steps = CLAMP (atomic_load (&p->set_steps), 1, LATENT_AFTER_MAX_STEPS);
+  float gs = atomic_load (&p->set_structure), gt = atomic_load (&p->set_timbre_guidance);
+  if (steps != w->steps) {
+    if (!latent_after_set_steps (w->after, steps, error))
+      return FALSE;
+    w->steps = steps;
+  }
+  if (gs != w->guidance_structure || gt != w->guidance_timbre) {
+    if (!latent_after_set_guidance (w->after, gs, gt, error))
+      return FALSE;
+    w->guidance_structure = gs;
+    w->guidance_timbre = gt;
+  }
+  return TRUE;
+}
+
+/* One block: in [block][in_channels] (audio: structure, timbre; MIDI: timbre, voices). */
+static gboolean
+work_process (gpointer data, const float *in, float *out, int block, GError **error)
+{
+  AfterWork *w = data;
+  if (!apply_settings (w, error))
+    return FALSE;
+  const int c = w->in_channels;
+  const int timbre_channel = w->kind == LATENT_AFTER_AUDIO ? 1 : 0;
+  for (int t = 0; t < block; t++)
+    w->timbre_audio[t] = in[(gsize) t * c + timbre_channel];
+  if (atomic_load (&w->plugin->set_source) == 0) {
+    if (!latent_after_update_timbre (w->after, w->timbre_audio, error))
+      return FALSE;
+  } else {
+    float timbre[AFTER_TIMBRE_CONTROLS];
+    for (int i = 0; i < AFTER_TIMBRE_CONTROLS; i++)
+      timbre[i] = atomic_load (&w->plugin->set_timbre[i]);
+    latent_after_set_timbre (w->after, timbre, MIN (w->n_timbre, AFTER_TIMBRE_CONTROLS));
+  }
+  if (w->kind == LATENT_AFTER_AUDIO) {
+    for (int t = 0; t < block; t++)
+      w->structure[t] = in[(gsize) t * c];
+    return latent_after_render (w->after, w->structure, out, error);
+  }
+  after_midi_notes (in, c, w->n_poly, w->ratio, w->chunk, w->scratch, w->planar);
+  return latent_after_render (w->after, w->planar, out, error);
+}
+
+static gboolean
+work_reset (gpointer data, GError **error)
+{
+  AfterWork *w = data;
+  return latent_after_reset (w->after, error);
+}
+
+static void
+work_set_threads (gpointer data, int threads)
+{
+  AfterWork *w = data;
+  latent_after_set_threads (w->after, threads);
+}
+
+/* ------------------------------------------------------------------ engines */
+
+static void
+engine_free (LatentLv2Engine *base)
+{
+  AfterEngine *engine = (AfterEngine *) base;
+  if (base->rt)
+    latent_rt_stream_free (base->rt);
+  if (engine->voices)
+    latent_voices_free (engine->voices);
+  g_free (engine);
+}
+
+static LatentLv2ModelEngine *
+engine_load (void *owner, const char *path, bool is_default, GError **error)
+{
+  AfterPlugin *self = owner;
+  int threads = self->threads ? (int) CLAMP (*self->threads, 1, 64) : 1;
+  LatentAfter *after = latent_after_open (path, threads, error);
+  if (!after)
+    return NULL;
+  const LatentAfterInfo *info = latent_after_get_info (after);
+  const char *kinds[] = { "audio", "MIDI" };
+  if (info->kind != self->kind) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD, "%s: an AFTER model with %s "
+        "structure; urn:latent:%s needs one with %s structure", path, kinds[info->kind],
+        self->name, kinds[self->kind]);
+    latent_after_free (after);
+    return NULL;
+  }
+  if (info->sample_rate > 0 && fabs (info->sample_rate - self->rate) > 0.5) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE, "%s: the model runs at %d Hz but "
+        "the host at %.0f Hz; latent does not resample (run the host at %d Hz)", path,
+        info->sample_rate, self->rate, info->sample_rate);
+    latent_after_free (after);
+    return NULL;
+  }
+  AfterWork *w = g_new0 (AfterWork, 1);
+  w->plugin = self;
+  w->after = after;
+  w->kind = info->kind;
+  w->block = latent_after_get_block (after);
+  w->chunk = info->chunk;
+  w->ratio = info->ratio;
+  w->n_poly = info->n_poly;
+  w->n_timbre = info->timbre_dims;
+  w->in_channels = info->kind == LATENT_AFTER_AUDIO ? 2 : 1 + 2 * info->n_poly;
+  w->steps = -1; /* applied before the first block */
+  w->guidance_structure = w->guidance_timbre = NAN;
+  w->structure = g_new0 (float, w->block);
+  w->timbre_audio = g_new0 (float, w->block);
+  w->scratch = g_new0 (float, (gsize) w->block * 2 * MAX (1, w->n_poly));
+  w->planar = g_new0 (float, (gsize) w->chunk * 2 * MAX (1, w->n_poly));
+  AfterEngine *engine = g_new0 (AfterEngine, 1);
+  engine->ratio = w->ratio;
+  engine->n_poly = w->n_poly;
+  engine->in_channels = w->in_channels;
+  if (info->kind == LATENT_AFTER_MIDI)
+    engine->voices = latent_voices_new (info->n_poly);
+  LatentRtProcessor processor = {
+    .block = w->block,
+    .in_channels = w->in_channels,
+    .out_channels = 1,
+    .process = work_process,
+    .reset = work_reset,
+    .set_threads = work_set_threads,
+    .user_data = w,
+    .destroy = work_free,
+  };
+  LatentRtConfig config = {
+    .max_host_block = self->host.max_block,
+    .rate = self->rate,
+    .threads = threads,
+  };
+  LatentLv2ModelEngine *model = &engine->model;
+  model->base.rt = latent_rt_stream_new_custom (&processor, &config, error);
+  if (!model->base.rt) {
+    engine_free (&model->base);
+    return NULL;
+  }
+  model->base.latency = latent_rt_stream_get_latency (model->base.rt);
+  model->path = latent_lv2_paths_intern (&self->paths, path);
+  model->is_default = is_default;
+  return model;
+}
+
+/* --------------------------------------------------------------------- jobs */
+
+static void *
+job_run (void *owner, uint32_t kind, const char *text, void *ptr)
+{
+  AfterPlugin *self = owner;
+  if (kind == JOB_LOAD)
+    return latent_lv2_model_file_load (&self->model, text);
+  latent_lv2_takeover_run_job (&self->engines, kind, text, ptr);
+  return NULL;
+}
+
+/* Audio thread: a load finished; the new model takes over without a gap (plugin-engines.h). */
+static void
+job_done (void *owner, uint32_t kind, void *result)
+{
+  AfterPlugin *self = owner;
+  latent_lv2_model_file_loaded (&self->model, kind, result);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+LV2_Handle
+after_instantiate (LatentAfterKind kind, double rate, const char *bundle_path,
+    const LV2_Feature *const *features)
+{
+  AfterPlugin *self = g_new0 (AfterPlugin, 1);
+  self->kind = kind;
+  self->name = kind == LATENT_AFTER_AUDIO ? "after" : "after-midi";
+  latent_lv2_host_init (&self->host, bundle_path, features);
+  self->rate = rate;
+  if (self->host.map) {
+    char *uri = g_strdup_printf (LATENT_LV2_URI "%s#model", self->name);
+    self->model_urid = self->host.map->map (self->host.map->handle, uri);
+    g_free (uri);
+    self->midi_event = self->host.map->map (self->host.map->handle,
+        "http://lv2plug.in/ns/ext/midi#MidiEvent");
+    lv2_atom_forge_init (&self->forge, self->host.map);
+  }
+  latent_lv2_paths_init (&self->paths);
+  const char *env = g_getenv (kind == LATENT_AFTER_AUDIO ? "LATENT_LV2_DEFAULT_AFTER"
+      : "LATENT_LV2_DEFAULT_AFTER_MIDI");
+  char *default_path = env && *env ? g_strdup (env) : g_build_filename (bundle_path
+      ? bundle_path : ".", "models", kind == LATENT_AFTER_AUDIO ? "after-gm.ts"
+      : "after-gm-midi.ts", NULL);
+  atomic_store (&self->set_steps, 4);
+  atomic_store (&self->set_structure, 1.0f);
+  atomic_store (&self->set_timbre_guidance, 1.0f);
+  atomic_store (&self->set_source, kind == LATENT_AFTER_AUDIO ? 0 : 1);
+  latent_lv2_jobs_init (&self->jobs, &self->host, self, job_run, job_done);
+  latent_lv2_takeover_init (&self->engines, &self->jobs, self->name, engine_free);
+  latent_lv2_model_file_init (&self->model, &self->engines, self->model_urid, JOB_LOAD,
+      default_path, engine_load, self);
+  return self;
+}
+
+/* Settings from the control ports, for the worker (also before the first block). */
+static void
+publish_settings (AfterPlugin *self)
+{
+  if (self->steps && isfinite (*self->steps))
+    atomic_store (&self->set_steps, (int) lrintf (*self->steps));
+  if (self->guidance_structure && isfinite (*self->guidance_structure))
+    atomic_store (&self->set_structure, *self->guidance_structure);
+  if (self->guidance_timbre && isfinite (*self->guidance_timbre))
+    atomic_store (&self->set_timbre_guidance, *self->guidance_timbre);
+  if (self->timbre_source)
+    atomic_store (&self->set_source, *self->timbre_source > 0.5f ? 1 : 0);
+  for (int i = 0; i < AFTER_TIMBRE_CONTROLS; i++)
+    if (self->timbre[i] && isfinite (*self->timbre[i]))
+      atomic_store (&self->set_timbre[i], *self->timbre[i]);
+}
+
+void
+after_activate (LV2_Handle instance)
+{
+  AfterPlugin *self = instance;
+  publish_settings (self);
+  latent_lv2_model_file_activate (&self->model);
+  AfterEngine *cur = (AfterEngine *) self->engines.current;
+  if (cur) {
+    cur->fed = 0;
+    if (cur->voices)
+      latent_voices_all_off (cur->voices);
+  }
+}
+
+void
+after_deactivate (LV2_Handle instance)
+{
+  AfterPlugin *self = instance;
+  self->model.active = false;
+}
+
+void
+after_cleanup (LV2_Handle instance)
+{
+  AfterPlugin *self = instance;
+  latent_lv2_jobs_clear (&self->jobs);
+  latent_lv2_takeover_clear (&self->engines);
+  latent_lv2_paths_clear (&self->paths);
+  latent_lv2_model_file_clear (&self->model);
+  latent_lv2_host_clear (&self->host);
+  g_free (self);
+}
+
+/* -------------------------------------------------------------------- run() */
+
+void
+after_run (AfterPlugin *self, uint32_t n_samples,
+    void (*fill) (AfterPlugin *self, AfterEngine *engine, uint32_t done, uint32_t n))
+{
+  latent_lv2_jobs_deliver (&self->jobs);
+  latent_lv2_takeover_begin_run (&self->engines);
+  gboolean can_notify = latent_lv2_notify_begin (&self->host, &self->forge,
+      &self->notify_frame, self->notify);
+  latent_lv2_read_file_messages (&self->host, &self->jobs, &self->forge, self->control,
+      &self->model_urid, (const uint32_t[]) { JOB_LOAD }, 1, &self->engines.announce);
+  publish_settings (self);
+
+  LatentLv2Takeover *engines = &self->engines;
+  if (self->threads) {
+    int threads = (int) CLAMP (*self->threads, 1, 64);
+    if (engines->current)
+      latent_rt_stream_set_threads (engines->current->rt, threads);
+    if (engines->incoming)
+      latent_rt_stream_set_threads (engines->incoming->rt, threads);
+  }
+  LatentRtWait wait = self->freewheel && *self->freewheel > 0.5f ? LATENT_RT_WAIT_ALWAYS
+      : LATENT_RT_WAIT_AUTO;
+  for (uint32_t done = 0; done < n_samples;) {
+    uint32_t n = MIN (n_samples - done, AFTER_SCRATCH);
+    AfterEngine *cur = (AfterEngine *) engines->current;
+    AfterEngine *next = (AfterEngine *) engines->incoming;
+    if (cur) {
+      /* Both engines read the inputs before out is written: hosts may run in place. */
+      fill (self, cur, done, n);
+      latent_rt_stream_process (cur->model.base.rt, self->in_buf, self->out_buf, NULL, n, wait);
+      if (next) {
+        fill (self, next, done, n);
+        latent_rt_stream_process (next->model.base.rt, self->in_buf, engines->incoming_out, NULL, n,
+            wait);
+        latent_lv2_takeover_mix (engines, self->out_buf, n);
+      }
+      memcpy (self->out + done, self->out_buf, sizeof (float) * n);
+    } else {
+      memset (self->out + done, 0, sizeof (float) * n);
+    }
+    done += n;
+  }
+
+  latent_lv2_takeover_report (engines, self->latency, self->underruns);
+  AfterEngine *cur = (AfterEngine *) engines->current;
+  if (can_notify && engines->announce && cur) {
+    latent_lv2_write_patch_set (&self->host, &self->forge, self->model_urid, cur->model.path);
+    engines->announce = false;
+  }
+  if (can_notify)
+    lv2_atom_forge_pop (&self->forge, &self->notify_frame);
+}
+
+/* -------------------------------------------------------------------- state */
+
+static LV2_State_Status
+save (LV2_Handle instance, LV2_State_Store_Function store, LV2_State_Handle handle,
+    uint32_t flags, const LV2_Feature *const *features)
+{
+  AfterPlugin *self = instance;
+  return latent_lv2_model_file_save (&self->model, store, handle, features);
+}
+
+static LV2_State_Status
+restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle,
+    uint32_t flags, const LV2_Feature *const *features)
+{
+  AfterPlugin *self = instance;
+  return latent_lv2_model_file_restore (&self->model, retrieve, handle, features);
+}
+
+const void *
+after_extension_data (const char *uri)
+{
+  static const LV2_State_Interface state = { save, restore };
+  return latent_lv2_extension_data (uri, &state);
+}
+
+/* ------------------------------------------------------ urn:latent:after */
+
+enum {
+  AUDIO_PORT_STRUCTURE,
+  AUDIO_PORT_TIMBRE,
+  AUDIO_PORT_OUT,
+  AUDIO_PORT_CONTROL,
+  AUDIO_PORT_NOTIFY,
+  AUDIO_PORT_STEPS,
+  AUDIO_PORT_GUIDANCE_STRUCTURE,
+  AUDIO_PORT_GUIDANCE_TIMBRE,
+  AUDIO_PORT_THREADS,
+  AUDIO_PORT_FREEWHEEL,
+  AUDIO_PORT_LATENCY,
+  AUDIO_PORT_UNDERRUNS,
+};
+
+static LV2_Handle
+audio_instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_path,
+    const LV2_Feature *const *features)
+{
+  return after_instantiate (LATENT_AFTER_AUDIO, rate, bundle_path, features);
+}
+
+static void
+audio_connect_port (LV2_Handle instance, uint32_t port, void *data)
+{
+  AfterPlugin *self = instance;
+  switch (port) {
+    case AUDIO_PORT_STRUCTURE: self->structure = data; break;
+    case AUDIO_PORT_TIMBRE: self->timbre_audio = data; break;
+    case AUDIO_PORT_OUT: self->out = data; break;
+    case AUDIO_PORT_CONTROL: self->control = data; break;
+    case AUDIO_PORT_NOTIFY: self->notify = data; break;
+    case AUDIO_PORT_STEPS: self->steps = data; break;
+    case AUDIO_PORT_GUIDANCE_STRUCTURE: self->guidance_structure = data; break;
+    case AUDIO_PORT_GUIDANCE_TIMBRE: self->guidance_timbre = data; break;
+    case AUDIO_PORT_THREADS: self->threads = data; break;
+    case AUDIO_PORT_FREEWHEEL: self->freewheel = data; break;
+    case AUDIO_PORT_LATENCY: self->latency = data; break;
+    case AUDIO_PORT_UNDERRUNS: self->underruns = data; break;
+  }
+}
+
+/* Interleaves structure and timbre (a missing sidechain is silence). */
+static void
+audio_fill (AfterPlugin *self, AfterEngine *engine, uint32_t done, uint32_t n)
+{
+  for (uint32_t i = 0; i < n; i++) {
+    self->in_buf[2 * i] = self->structure ? self->structure[done + i] : 0.0f;
+    self->in_buf[2 * i + 1] = self->timbre_audio ? self->timbre_audio[done + i] : 0.0f;
+  }
+}
+
+static void
+audio_run (LV2_Handle instance, uint32_t n_samples)
+{
+  after_run (instance, n_samples, audio_fill);
+}
+
+const LV2_Descriptor latent_lv2_after_descriptor = {
+  LATENT_LV2_URI "after", audio_instantiate, audio_connect_port, after_activate, audio_run,
+  after_deactivate, after_cleanup, after_extension_data,
+};

@@ -1,0 +1,153 @@
+/* Model engines of the latent.lv2 plugins: file paths that live as long as the plugin, and
+ * gap-free model changes (the takeover) on LatentRtStreams, with replaced engines freed by
+ * jobs (plugin-common.h), never on the audio thread. */
+#ifndef LATENT_LV2_ENGINES_H
+#define LATENT_LV2_ENGINES_H
+
+#include "plugin-common.h"
+#include "latent.h"
+
+/* ------------------------------------------------------------------ paths */
+
+/* File paths interned for the plugin's lifetime: engines, the audio thread and save() keep
+ * plain `const char *`s that stay valid however often the user switches files. */
+typedef struct {
+  GMutex lock; /* loaders and save(); never the audio thread */
+  GPtrArray *strings;
+} LatentLv2Paths;
+
+void latent_lv2_paths_init (LatentLv2Paths *paths);
+void latent_lv2_paths_clear (LatentLv2Paths *paths);
+/* Not for the audio thread (locks, allocates). */
+const char *latent_lv2_paths_intern (LatentLv2Paths *paths, const char *path);
+
+/* --------------------------------------------------------------- takeover */
+
+/* Gap-free model changes. A newly loaded engine with the same latency as the playing one is
+ * fed the same input alongside it until its own latency has passed, then its output replaces
+ * the old one's at that frame (no silent gap); one with another latency, or the first one,
+ * plays at once. Replaced engines are freed by a job, never on the audio thread. */
+
+#define LATENT_LV2_SCRATCH 512 /* frames per takeover chunk, at most */
+#define LATENT_LV2_RETIRED_SLOTS 8
+/* The takeover's own job kinds (latent_lv2_takeover_run_job); plugins number theirs from 1. */
+#define LATENT_LV2_JOB_FREE_ENGINE 0x40000000u
+#define LATENT_LV2_JOB_LOG_ERROR 0x40000001u
+
+/* The part of a plugin's engine the takeover needs: plugins put it first in their own. */
+typedef struct {
+  LatentRtStream *rt;
+  int latency;
+} LatentLv2Engine;
+
+typedef void (*LatentLv2EngineFree) (LatentLv2Engine *engine);
+
+typedef struct {
+  LatentLv2Jobs *jobs;
+  const char *name; /* the plugin's, for log lines: "latent <name>: ..." */
+  LatentLv2EngineFree engine_free;
+  LatentLv2Engine *current;
+  LatentLv2Engine *incoming; /* taking over: fed alongside current until its output starts */
+  int64_t incoming_fed;      /* frames fed to incoming so far */
+  LatentLv2Engine *retired[LATENT_LV2_RETIRED_SLOTS]; /* waiting for a free job slot */
+  bool error_logged;         /* current's worker error was reported */
+  /* Send the current file(s) on the notify port: set on every change; plugins also set it
+   * on patch:Get and clear it once sent. */
+  bool announce;
+  float incoming_out[LATENT_LV2_SCRATCH];
+} LatentLv2Takeover;
+
+void latent_lv2_takeover_init (LatentLv2Takeover *takeover, LatentLv2Jobs *jobs,
+    const char *name, LatentLv2EngineFree engine_free);
+/* The plugin's job run function hands every job here first: true when it was the takeover's
+ * (freeing an engine, logging a worker error), done. */
+bool latent_lv2_takeover_run_job (LatentLv2Takeover *takeover, uint32_t kind,
+    const char *text, void *ptr);
+/* The plugin's job_done hands a loaded engine here: false when it was discarded at cleanup
+ * (freed here, off the audio thread), else true: offered (latent_lv2_takeover_offer). */
+bool latent_lv2_takeover_receive (LatentLv2Takeover *takeover, uint32_t kind,
+    LatentLv2Engine *engine);
+/* Off the audio thread, with run() not running: frees every engine. */
+void latent_lv2_takeover_clear (LatentLv2Takeover *takeover);
+/* Off the audio thread, with run() not running (activate, restore in the instantiation
+ * class): `engine` plays from now on; the previous ones are freed here. Not announced (the
+ * caller sets `announce` where wanted). */
+void latent_lv2_takeover_replace (LatentLv2Takeover *takeover, LatentLv2Engine *engine);
+/* activate() with an engine already playing: drops one still taking over and resets the
+ * current one's stream (false with `error` when that fails). */
+bool latent_lv2_takeover_restart (LatentLv2Takeover *takeover, GError **error);
+
+/* Audio thread, first in run(): hands retired engines to free jobs as slots open, reports
+ * the current engine's worker error once (a log job). */
+void latent_lv2_takeover_begin_run (LatentLv2Takeover *takeover);
+/* Audio thread (job_done): a load finished; `engine` takes over as described above. An
+ * engine still taking over is dropped for it. */
+void latent_lv2_takeover_offer (LatentLv2Takeover *takeover, LatentLv2Engine *engine);
+/* Audio thread, with a current engine, n <= LATENT_LV2_SCRATCH: runs the current engine's
+ * stream on `in` into `out` (and `dry`, may be NULL), and the incoming one's, if any, on the
+ * same input, then mixes (latent_lv2_takeover_mix). */
+void latent_lv2_takeover_process (LatentLv2Takeover *takeover, const float *in, float *out,
+    float *dry, uint32_t n, LatentRtWait wait);
+/* Audio thread: `out` holds the current engine's n frames, incoming_out the incoming one's
+ * (mono): from the frame the incoming latency has passed, out takes incoming's; once it has,
+ * incoming becomes current and the old one is retired. For plugins feeding each engine its
+ * own input. */
+void latent_lv2_takeover_mix (LatentLv2Takeover *takeover, float *out, uint32_t n);
+/* Audio thread, last in run(): the latency and underruns output ports (NULL: unconnected). */
+void latent_lv2_takeover_report (const LatentLv2Takeover *takeover, float *latency,
+    float *underruns);
+
+/* ------------------------------------------------------------- model file */
+
+/* The one model file parameter of urn:latent:rave and the AFTER plugins: patch:Set loads,
+ * the user's choice saved with state, the default (not saved) otherwise. */
+
+/* Their engines start with this. */
+typedef struct {
+  LatentLv2Engine base;
+  const char *path; /* interned: lives as long as the plugin */
+  bool is_default;  /* loaded as the default, so not saved */
+} LatentLv2ModelEngine;
+
+/* Off the audio thread: loads `path` (the caller logs how it went); NULL with `error` when
+ * unusable. */
+typedef LatentLv2ModelEngine *(*LatentLv2ModelLoad) (void *owner, const char *path,
+    bool is_default, GError **error);
+
+typedef struct {
+  LatentLv2Takeover *engines;
+  LV2_URID key;                  /* the patch:writable parameter and state key */
+  uint32_t job_load;             /* the plugin's job kind loading text as the model */
+  char *default_path;
+  _Atomic (const char *) chosen; /* the user's model (saved); NULL: the default */
+  bool active;                   /* between activate() and deactivate(): run() may run */
+  LatentLv2ModelLoad load;
+  void *owner;
+} LatentLv2ModelFile;
+
+/* Takes `default_path` (g_free'd by clear). */
+void latent_lv2_model_file_init (LatentLv2ModelFile *file, LatentLv2Takeover *engines,
+    LV2_URID key, uint32_t job_load, char *default_path, LatentLv2ModelLoad load,
+    void *owner);
+void latent_lv2_model_file_clear (LatentLv2ModelFile *file);
+/* The plugin's job run function, for job_load: loads `path` and logs how it went. */
+LatentLv2ModelEngine *latent_lv2_model_file_load (LatentLv2ModelFile *file, const char *path);
+/* The plugin's job_done, for job_load: the loaded engine takes over; it is the user's choice
+ * from now on. */
+void latent_lv2_model_file_loaded (LatentLv2ModelFile *file, uint32_t kind,
+    LatentLv2ModelEngine *engine);
+/* activate(): the first time loads the default, later resets the playing engine (errors are
+ * logged). */
+void latent_lv2_model_file_activate (LatentLv2ModelFile *file);
+LV2_State_Status latent_lv2_model_file_save (LatentLv2ModelFile *file,
+    LV2_State_Store_Function store, LV2_State_Handle handle,
+    const LV2_Feature *const *features);
+/* The stored model (none: the default). With state:threadSafeRestore while active (the host
+ * passes its worker; run() may run meanwhile) the load runs there and the model takes over in
+ * job_done, as after a patch:Set; otherwise (run() is not running) it loads and swaps here,
+ * as the LV2 book's eg-sampler does. */
+LV2_State_Status latent_lv2_model_file_restore (LatentLv2ModelFile *file,
+    LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle,
+    const LV2_Feature *const *features);
+
+#endif /* LATENT_LV2_ENGINES_H */

@@ -1,0 +1,140 @@
+/* The terrain plugin's inference (see terrain-voice.h): runs on the LatentRtStream's worker
+ * thread only, never on the audio thread. */
+#include "terrain-voice.h"
+
+#include <math.h>
+
+/* The worker's state: the terrain, the decoder and their buffers (allocated at load). */
+typedef struct {
+  LatentTerrain *terrain;
+  LatentTerrainWorkspace *workspace;
+  LatentModel *model;
+  int ratio, latent_dims, control_dims, out_channels;
+  float *latents; /* planar [latent_dims][frames] */
+  float *audio;   /* planar [out_channels][block] */
+} Voice;
+
+static void
+voice_free (gpointer data)
+{
+  Voice *v = data;
+  latent_terrain_free (v->terrain);
+  latent_terrain_workspace_free (v->workspace);
+  if (v->model)
+    latent_model_free (v->model);
+  g_free (v->latents);
+  g_free (v->audio);
+  g_free (v);
+}
+
+/* Worker thread: coordinates [block][2] -> audio [block][1]. */
+static gboolean
+voice_process (gpointer data, const float *in, float *out, int block, GError **error)
+{
+  Voice *v = data;
+  int frames = block / v->ratio;
+  float x[LATENT_TERRAIN_MAX_CONTROL_DIMS] = { 0 };
+  float z[LATENT_TERRAIN_MAX_LATENT_DIMS];
+  for (int f = 0; f < frames; f++) {
+    double sum_x = 0, sum_y = 0;
+    const float *c = in + (gsize) f * v->ratio * 2;
+    for (int i = 0; i < v->ratio; i++) {
+      sum_x += c[2 * i];
+      sum_y += c[2 * i + 1];
+    }
+    x[0] = (float) (sum_x / v->ratio);
+    if (v->control_dims > 1)
+      x[1] = (float) (sum_y / v->ratio);
+    latent_terrain_forward (v->terrain, x, z, v->workspace);
+    for (int d = 0; d < v->latent_dims; d++)
+      v->latents[(gsize) d * frames + f] = z[d];
+  }
+  if (!latent_model_run (v->model, "decode", v->latents, frames, v->audio, error))
+    return FALSE;
+  for (int t = 0; t < block; t++) {
+    float s = 0;
+    for (int c = 0; c < v->out_channels; c++)
+      s += v->audio[(gsize) c * block + t];
+    out[t] = s / (float) v->out_channels;
+  }
+  return TRUE;
+}
+
+static gboolean
+voice_reset (gpointer data, GError **error)
+{
+  Voice *v = data;
+  return latent_model_reset (v->model, error);
+}
+
+static void
+voice_set_threads (gpointer data, int threads)
+{
+  latent_model_set_threads (((Voice *) data)->model, threads);
+}
+
+LatentRtStream *
+latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path, double rate,
+    int max_host_block, int threads, GError **error)
+{
+  LatentTerrain *terrain = latent_terrain_load (terrain_path, error);
+  if (!terrain)
+    return NULL;
+  const LatentTerrainConfig *tc = latent_terrain_get_config (terrain);
+  LatentModel *model = latent_model_open (model_path, threads, error);
+  if (!model) {
+    latent_terrain_free (terrain);
+    return NULL;
+  }
+  Voice *v = g_new0 (Voice, 1);
+  v->terrain = terrain;
+  v->model = model;
+  LatentMethodInfo info;
+  int sr = latent_model_get_sample_rate (model);
+  if (sr > 0 && fabs (sr - rate) > 0.5) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE,
+        "%s: the decoder runs at %d Hz but the host at %.0f Hz; latent does not resample "
+        "(run the host at %d Hz)", model_path, sr, rate, sr);
+    goto fail;
+  }
+  if (!latent_model_get_method_info (model, "decode", &info, error))
+    goto fail;
+  if (info.in_channels != tc->latent_dims) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE,
+        "%s: the terrain gives %d latent dims but the decoder %s takes %d in decode",
+        terrain_path, tc->latent_dims, model_path, info.in_channels);
+    goto fail;
+  }
+  if (info.out_ratio != 1 || info.in_ratio < 1 || info.out_channels < 1) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE,
+        "%s: decode_params [%d, %d, %d, %d] do not turn latents into audio", model_path,
+        info.in_channels, info.in_ratio, info.out_channels, info.out_ratio);
+    goto fail;
+  }
+  v->ratio = info.in_ratio;
+  v->latent_dims = tc->latent_dims;
+  v->control_dims = tc->control_dims;
+  v->out_channels = info.out_channels;
+  /* The smallest whole number of latent frames covering 2048 samples, as the rave plugin. */
+  int frames = MAX (1, (2048 + v->ratio - 1) / v->ratio);
+  int block = frames * v->ratio;
+  v->workspace = latent_terrain_workspace_new (tc);
+  v->latents = g_new0 (float, (gsize) v->latent_dims * frames);
+  v->audio = g_new0 (float, (gsize) v->out_channels * block);
+  if (!latent_model_warm_up (model, "decode", frames, error))
+    goto fail;
+
+  LatentRtProcessor processor = {
+    .block = block, .in_channels = 2, .out_channels = 1,
+    .process = voice_process, .reset = voice_reset, .set_threads = voice_set_threads,
+    .user_data = v, .destroy = voice_free,
+  };
+  LatentRtConfig config = {
+    .max_host_block = max_host_block, .rate = rate, .threads = threads,
+  };
+  return latent_rt_stream_new_custom (&processor, &config, error); /* frees v on failure */
+
+fail:
+  voice_free (v);
+  return NULL;
+}

@@ -1,0 +1,272 @@
+/* urn:latent:after and urn:latent:after-midi in a lilv host (suite 'host'), with the AFTER
+ * fixtures (tests/data/make_after_fixtures.py: sr 16000, ratio 256, chunk 4, so one model
+ * call is 1024 samples; decode plays sines at the latents' MIDI pitches with the diffused
+ * amplitudes):
+ * - after: output for blocks of 1, 64, 1000 and random sizes is identical, equals the core
+ *   API (latent_after_* on the same blocks) delayed by the reported latency, and steps /
+ *   guidance change it as the model says (amplitude proportional to both);
+ * - after-midi: notes come out at their frames (shifted by the latency) and pitch, a note
+ *   shorter than a latent frame still sounds in its frame, identical for every block
+ *   pattern; the timbre controls scale it; a model of the wrong kind is refused and logged.
+ * The host's audio inputs share one buffer: after's structure and sidechain get the same
+ * signal. */
+#include "host-checks.h"
+#include "latent.h"
+
+#include <math.h>
+#include <string.h>
+
+#define RATE 16000
+#define N_FRAMES (RATE * 3)
+#define BLOCK 1024 /* chunk 4 x ratio 256 */
+#define RATIO 256
+
+static const char *audio_fixture, *midi_fixture;
+static HostFeatures full = { .worker = true, .log = true, .map = true };
+
+static float *
+make_signal (void)
+{
+  float *x = g_new0 (float, N_FRAMES);
+  for (int t = 0; t < N_FRAMES; t++)
+    x[t] = (0.2f + 0.6f * (t / 8000 % 2)) * sinf (2 * G_PI * 330 * t / RATE);
+  return x;
+}
+
+static Host *
+new_host (const char *uri, HostFeatures features)
+{
+  Host *host = host_new (uri, RATE, features);
+  g_assert_nonnull (host);
+  return host;
+}
+
+typedef struct {
+  uint32_t frame; /* absolute */
+  uint8_t msg[3];
+} Note;
+
+/* Runs the whole signal in blocks of `pattern` (0: random 1..3000), delivering `notes`. */
+static float *
+run_pattern (Host *host, const float *x, int pattern, guint32 seed, const Note *notes,
+    int n_notes)
+{
+  float *y = g_new0 (float, N_FRAMES);
+  GRand *rand = g_rand_new_with_seed (seed);
+  int t = 0, k = 0;
+  while (t < N_FRAMES) {
+    int n = pattern > 0 ? pattern : g_rand_int_range (rand, 1, 3001);
+    n = MIN (n, N_FRAMES - t);
+    for (; k < n_notes && notes[k].frame < (uint32_t) (t + n); k++)
+      host_midi_event (host, notes[k].frame - t, notes[k].msg, 3);
+    host_run (host, x + t, y + t, (uint32_t) n);
+    t += n;
+  }
+  g_rand_free (rand);
+  return y;
+}
+
+/* The core API on the same blocks: structure = timbre = x. */
+static float *
+core_reference (const float *x, int steps, double gs, double gt)
+{
+  GError *error = NULL;
+  LatentAfter *after = latent_after_open (audio_fixture, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (latent_after_get_block (after), ==, BLOCK);
+  g_assert_true (latent_after_set_steps (after, steps, &error));
+  g_assert_true (latent_after_set_guidance (after, gs, gt, &error));
+  float *ref = g_new0 (float, N_FRAMES);
+  for (int b = 0; b + BLOCK <= N_FRAMES; b += BLOCK) {
+    g_assert_true (latent_after_update_timbre (after, x + b, &error));
+    g_assert_true (latent_after_render (after, x + b, ref + b, &error));
+  }
+  latent_after_free (after);
+  return ref;
+}
+
+static void
+test_after_patterns (void)
+{
+  float *x = make_signal ();
+  float *ref = core_reference (x, 4, 1.0, 1.0);
+  const int patterns[] = { 1, 64, 1000, 0, 0 };
+  float *first = NULL;
+  int latency = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (patterns); i++) {
+    Host *host = new_host ("urn:latent:after", full);
+    host_activate (host);
+    float *y = run_pattern (host, x, patterns[i], 10 + i, NULL, 0);
+    int lat = (int) host_get_control (host, "latency");
+    g_assert_cmpint (lat, ==, 2 * BLOCK);
+    g_assert_cmpfloat (host_get_control (host, "underruns"), ==, 0);
+    if (!first) {
+      first = y;
+      latency = lat;
+      for (int t = 0; t < latency; t++)
+        g_assert_cmpfloat (y[t], ==, 0.0f);
+      host_assert_same (y + latency, ref, N_FRAMES - latency, 1e-5f, "after against the core API");
+      g_assert_cmpfloat (host_rms (y + latency, N_FRAMES - latency), >, 0.01);
+    } else {
+      host_assert_same (y, first, N_FRAMES, 0.0f, "after across block patterns");
+      g_free (y);
+    }
+    host_free (host);
+  }
+  g_test_message ("after: latency %d, identical for blocks 1, 64, 1000 and random", latency);
+  g_free (first);
+  g_free (ref);
+  g_free (x);
+}
+
+static void
+test_after_controls (void)
+{
+  /* The fixture's amplitude is proportional to steps and to both guidances. */
+  float *x = make_signal ();
+  Host *host = new_host ("urn:latent:after", full);
+  host_set_control (host, "steps", 2);
+  host_set_control (host, "guidance_timbre", 3.0f);
+  host_activate (host);
+  float *y = run_pattern (host, x, 64, 1, NULL, 0);
+  int latency = (int) host_get_control (host, "latency");
+  float *ref = core_reference (x, 2, 1.0, 3.0);
+  host_assert_same (y + latency, ref, N_FRAMES - latency, 1e-5f, "steps 2, guidance timbre 3");
+  float *ref4 = core_reference (x, 4, 1.0, 1.0);
+  double ratio = host_rms (ref, N_FRAMES - latency)
+      / host_rms (ref4, N_FRAMES - latency);
+  g_test_message ("steps 2 x guidance 3 over steps 4 x guidance 1: rms ratio %.3f", ratio);
+  g_assert_cmpfloat (fabs (ratio - 1.5), <, 0.05);
+  host_free (host);
+  g_free (ref);
+  g_free (ref4);
+  g_free (y);
+  g_free (x);
+}
+
+/* Energy of output latent frame f (after the latency). */
+static double
+frame_rms (const float *y, int latency, int f)
+{
+  return host_rms (y + latency + f * RATIO, RATIO);
+}
+
+static const Note notes[] = {
+  { 2 * RATIO + 100, { 0x90, 69, 100 } },  /* A4 from the middle of frame 2 */
+  { 10 * RATIO + 40, { 0x80, 69, 0 } },    /* to frame 10 */
+  { 20 * RATIO + 30, { 0x90, 81, 127 } },  /* A5 for 50 samples inside frame 20 */
+  { 20 * RATIO + 80, { 0x80, 81, 0 } },
+};
+
+static float *
+run_midi (int pattern, guint32 seed, float timbre0, int *latency)
+{
+  float *silence = g_new0 (float, N_FRAMES);
+  Host *host = new_host ("urn:latent:after-midi", full);
+  host_set_control (host, "timbre_source", 1);
+  host_set_control (host, "timbre0", timbre0);
+  host_activate (host);
+  float *y = run_pattern (host, silence, pattern, seed, notes, G_N_ELEMENTS (notes));
+  *latency = (int) host_get_control (host, "latency");
+  g_assert_cmpfloat (host_get_control (host, "underruns"), ==, 0);
+  host_free (host);
+  g_free (silence);
+  return y;
+}
+
+/* Frequency with the most energy in y[0..n) (a DFT scan over 50..2000 Hz, 5 Hz steps). */
+static double
+peak_hz (const float *y, int n)
+{
+  double best = 0, best_p = -1;
+  for (double f = 50; f <= 2000; f += 5) {
+    double re = 0, im = 0;
+    for (int t = 0; t < n; t++) {
+      re += y[t] * cos (2 * G_PI * f * t / RATE);
+      im += y[t] * sin (2 * G_PI * f * t / RATE);
+    }
+    if (re * re + im * im > best_p) {
+      best_p = re * re + im * im;
+      best = f;
+    }
+  }
+  return best;
+}
+
+static void
+test_midi_notes (void)
+{
+  int latency = 0;
+  float *y = run_midi (64, 1, 1.0f, &latency);
+  g_assert_cmpint (latency, ==, 2 * BLOCK);
+  for (int t = 0; t < latency + 2 * RATIO; t++)
+    g_assert_cmpfloat (fabsf (y[t]), <, 1e-6f);
+  /* A4 sounds in frames 2..10 (its partial first and last frames included), at 440 Hz. */
+  for (int f = 2; f <= 10; f++)
+    g_assert_cmpfloat (frame_rms (y, latency, f), >, 0.5);
+  for (int f = 11; f < 20; f++)
+    g_assert_cmpfloat (frame_rms (y, latency, f), <, 1e-3);
+  double hz = peak_hz (y + latency + 3 * RATIO, 6 * RATIO);
+  g_assert_cmpfloat (fabs (hz - 440), <=, 5);
+  /* The 50-sample A5 still fills its frame (velocity 127, 880 Hz), and only it. */
+  g_assert_cmpfloat (frame_rms (y, latency, 20), >, 0.5);
+  g_assert_cmpfloat (frame_rms (y, latency, 21), <, 1e-3);
+  hz = peak_hz (y + latency + 20 * RATIO, RATIO);
+  g_assert_cmpfloat (fabs (hz - 880), <=, 35); /* one frame: coarse resolution */
+  g_test_message ("after-midi: A4 frame rms %.3f at %.0f Hz, 50-sample A5 frame rms %.3f",
+      frame_rms (y, latency, 5), peak_hz (y + latency + 3 * RATIO, 6 * RATIO),
+      frame_rms (y, latency, 20));
+
+  /* Identical for other block patterns; the timbre control scales the amplitude. */
+  const int patterns[] = { 1, 1000, 0 };
+  for (guint i = 0; i < G_N_ELEMENTS (patterns); i++) {
+    int lat;
+    float *z = run_midi (patterns[i], 20 + i, 1.0f, &lat);
+    g_assert_cmpint (lat, ==, latency);
+    host_assert_same (z, y, N_FRAMES, 0.0f, "after-midi across block patterns");
+    g_free (z);
+  }
+  int lat;
+  float *half = run_midi (64, 1, 0.5f, &lat);
+  double ratio = frame_rms (half, latency, 5) / frame_rms (y, latency, 5);
+  g_assert_cmpfloat (fabs (ratio - 0.5), <, 0.02);
+  g_free (half);
+  g_free (y);
+}
+
+static void
+test_wrong_kind (void)
+{
+  /* The audio plugin refuses the MIDI model (and keeps its own), and logs why. */
+  Host *host = new_host ("urn:latent:after", full);
+  host_activate (host);
+  float zeros[64] = { 0 }, out[64];
+  host_run (host, zeros, out, 64);
+  host_log_clear (host);
+  host_patch_set_path (host, "urn:latent:after#model", midi_fixture);
+  for (int i = 0; i < 10; i++)
+    host_run (host, zeros, out, 64);
+  g_assert_nonnull (strstr (host_log_text (host), "after-midi.ts: an AFTER model with MIDI "
+      "structure; urn:latent:after needs one with audio structure"));
+  host_patch_get (host, "urn:latent:after#model");
+  host_run (host, zeros, out, 64);
+  g_assert_cmpstr (host_notified_path (host), ==, audio_fixture);
+  host_free (host);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  audio_fixture = LATENT_TEST_DATA "/after-audio.ts";
+  midi_fixture = LATENT_TEST_DATA "/after-midi.ts";
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER", audio_fixture, TRUE);
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER_MIDI", midi_fixture, TRUE);
+  if (!g_getenv ("LV2_PATH"))
+    g_setenv ("LV2_PATH", LATENT_LV2_PATH, TRUE);
+  g_test_add_func ("/after/patterns", test_after_patterns);
+  g_test_add_func ("/after/controls", test_after_controls);
+  g_test_add_func ("/after/wrong-kind", test_wrong_kind);
+  g_test_add_func ("/after-midi/notes", test_midi_notes);
+  return g_test_run ();
+}
