@@ -174,6 +174,18 @@ find_feature (const LV2_Feature *const *features, const char *uri)
   return NULL;
 }
 
+/* Paths from mapPath belong to the host: state:freePath frees them where offered (hosts may
+ * use another allocator), else free() as the LV2 state spec says. */
+static void
+free_host_path (const LV2_Feature *const *features, char *path)
+{
+  LV2_State_Free_Path *free_path = find_feature (features, LV2_STATE__freePath);
+  if (free_path)
+    free_path->free_path (free_path->handle, path);
+  else
+    free (path);
+}
+
 LV2_State_Status
 latent_lv2_state_store_path (const LatentLv2Host *host, LV2_State_Store_Function store,
     LV2_State_Handle handle, const LV2_Feature *const *features, LV2_URID key,
@@ -182,11 +194,13 @@ latent_lv2_state_store_path (const LatentLv2Host *host, LV2_State_Store_Function
   if (!path)
     return LV2_STATE_SUCCESS;
   LV2_State_Map_Path *map_path = find_feature (features, LV2_STATE__mapPath);
-  char *abstract = map_path ? map_path->abstract_path (map_path->handle, path)
-      : strdup (path);
+  if (!map_path)
+    return store (handle, key, path, strlen (path) + 1, host->uris.atom_Path,
+        LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+  char *abstract = map_path->abstract_path (map_path->handle, path);
   LV2_State_Status status = store (handle, key, abstract, strlen (abstract) + 1,
       host->uris.atom_Path, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
-  free (abstract); /* allocated by the host with malloc (state:freePath where offered) */
+  free_host_path (features, abstract);
   return status;
 }
 
@@ -206,7 +220,7 @@ latent_lv2_state_retrieve_path (const LatentLv2Host *host,
     return stored;
   char *absolute = map_path->absolute_path (map_path->handle, stored);
   char *path = g_strdup (absolute);
-  free (absolute);
+  free_host_path (features, absolute);
   g_free (stored);
   return path;
 }
