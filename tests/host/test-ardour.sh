@@ -47,9 +47,11 @@ render() {
   grep '^ardour:' "$tmp/$name-lua.log"
   /usr/bin/python3 "$here/ardour-place-regions.py" "$tmp/$name" "$name" "$frames" "$@"
   # ardour7-export 7.3 sometimes aborts on glibc heap corruption after writing the whole file
-  # (in ~PortExportChannel; measured with urn:latent:rave 2 of 6 runs, never with Ardour's
-  # own ACE Delay, cause not found yet): shown in the log, retried twice.
-  for attempt in 1 2 3; do
+  # (in ~PortExportChannel, called from its main()). Ardour's own bug: a session holding only
+  # Ardour's ACE Delay, no latent code in the process, crashed 4 of 19 times with the same
+  # backtrace. Shown in the log and retried: at ~25% per export, 5 tries all fail ~0.1% of
+  # the time.
+  for attempt in 1 2 3 4 5; do
     rc=0
     timeout 300 ardour7-export -b float -o "$tmp/$name.wav" "$tmp/$name" "$name" \
       >"$tmp/$name-export.log" 2>&1 || rc=$?
