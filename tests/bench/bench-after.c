@@ -147,25 +147,12 @@ run_reference (const char *model, const char *structure, const char *timbre, int
   char *steps_s = g_strdup_printf ("%d", steps);
   char *argv[] = { (char *) LATENT_PYTHON, (char *) AFTER_REFERENCE, (char *) model,
     (char *) structure, (char *) timbre, steps_s, (char *) out_path, NULL };
-  char *out = NULL, *err = NULL;
-  int status = 0;
-  GError *error = NULL;
-  gboolean ok = g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-      &status, &error) && g_spawn_check_wait_status (status, &error);
-  if (ok) {
-    const char *l = strstr (out, "\"load_s\": "), *r = strstr (out, "\"run_s\": ");
-    ok = l && r;
-    if (ok) {
-      *load_s = g_ascii_strtod (l + 10, NULL);
-      *run_s = g_ascii_strtod (r + 9, NULL);
-    }
-  }
-  if (!ok)
-    fprintf (stderr, "reference failed: %s\n%s\n%s\n", error ? error->message : "",
-        out ? out : "", err ? err : "");
-  g_clear_error (&error);
+  char *out = bench_run_reference (argv);
+  gboolean ok = out && bench_json_number (out, "load_s", load_s)
+      && bench_json_number (out, "run_s", run_s);
+  if (out && !ok)
+    fprintf (stderr, "reference printed no load_s / run_s: %s\n", out);
   g_free (out);
-  g_free (err);
   g_free (steps_s);
   return ok;
 }

@@ -105,27 +105,14 @@ run_reference (const char *model, const char *clip, int block, double *load_s, d
   char *block_s = g_strdup_printf ("%d", block);
   char *argv[] = { (char *) LATENT_PYTHON, (char *) RAVE_REFERENCE, (char *) model,
     (char *) clip, block_s, NULL };
-  char *out = NULL, *err = NULL;
-  int status = 0;
-  GError *error = NULL;
-  gboolean ok = g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-      &status, &error) && g_spawn_check_wait_status (status, &error);
-  if (ok) {
-    const char *l = strstr (out, "\"load_s\": "), *r = strstr (out, "\"run_s\": "),
-        *m = strstr (out, "\"peak_rss_kb\": ");
-    ok = l && r && m;
-    if (ok) {
-      *load_s = g_ascii_strtod (l + 10, NULL);
-      *run_s = g_ascii_strtod (r + 9, NULL);
-      *rss_kb = strtol (m + 15, NULL, 10);
-    }
-  }
-  if (!ok)
-    fprintf (stderr, "reference failed: %s\n%s\n%s\n", error ? error->message : "", out ? out
-        : "", err ? err : "");
-  g_clear_error (&error);
+  char *out = bench_run_reference (argv);
+  double rss = 0;
+  gboolean ok = out && bench_json_number (out, "load_s", load_s)
+      && bench_json_number (out, "run_s", run_s) && bench_json_number (out, "peak_rss_kb", &rss);
+  if (out && !ok)
+    fprintf (stderr, "reference printed no load_s / run_s / peak_rss_kb: %s\n", out);
+  *rss_kb = (long) rss;
   g_free (out);
-  g_free (err);
   g_free (block_s);
   return ok;
 }

@@ -22,6 +22,7 @@
 
 #include "latent.h"
 #include "synthetic-terrain.h"
+#include "bench-util.h"
 
 static void
 record_loss (const LatentTerrainProgress *progress, gpointer data)
@@ -98,22 +99,13 @@ run_reference (const char *initial, const char *dataset, int epochs, JsonParser 
   char *epochs_s = g_strdup_printf ("%d", epochs);
   char *argv[] = { (char *) LATENT_PYTHON, (char *) TERRAIN_REFERENCE, (char *) initial,
     (char *) dataset, epochs_s, (char *) "600", (char *) "150", NULL };
-  char *out = NULL, *err = NULL;
-  int status = 0;
-  GError *error = NULL;
-  gboolean ok = g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-      &status, &error) && g_spawn_check_wait_status (status, &error);
+  char *out = bench_run_reference (argv);
   g_free (epochs_s);
-  if (!ok) {
-    fprintf (stderr, "reference failed: %s\n%s", error ? error->message : "", err ? err : "");
-    g_clear_error (&error);
-    g_free (out);
-    g_free (err);
+  if (!out)
     return NULL;
-  }
-  g_free (err);
+  GError *error = NULL;
   *parser = json_parser_new ();
-  ok = json_parser_load_from_data (*parser, out, -1, &error);
+  gboolean ok = json_parser_load_from_data (*parser, out, -1, &error);
   g_free (out);
   if (!ok || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (*parser))) {
     fprintf (stderr, "reference printed no JSON object: %s\n", error ? error->message : "");

@@ -2,6 +2,7 @@
 #include "bench-util.h"
 
 #include <stdio.h>
+#include <string.h>
 
 double
 bench_run_pipeline (const char *description, double *load_s, BenchAtEos at_eos,
@@ -41,4 +42,34 @@ bench_run_pipeline (const char *description, double *load_s, BenchAtEos at_eos,
   gst_element_set_state (pipe, GST_STATE_NULL);
   gst_object_unref (pipe);
   return secs;
+}
+
+char *
+bench_run_reference (char *const *argv)
+{
+  char *out = NULL, *err = NULL;
+  int status = 0;
+  GError *error = NULL;
+  if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+          &status, &error) && g_spawn_check_wait_status (status, &error)) {
+    g_free (err);
+    return out;
+  }
+  fprintf (stderr, "reference %s failed: %s\n%s\n%s\n", argv[1], error ? error->message : "",
+      out ? out : "", err ? err : "");
+  g_clear_error (&error);
+  g_free (out);
+  g_free (err);
+  return NULL;
+}
+
+gboolean
+bench_json_number (const char *json, const char *key, double *value)
+{
+  char *needle = g_strdup_printf ("\"%s\": ", key);
+  const char *at = strstr (json, needle);
+  if (at)
+    *value = g_ascii_strtod (at + strlen (needle), NULL);
+  g_free (needle);
+  return at != NULL;
 }

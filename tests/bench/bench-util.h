@@ -13,4 +13,10 @@ typedef void (*BenchAtEos) (GstElement *pipeline, gpointer user_data);
 double bench_run_pipeline (const char *description, double *load_s, BenchAtEos at_eos,
     gpointer user_data);
 
+/* Runs a reference program (argv[0] = the python, argv[1] = its script, ...) and returns what
+ * it printed on stdout (g_free it), or NULL after printing why it failed and its output. */
+char *bench_run_reference (char *const *argv);
+/* Reads the number after `"key": ` in a reference's JSON output; FALSE when absent. */
+gboolean bench_json_number (const char *json, const char *key, double *value);
+
 #endif /* BENCH_UTIL_H */
