@@ -14,6 +14,8 @@ import shutil
 import sys
 import wave
 
+from smf import read_smf
+
 REGION = ('<Region name="{name}" muted="0" opaque="1" locked="0" video-locked="0" automatic="0" '
           'whole-file="{whole}" import="0" external="0" sync-marked="0" left-of-split="0" '
           'right-of-split="0" hidden="0" position-locked="0" valid-transients="0" start="{start}" '
@@ -27,51 +29,8 @@ REGION = ('<Region name="{name}" muted="0" opaque="1" locked="0" video-locked="0
 def midi_length_beats(path):
     """Length of a Standard MIDI File in quarter notes (its last event) and its first tempo
     in seconds per quarter note (0.5 when it sets none)."""
-    data = open(path, "rb").read()
-    assert data[:4] == b"MThd", f"{path}: not a Standard MIDI File"
-    division = int.from_bytes(data[12:14], "big")
-    assert division < 0x8000, f"{path}: SMPTE time division is not supported"
-    pos, end_ticks, tempo = 14, 0, None
-    while pos < len(data):
-        size = int.from_bytes(data[pos + 4:pos + 8], "big")
-        if data[pos:pos + 4] == b"MTrk":
-            i, ticks, status = pos + 8, 0, 0
-            while i < pos + 8 + size:
-                delta = 0
-                while True:
-                    delta = (delta << 7) | (data[i] & 0x7F)
-                    i += 1
-                    if data[i - 1] < 0x80:
-                        break
-                ticks += delta
-                if data[i] >= 0x80:
-                    status = data[i]
-                    i += 1
-                if status == 0xFF:
-                    meta = data[i]
-                    i += 1
-                    n = 0
-                    while True:
-                        n = (n << 7) | (data[i] & 0x7F)
-                        i += 1
-                        if data[i - 1] < 0x80:
-                            break
-                    if meta == 0x51 and tempo is None:
-                        tempo = int.from_bytes(data[i:i + 3], "big") / 1e6
-                    i += n
-                elif status in (0xF0, 0xF7):
-                    n = 0
-                    while True:
-                        n = (n << 7) | (data[i] & 0x7F)
-                        i += 1
-                        if data[i - 1] < 0x80:
-                            break
-                    i += n
-                else:
-                    i += 1 if (status & 0xF0) in (0xC0, 0xD0) else 2
-            end_ticks = max(end_ticks, ticks)
-        pos += 8 + size
-    return end_ticks / division, tempo or 0.5
+    division, tempo, _, end_ticks = read_smf(path)
+    return end_ticks / division, tempo
 
 
 def main():

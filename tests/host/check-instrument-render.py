@@ -32,6 +32,8 @@ import os
 
 import numpy as np
 
+from smf import read_smf
+
 HOP = 256
 # The envelope, lag and log-spectrogram helpers of the lv2apply comparisons.
 _spec = importlib.util.spec_from_file_location(
@@ -100,43 +102,9 @@ def check_terrain(args):
 
 def midi_notes(path):
     """(on, off) seconds of the notes in a format-0/1 Standard MIDI File (one tempo)."""
-    data = open(path, "rb").read()
-    assert data[:4] == b"MThd", f"{path}: not a Standard MIDI File"
-    division = int.from_bytes(data[12:14], "big")
-    pos, tempo, events = 14, 0.5, []
-    while pos < len(data):
-        size = int.from_bytes(data[pos + 4:pos + 8], "big")
-        if data[pos:pos + 4] == b"MTrk":
-            i, ticks, status = pos + 8, 0, 0
-            while i < pos + 8 + size:
-                delta = 0
-                while True:
-                    delta = (delta << 7) | (data[i] & 0x7F)
-                    i += 1
-                    if data[i - 1] < 0x80:
-                        break
-                ticks += delta
-                if data[i] >= 0x80:
-                    status = data[i]
-                    i += 1
-                if status in (0xFF, 0xF0, 0xF7):
-                    meta = data[i] if status == 0xFF else None
-                    i += 1 if status == 0xFF else 0
-                    n = 0
-                    while True:
-                        n = (n << 7) | (data[i] & 0x7F)
-                        i += 1
-                        if data[i - 1] < 0x80:
-                            break
-                    if meta == 0x51:
-                        tempo = int.from_bytes(data[i:i + 3], "big") / 1e6
-                    i += n
-                elif status & 0xF0 in (0x80, 0x90):
-                    events.append((ticks, status & 0xF0 == 0x90 and data[i + 1] > 0, data[i]))
-                    i += 2
-                else:
-                    i += 1 if status & 0xF0 in (0xC0, 0xD0) else 2
-        pos += 8 + size
+    division, tempo, events, _ = read_smf(path)
+    events = [(ticks, status & 0xF0 == 0x90 and data[1] > 0, data[0])
+              for ticks, status, data in events if status & 0xF0 in (0x80, 0x90)]
     notes, sounding = [], {}
     for ticks, on, key in sorted(events):
         seconds = ticks / division * tempo
