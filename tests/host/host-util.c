@@ -498,19 +498,30 @@ host_state_save (Host *host, const char *base_dir, const char *key_uri)
   return ctx.value;
 }
 
-int
-host_state_restore (Host *host, const char *base_dir, const char *key_uri,
-    const char *abstract)
+/* restore() with mapPath; `threadsafe` adds the host's worker schedule and
+ * state:threadSafeRestore, as a host that restores while the plugin runs does. */
+static int
+restore_one_key (Host *host, const char *base_dir, const char *key_uri, const char *abstract,
+    gboolean threadsafe)
 {
   const LV2_State_Interface *iface = lilv_instance_get_extension_data (host->instance,
       LV2_STATE__interface);
   g_assert (iface);
   StateCtx ctx = { host, base_dir, map_uri (host, key_uri), NULL, abstract };
   LV2_State_Map_Path map_path = { &ctx, abstract_path, absolute_path };
-  LV2_Feature f = { LV2_STATE__mapPath, &map_path };
-  const LV2_Feature *features[] = { &f, NULL };
+  LV2_Feature f_map_path = { LV2_STATE__mapPath, &map_path };
+  LV2_Feature f_safe = { LV2_STATE__threadSafeRestore, NULL };
+  const LV2_Feature *plain[] = { &f_map_path, NULL };
+  const LV2_Feature *safe[] = { &f_map_path, &host->f_schedule, &f_safe, NULL };
   return iface->restore (lilv_instance_get_handle (host->instance), retrieve, &ctx,
-      LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, features);
+      LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, threadsafe ? safe : plain);
+}
+
+int
+host_state_restore (Host *host, const char *base_dir, const char *key_uri,
+    const char *abstract)
+{
+  return restore_one_key (host, base_dir, key_uri, abstract, FALSE);
 }
 
 const char *
@@ -614,16 +625,7 @@ int
 host_state_restore_threadsafe (Host *host, const char *base_dir, const char *key_uri,
     const char *abstract)
 {
-  const LV2_State_Interface *iface = lilv_instance_get_extension_data (host->instance,
-      LV2_STATE__interface);
-  g_assert (iface);
-  StateCtx ctx = { host, base_dir, map_uri (host, key_uri), NULL, abstract };
-  LV2_State_Map_Path map_path = { &ctx, abstract_path, absolute_path };
-  LV2_Feature f_map_path = { LV2_STATE__mapPath, &map_path };
-  LV2_Feature f_safe = { LV2_STATE__threadSafeRestore, NULL };
-  const LV2_Feature *features[] = { &f_map_path, &host->f_schedule, &f_safe, NULL };
-  return iface->restore (lilv_instance_get_handle (host->instance), retrieve, &ctx,
-      LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, features);
+  return restore_one_key (host, base_dir, key_uri, abstract, TRUE);
 }
 
 void
