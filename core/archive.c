@@ -13,6 +13,12 @@
 int64_t
 latent_named_tensor_numel (const LatentNamedTensor *t)
 {
+  /* An empty tensor may declare huge other sizes ([2^20, 2^20, 2^20, 2^20, 0] is a valid torch
+   * tensor): their product would overflow. Sizes of a tensor with data multiply to its
+   * element count, which fits. */
+  for (int i = 0; i < t->ndim; i++)
+    if (t->shape[i] == 0)
+      return 0;
   int64_t n = 1;
   for (int i = 0; i < t->ndim; i++)
     n *= t->shape[i];

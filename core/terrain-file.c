@@ -78,6 +78,13 @@ read_scalar (GPtrArray *tensors, const char *path, const char *name, double *val
   }
   *value = t->dtype == LATENT_DTYPE_INT64 ? (double) *(const int64_t *) t->data
                                           : (double) *(const float *) t->data;
+  /* Arrays are checked for NaN/inf in read_array; two_pi is a scalar and would make every
+   * point of the terrain NaN. */
+  if (!isfinite (*value)) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_FORMAT, "%s: %s is %g, not a finite number",
+        path, name, *value);
+    return FALSE;
+  }
   return TRUE;
 }
 

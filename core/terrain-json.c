@@ -230,7 +230,10 @@ dataset_from_root (JsonNode *root, const char *name, GError **error)
 }
 
 /* nn_terrain datasets nest 4 levels; json-glib's parser recurses once per level, so a file
- * nested 100000 deep would exhaust the stack: measure before parsing. */
+ * nested 100000 deep would exhaust the stack: measure before parsing. The count skips what
+ * json-glib (1.6) skips: "strings" with backslash escapes, but also 'strings' (no escapes)
+ * and comments, which it accepts too; a bracket hidden from the count inside what json-glib
+ * does not read as a string or comment would let any depth through. */
 #define MAX_JSON_DEPTH 64
 
 static int
@@ -238,16 +241,19 @@ json_depth (const char *json, gssize length)
 {
   const size_t n = length < 0 ? strlen (json) : (size_t) length;
   int depth = 0, deepest = 0;
-  gboolean in_string = FALSE;
   for (size_t i = 0; i < n; i++) {
     const char c = json[i];
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = FALSE;
-    } else if (c == '"') {
-      in_string = TRUE;
+    if (c == '"') {
+      for (i++; i < n && json[i] != '"'; i++)
+        if (json[i] == '\\')
+          i++;
+    } else if (c == '\'') {
+      for (i++; i < n && json[i] != '\''; i++)
+        ;
+    } else if (c == '/' && i + 1 < n && json[i + 1] == '*') {
+      for (i += 2; i + 1 < n && !(json[i] == '*' && json[i + 1] == '/'); i++)
+        ;
+      i++; /* the closing slash */
     } else if (c == '[' || c == '{') {
       depth++;
       deepest = MAX (deepest, depth);
