@@ -89,6 +89,14 @@ void latent_voices_note_on (LatentVoices *voices, int pitch, int velocity);
 void latent_voices_note_off (LatentVoices *voices, int pitch);
 void latent_voices_all_off (LatentVoices *voices);
 int latent_voices_get_n_poly (const LatentVoices *voices);
+/* Applies the MIDI bytes of one event or buffer (one or more messages, running status
+ * allowed within the call): note-on (velocity 0: note-off), note-off, all notes off and all
+ * sound off (CC 123, 120), on any channel. As the MIDI specification says: a status byte
+ * drops an unfinished message, real-time bytes (0xF8..0xFE) may appear anywhere and change
+ * nothing, system common messages and SysEx cancel running status, and data bytes without a
+ * status are ignored. 0xFF ends the call: from a Standard MIDI File (GStreamer's midiparse)
+ * it starts a meta event, whose bytes are not messages. Real-time safe. */
+void latent_voices_apply_midi (LatentVoices *voices, const guint8 *bytes, gsize size);
 /* Writes the state of every voice as 2 * n_poly values: pitch0, vel0, pitch1, vel1, ...
  * (free voices: their last pitch and velocity 0). A note started since the last
  * latent_voices_next_frame() shows with its velocity even if already released, so a note

@@ -80,6 +80,47 @@ latent_voices_note_off (LatentVoices *voices, int pitch)
     voice->velocity = 0;
 }
 
+/* Data bytes that follow a channel message's status byte. */
+static int
+channel_message_length (guint8 status)
+{
+  const guint8 kind = status & 0xF0;
+  return kind == 0xC0 || kind == 0xD0 ? 1 : 2;
+}
+
+void
+latent_voices_apply_midi (LatentVoices *voices, const guint8 *bytes, gsize size)
+{
+  guint8 status = 0; /* running status: the channel message being read; 0: none */
+  guint8 data[2];
+  int have = 0;
+  for (gsize i = 0; i < size; i++) {
+    const guint8 byte = bytes[i];
+    if (byte == 0xFF)
+      return;
+    if (byte >= 0xF8)
+      continue;
+    if (byte >= 0xF0 || byte & 0x80) {
+      status = byte >= 0xF0 ? 0 : byte;
+      have = 0;
+      continue;
+    }
+    if (!status)
+      continue;
+    data[have++] = byte;
+    if (have < channel_message_length (status))
+      continue;
+    have = 0;
+    const guint8 kind = status & 0xF0;
+    if (kind == 0x90)
+      latent_voices_note_on (voices, data[0], data[1]);
+    else if (kind == 0x80)
+      latent_voices_note_off (voices, data[0]);
+    else if (kind == 0xB0 && (data[0] == 120 || data[0] == 123))
+      latent_voices_all_off (voices);
+  }
+}
+
 void
 latent_voices_all_off (LatentVoices *voices)
 {

@@ -288,36 +288,6 @@ write_note_frames (GstAfterTransfer *self, int until)
   }
 }
 
-/* Channel messages of one buffer (running status allowed); other bytes are skipped. */
-static void
-apply_midi (GstAfterTransfer *self, const guint8 *data, gsize size)
-{
-  guint8 status = 0;
-  for (gsize i = 0; i < size;) {
-    if (data[i] >= 0xF0) { /* system messages: sysex to its end, others alone */
-      if (data[i] == 0xF0)
-        while (i < size && data[i] != 0xF7)
-          i++;
-      i++;
-      continue;
-    }
-    if (data[i] & 0x80)
-      status = data[i++];
-    if (!status)
-      break;
-    int kind = status & 0xF0, length = kind == 0xC0 || kind == 0xD0 ? 1 : 2;
-    if (i + length > size)
-      break;
-    if (kind == 0x90)
-      latent_voices_note_on (self->voices, data[i], data[i + 1]);
-    else if (kind == 0x80)
-      latent_voices_note_off (self->voices, data[i]);
-    else if (kind == 0xB0 && (data[i] == 120 || data[i] == 123))
-      latent_voices_all_off (self->voices);
-    i += length;
-  }
-}
-
 static GstFlowReturn
 aggregate_midi (GstAfterTransfer *self, gboolean timeout)
 {
@@ -347,7 +317,7 @@ aggregate_midi (GstAfterTransfer *self, gboolean timeout)
         }
         GstMapInfo map;
         if (gst_buffer_get_size (buf) > 0 && gst_buffer_map (buf, &map, GST_MAP_READ)) {
-          apply_midi (self, map.data, map.size);
+          latent_voices_apply_midi (self->voices, map.data, map.size);
           gst_buffer_unmap (buf, &map);
           if (GST_CLOCK_TIME_IS_VALID (pts))
             self->last_event = GST_CLOCK_TIME_IS_VALID (self->last_event)

@@ -76,16 +76,8 @@ midi_connect_port (LV2_Handle instance, uint32_t port, void *data)
 static void
 apply_midi (AfterPlugin *self, LatentVoices *voices, const LV2_Atom_Event *ev)
 {
-  if (ev->body.type != self->midi_event || ev->body.size < 2)
-    return;
-  const uint8_t *msg = (const uint8_t *) (ev + 1);
-  const uint8_t status = msg[0] & 0xF0;
-  if (ev->body.size >= 3 && status == 0x90 && msg[2] > 0)
-    latent_voices_note_on (voices, msg[1] & 0x7F, msg[2] & 0x7F);
-  else if (ev->body.size >= 3 && (status == 0x80 || status == 0x90))
-    latent_voices_note_off (voices, msg[1] & 0x7F);
-  else if (ev->body.size >= 3 && status == 0xB0 && (msg[1] == 123 || msg[1] == 120))
-    latent_voices_all_off (voices); /* all notes off, all sound off */
+  if (ev->body.type == self->midi_event)
+    latent_voices_apply_midi (voices, (const uint8_t *) (ev + 1), ev->body.size);
 }
 
 /* Frames [done, done + n): events at their frame, then per sample the sidechain and every
