@@ -594,10 +594,11 @@ gst_terrain_play_class_init (GstTerrainPlayClass *klass)
           "Autoencoder (.ts) whose sample rate and encode ratio the latent stream takes; its "
           "latent count must equal the terrain's. Only read, never run; set in NULL", NULL, rw));
   g_object_class_install_property (oc, PROP_RATE, g_param_spec_int ("rate", "Rate",
-          "Audio sample rate the latent stream stands for (Hz); 0 = the model's", 0, G_MAXINT,
-          0, rw));
+          "Audio sample rate the latent stream stands for (Hz); 0 = the model's", 0,
+          LATENT_MAX_SAMPLE_RATE, 0, rw));
   g_object_class_install_property (oc, PROP_RATIO, g_param_spec_int ("ratio", "Ratio",
-          "Audio samples per latent frame; 0 = the model's encode ratio", 0, G_MAXINT, 0, rw));
+          "Audio samples per latent frame; 0 = the model's encode ratio", 0, LATENT_MAX_RATIO,
+          0, rw));
   g_object_class_install_property (oc, PROP_FOLLOW, g_param_spec_string ("follow", "Follow",
           "Name of a terraintrain in the same pipeline whose weights are played as training "
           "improves them (never waits for training); set in NULL", NULL, rw));

@@ -346,6 +346,7 @@ after_run (AfterPlugin *self, uint32_t n_samples,
     done += n;
   }
 
+  latent_lv2_takeover_sanitize (engines, self->out, n_samples);
   latent_lv2_takeover_report (engines, self->latency, self->underruns);
   AfterEngine *cur = (AfterEngine *) engines->current;
   if (can_notify && engines->announce && cur) {

@@ -195,6 +195,20 @@ latent_lv2_takeover_process (LatentLv2Takeover *takeover, const float *in, float
 }
 
 void
+latent_lv2_takeover_sanitize (LatentLv2Takeover *takeover, float *out, uint32_t n)
+{
+  const size_t replaced = latent_replace_non_finite (out, n);
+  if (!replaced || takeover->non_finite_logged)
+    return;
+  char text[200];
+  snprintf (text, sizeof text, "%zu non-finite output samples (NaN or Inf, from the input, a "
+      "control or the model) were replaced by 0; further ones are replaced without another "
+      "message", replaced);
+  takeover->non_finite_logged = latent_lv2_jobs_schedule (takeover->jobs,
+      LATENT_LV2_JOB_LOG_ERROR, text, NULL);
+}
+
+void
 latent_lv2_takeover_report (const LatentLv2Takeover *takeover, float *latency,
     float *underruns)
 {

@@ -234,7 +234,8 @@ activate (LV2_Handle instance)
   Rave *self = instance;
   latent_lv2_model_file_activate (&self->model);
   self->g_enabled = self->enabled ? (*self->enabled > 0.5f) : 1.0f;
-  self->g_wet = self->wet ? CLAMP (*self->wet, 0.0f, 1.0f) : 1.0f;
+  /* CLAMP keeps a NaN, which the smoothing would then carry for the whole session. */
+  self->g_wet = self->wet && isfinite (*self->wet) ? CLAMP (*self->wet, 0.0f, 1.0f) : 1.0f;
 }
 
 static void
@@ -318,6 +319,7 @@ run (LV2_Handle instance, uint32_t n_samples)
     done += n;
   }
 
+  latent_lv2_takeover_sanitize (&self->engines, self->out, n_samples);
   latent_lv2_takeover_report (&self->engines, self->latency, self->underruns);
   Engine *cur = current_engine (self);
   if (can_notify && self->engines.announce && cur) {

@@ -329,6 +329,7 @@ run (LV2_Handle instance, uint32_t n_samples)
     done += n;
   }
 
+  latent_lv2_takeover_sanitize (&self->engines, self->out, n_samples);
   latent_lv2_takeover_report (&self->engines, self->latency, self->underruns);
   Engine *cur = current_engine (self);
   if (can_notify && self->engines.announce && cur) {
