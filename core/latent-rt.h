@@ -78,6 +78,7 @@ typedef struct {
   void (*set_threads) (gpointer user_data, int threads);  /* may be NULL */
   gpointer user_data;
   GDestroyNotify destroy; /* frees user_data with the stream (also on failure); may be NULL */
+  const LatentModel *model; /* the model process runs, for its non-finite count; may be NULL */
 } LatentRtProcessor;
 
 /* Same rings, latency and waiting rules as latent_rt_stream_new; config->block and
@@ -114,6 +115,8 @@ uint64_t latent_rt_stream_get_underruns (const LatentRtStream *rt);
 uint64_t latent_rt_stream_get_overruns (const LatentRtStream *rt);
 /* Blocks the worker has run. */
 uint64_t latent_rt_stream_get_blocks (const LatentRtStream *rt);
+/* Any thread: output values the model returned as NaN/Inf (replaced by 0, state reset). */
+uint64_t latent_rt_stream_get_non_finite (const LatentRtStream *rt);
 /* The worker's error (the model raised); it then stops running blocks. NULL while none. */
 const char *latent_rt_stream_get_error (const LatentRtStream *rt);
 

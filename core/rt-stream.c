@@ -320,6 +320,13 @@ latent_rt_stream_get_blocks (const LatentRtStream *rt)
   return atomic_load (&((LatentRtStream *) rt)->blocks);
 }
 
+uint64_t
+latent_rt_stream_get_non_finite (const LatentRtStream *rt)
+{
+  const LatentModel *model = rt->model ? rt->model : rt->processor.model;
+  return model ? latent_model_get_non_finite_count (model) : 0;
+}
+
 const char *
 latent_rt_stream_get_error (const LatentRtStream *rt)
 {
@@ -527,8 +534,13 @@ process_chunk (LatentRtStream *rt, const float *in, float *out, float *dry, int6
   const int in_ch = rt->in_ch, out_ch = rt->out_ch;
   const int64_t B = rt->block, L = rt->latency;
 
-  for (int64_t i = 0; i < n; i++)
-    memcpy (rt->in_ring + ((t + i) & mask) * in_ch, in + i * in_ch, sizeof (float) * in_ch);
+  /* Input enters finite: the model and the dry path both read the ring (0 * Inf in a dry/wet
+   * mix is NaN). */
+  for (int64_t i = 0; i < n; i++) {
+    float *frame = rt->in_ring + ((t + i) & mask) * in_ch;
+    memcpy (frame, in + i * in_ch, sizeof (float) * in_ch);
+    latent_replace_non_finite (frame, in_ch);
+  }
   if (dry) {
     for (int64_t i = 0; i < n; i++) {
       int64_t src = t + i - L;

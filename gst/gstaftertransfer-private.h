@@ -57,6 +57,7 @@ struct _GstAfterTransfer {
   int out_rate;
   gboolean midi_ended;
   gboolean timbre_seen; /* the timbre pad delivered data: timbre-vector no longer applies */
+  gboolean non_finite_warned; /* told once that the model returned NaN/Inf */
   int upstream_live;    /* atomic: -1 not asked yet, else whether an upstream is live */
 };
 

@@ -66,6 +66,7 @@ typedef struct {
   guint64 out_offset0;    /* offset of output frame 0 */
   gboolean discont;
   gboolean nonfinite_warned;
+  gboolean model_nonfinite_warned; /* this stream's first NaN/Inf from the model was reported */
   guint64 nonfinite_total;
 } GstLatentFilterPrivate;
 
@@ -579,6 +580,14 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *inbuf)
           (NULL), ("count", G_TYPE_UINT64, (guint64) nonfinite, NULL));
     }
   }
+  if (!p->model_nonfinite_warned && latent_model_get_non_finite_count (p->model) > 0) {
+    p->model_nonfinite_warned = TRUE;
+    GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, DECODE,
+        ("%s: the model returned NaN or Inf values (by the buffer at %" GST_TIME_FORMAT "): "
+         "they were replaced by zeros and the model's state reset; further ones are replaced "
+         "without another warning", element_name (self), GST_TIME_ARGS (pts)), (NULL),
+        ("count", G_TYPE_UINT64, latent_model_get_non_finite_count (p->model), NULL));
+  }
   if (outbuf)
     ret = push_output (self, outbuf, n_out);
   return ret;
@@ -643,6 +652,7 @@ sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       return gst_pad_push_event (p->srcpad, event);
     case GST_EVENT_STREAM_START:
       p->nonfinite_warned = FALSE;
+      p->model_nonfinite_warned = FALSE;
       p->nonfinite_total = 0;
       return gst_pad_push_event (p->srcpad, event);
     default:
@@ -814,6 +824,7 @@ reset_streaming_state (GstLatentFilter *self)
   p->rate = 0;
   gst_caps_replace (&p->src_caps, NULL);
   p->nonfinite_warned = FALSE;
+  p->model_nonfinite_warned = FALSE;
   p->nonfinite_total = 0;
   p->caps_warned = FALSE;
 }

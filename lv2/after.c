@@ -177,6 +177,7 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     .set_threads = work_set_threads,
     .user_data = w,
     .destroy = work_free,
+    .model = latent_after_get_model (w->after),
   };
   LatentRtConfig config = {
     .max_host_block = self->host.max_block,

@@ -127,7 +127,7 @@ latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path,
   LatentRtProcessor processor = {
     .block = block, .in_channels = 2, .out_channels = 1,
     .process = voice_process, .reset = voice_reset, .set_threads = voice_set_threads,
-    .user_data = v, .destroy = voice_free,
+    .user_data = v, .destroy = voice_free, .model = model,
   };
   LatentRtConfig config = {
     .max_host_block = max_host_block, .rate = rate, .threads = threads,

@@ -539,13 +539,6 @@ test_shipped_pair (void)
   g_free (model);
 }
 
-/* Runs last: none of the streams above optimised a graph after its warm-up. */
-static void
-test_no_streaming_compilations (void)
-{
-  g_assert_true (latent_test_no_streaming_compilations (g_test_get_path ()));
-}
-
 int
 main (int argc, char **argv)
 {
@@ -572,8 +565,10 @@ main (int argc, char **argv)
   g_test_add_func ("/terrain/rate-mismatch", test_rate_mismatch);
   g_test_add_func ("/terrain/realtime-paced", test_realtime_paced);
   g_test_add_func ("/terrain/shipped-pair", test_shipped_pair);
-  g_test_add_func ("/terrain/no-streaming-compilations", test_no_streaming_compilations);
   int status = g_test_run ();
+  /* After every stream above: none optimised a graph after its warm-up. */
+  if (!latent_test_no_streaming_compilations (argv[0]))
+    status = 1;
 
   const char *files[] = { terrain_a, terrain_b, terrain_3dims, terrain_corrupt, decoder_copy };
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)
