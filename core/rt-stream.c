@@ -234,8 +234,8 @@ setup_resampling (LatentRtStream *rt, const LatentRtConfig *config, GError **err
   rt->block = B;
   rt->model_in_cap = Bm + latent_resampler_get_max_out (rt->down);
   rt->model_in = g_new0 (float, (gsize) rt->model_in_cap * rt->in_ch);
-  /* At most D + B frames wait after a step (the pop leaves D at most... plus what two model
-   * blocks add); generous. */
+  /* Waiting host frames: D before the first step; a step adds what its model blocks give
+   * (at most two, each at most the converter's max_out) and takes B. Room for twice that. */
   rt->host_out_cap = rt->delay + 2 * B + 3 * latent_resampler_get_max_out (rt->up);
   rt->host_out = g_new0 (float, (gsize) rt->host_out_cap * rt->out_ch);
   return TRUE;
