@@ -187,5 +187,6 @@ G_END_DECLS
 #include "latent-terrain.h"
 #include "latent-after.h"
 #include "latent-rt.h"
+#include "latent-resample.h"
 
 #endif /* LATENT_H */
