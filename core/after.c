@@ -237,6 +237,13 @@ latent_after_open (const char *path, int threads, GError **error)
     latent_after_free (after);
     return NULL;
   }
+  /* Set again after every reset: it must fit an int (NaN or 1e10 would not convert). */
+  if (!(steps >= 1.0 && steps <= G_MAXINT && steps == floor (steps))) {
+    fail (error, LATENT_ERROR_ATTRIBUTE, path, "get_nb_steps() returned %g, expected a whole "
+        "number of diffusion steps >= 1", steps);
+    latent_after_free (after);
+    return NULL;
+  }
   after->steps = (int) steps;
   if (!warm_up (after, error)) {
     latent_after_free (after);
