@@ -108,6 +108,65 @@ test_voices (void)
   latent_voices_free (voices);
 }
 
+/* Sounding velocity of the voice that shows `pitch`, or -1 if none shows it. */
+static float
+shown_velocity (LatentVoices *voices, int pitch)
+{
+  float v[2 * LATENT_AFTER_MAX_POLY];
+  latent_voices_write (voices, v);
+  for (int i = 0; i < latent_voices_get_n_poly (voices); i++)
+    if (v[2 * i] == pitch && v[2 * i + 1] > 0)
+      return v[2 * i + 1];
+  return -1;
+}
+
+/* MIDI bytes as the specification reads them (the cases the old per-adapter parsers got
+ * wrong are marked). */
+static void
+test_voices_midi (void)
+{
+  LatentVoices *voices = latent_voices_new (4);
+#define APPLY(...) do { const guint8 bytes[] = { __VA_ARGS__ }; \
+    latent_voices_apply_midi (voices, bytes, sizeof bytes); } while (0)
+#define RESET() do { latent_voices_all_off (voices); latent_voices_next_frame (voices); } while (0)
+  /* Running status, and a note-on of velocity 0 as note-off. */
+  APPLY (0x90, 60, 100, 62, 90, 60, 0);
+  g_assert_cmpfloat (shown_velocity (voices, 62), ==, 90);
+  latent_voices_next_frame (voices);
+  g_assert_cmpfloat (shown_velocity (voices, 60), ==, -1);
+  RESET ();
+  /* A status byte drops the unfinished message before it (was read as its velocity). */
+  APPLY (0x90, 64, 0x80, 64, 0);
+  g_assert_cmpfloat (shown_velocity (voices, 64), ==, -1);
+  RESET ();
+  /* A clock byte inside a message changes nothing (was read as a data byte). */
+  APPLY (0x93, 65, 0xF8, 70);
+  g_assert_cmpfloat (shown_velocity (voices, 65), ==, 70);
+  RESET ();
+  /* A SysEx without its end byte ends at the next status byte (swallowed the rest). */
+  APPLY (0xF0, 0x7E, 0x01, 0x90, 67, 80);
+  g_assert_cmpfloat (shown_velocity (voices, 67), ==, 80);
+  RESET ();
+  /* SysEx and system common messages cancel running status; stray data bytes are ignored. */
+  APPLY (0x90, 69, 50, 0xF0, 0x01, 0xF7, 71, 60, 0xF3, 1, 72, 60);
+  g_assert_cmpfloat (shown_velocity (voices, 69), ==, 50);
+  g_assert_cmpfloat (shown_velocity (voices, 71), ==, -1);
+  g_assert_cmpfloat (shown_velocity (voices, 72), ==, -1);
+  RESET ();
+  /* Truncated: nothing; a meta event (0xFF, from a MIDI file) ends the bytes. */
+  APPLY (0x90, 74);
+  APPLY (0xFF, 0x01, 0x03, 0x90, 75, 100);
+  g_assert_cmpfloat (shown_velocity (voices, 74), ==, -1);
+  g_assert_cmpfloat (shown_velocity (voices, 75), ==, -1);
+  /* All sound off on any channel. */
+  APPLY (0x95, 76, 100, 0xBF, 120, 0);
+  latent_voices_next_frame (voices);
+  g_assert_cmpfloat (shown_velocity (voices, 76), ==, -1);
+#undef APPLY
+#undef RESET
+  latent_voices_free (voices);
+}
+
 /* Per-sample voice states reduce to frames keeping short notes: voice 0 plays 60 for 3
  * samples in frame 0 only; voice 1 holds 64 from frame 1 on. */
 static void
@@ -281,6 +340,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/after/voices", test_voices);
+  g_test_add_func ("/after/voices-midi", test_voices_midi);
   g_test_add_func ("/after/voices-reduce", test_voices_reduce);
   g_test_add_func ("/after/audio-info", test_audio_info);
   g_test_add_func ("/after/audio-render", test_audio_render);
