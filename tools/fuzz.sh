@@ -50,7 +50,7 @@ cflags+=" -fno-sanitize-recover=all -fsanitize=fuzzer-no-link -Wall -Wno-unused-
 cflags+=" -I$root/core -I$root/core/torch -I$root/gst -I$root/tests/fuzz"
 cflags+=" -DLATENT_BACKEND_BUILD_PATH=\\\"/nonexistent\\\" -DLATENT_BACKEND_INSTALL_PATH=\\\"/nonexistent\\\""
 cflags+=" -DLATENT_BUILD_ROOT=\\\"$root/$build\\\" ${LATENT_FUZZ_CFLAGS:-}"
-core_pkgs="glib-2.0 gobject-2.0 gmodule-2.0 json-glib-1.0 libpng"
+core_pkgs="glib-2.0 gobject-2.0 gmodule-2.0 json-glib-1.0 libpng samplerate"
 core_cflags=$(pkg-config --cflags $core_pkgs) || exit 1
 core_libs=$(pkg-config --libs $core_pkgs) || exit 1
 gst_cflags=$(pkg-config --cflags gstreamer-1.0) || exit 1

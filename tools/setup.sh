@@ -13,6 +13,7 @@ packages=(
   lv2-dev liblilv-dev lilv-utils
   valgrind sox sordi serdi
   jalv jackd2 ardour
+  clang
 )
 
 missing=()
@@ -25,6 +26,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "latent: installing ${missing[*]}" >&2
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# tools/fuzz.sh links clang's libFuzzer runtime, which clang does not pull in; its package is
+# named after clang's major version (Debian 12: libclang-rt-14-dev).
+fuzzer_runtime=libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev
+if ! dpkg-query -W -f='${Status}' "$fuzzer_runtime" 2>/dev/null | grep -q "install ok installed"; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "latent: installing $fuzzer_runtime" >&2
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$fuzzer_runtime"
 fi
 
 if [ ! -f build/build.ninja ]; then
