@@ -34,10 +34,12 @@ if ! command -v "$clang" >/dev/null; then
   echo "fuzz: SKIP: $clang is not installed (apt-get install clang)" >&2
   exit 77
 fi
-runtime="$("$clang" --print-runtime-dir)/libclang_rt.fuzzer-$(uname -m).a"
-if [ ! -f "$runtime" ]; then
+# The runtime's name depends on clang's layout: lib/linux/libclang_rt.fuzzer-ARCH.a (clang 14)
+# or lib/TRIPLE/libclang_rt.fuzzer.a (per-target runtime directories).
+runtime_dir=$("$clang" --print-runtime-dir)
+if [ ! -f "$runtime_dir/libclang_rt.fuzzer-$(uname -m).a" ] && [ ! -f "$runtime_dir/libclang_rt.fuzzer.a" ]; then
   major=$("$clang" -dumpversion | cut -d. -f1)
-  echo "fuzz: SKIP: clang's libFuzzer runtime $runtime is missing (apt-get install libclang-rt-$major-dev)" >&2
+  echo "fuzz: SKIP: clang's libFuzzer runtime is not in $runtime_dir (apt-get install libclang-rt-$major-dev)" >&2
   exit 77
 fi
 
