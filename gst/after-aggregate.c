@@ -296,11 +296,13 @@ write_note_frames (GstAfterTransfer *self, int until)
   }
 }
 
-/* Channel messages of one buffer (running status allowed); other bytes are skipped. */
-static void
+/* Channel messages of one buffer (running status allowed); other bytes are skipped. TRUE when
+ * it held one (midiparse also sends a tick, 0xF9, every 10 ms). */
+static gboolean
 apply_midi (GstAfterTransfer *self, const guint8 *data, gsize size)
 {
   guint8 status = 0;
+  gboolean channel_message = FALSE;
   for (gsize i = 0; i < size;) {
     if (data[i] >= 0xF0) { /* system messages: sysex to its end, others alone */
       if (data[i] == 0xF0)
@@ -322,8 +324,32 @@ apply_midi (GstAfterTransfer *self, const guint8 *data, gsize size)
       latent_voices_note_off (self->voices, data[i]);
     else if (kind == 0xB0 && (data[i] == 120 || data[i] == 123))
       latent_voices_all_off (self->voices);
+    channel_message = TRUE;
     i += length;
   }
+  return channel_message;
+}
+
+/* A MIDI stream whose next buffer is further than max-midi-gap after its last channel message
+ * (or the start) cannot advance in any useful time: a corrupt delta time made it hours of
+ * silence rendered chunk by chunk, midiparse's ticks included. Posts the error and returns
+ * TRUE then. */
+static gboolean
+midi_gap_too_long (GstAfterTransfer *self, GstClockTime pts)
+{
+  GST_OBJECT_LOCK (self);
+  const double limit = self->max_midi_gap;
+  GST_OBJECT_UNLOCK (self);
+  const GstClockTime from = GST_CLOCK_TIME_IS_VALID (self->last_message) ? self->last_message
+      : self->base;
+  if (limit <= 0.0 || !GST_CLOCK_TIME_IS_VALID (pts) || !GST_CLOCK_TIME_IS_VALID (from)
+      || pts <= from || (double) (pts - from) / GST_SECOND <= limit)
+    return FALSE;
+  GST_ELEMENT_ERROR (self, STREAM, DECODE, ("aftertransfer: the MIDI stream jumps from %"
+          GST_TIME_FORMAT " to %" GST_TIME_FORMAT ", a gap longer than max-midi-gap (%g s): "
+          "the file is probably damaged (raise max-midi-gap, or 0 for no limit, if the gap is "
+          "meant)", GST_TIME_ARGS (from), GST_TIME_ARGS (pts), limit), (NULL));
+  return TRUE;
 }
 
 static GstFlowReturn
@@ -345,6 +371,10 @@ aggregate_midi (GstAfterTransfer *self, gboolean timeout)
     GstBuffer *buf;
     while (!reached && (buf = gst_aggregator_pad_peek_buffer (mpad))) {
       GstClockTime pts = GST_BUFFER_PTS (buf);
+      if (midi_gap_too_long (self, pts)) {
+        gst_buffer_unref (buf);
+        return GST_FLOW_ERROR;
+      }
       if (GST_CLOCK_TIME_IS_VALID (pts) && pts >= block_end) {
         reached = TRUE;
       } else {
@@ -355,7 +385,8 @@ aggregate_midi (GstAfterTransfer *self, gboolean timeout)
         }
         GstMapInfo map;
         if (gst_buffer_get_size (buf) > 0 && gst_buffer_map (buf, &map, GST_MAP_READ)) {
-          apply_midi (self, map.data, map.size);
+          if (apply_midi (self, map.data, map.size) && GST_CLOCK_TIME_IS_VALID (pts))
+            self->last_message = pts;
           gst_buffer_unmap (buf, &map);
           if (GST_CLOCK_TIME_IS_VALID (pts))
             self->last_event = GST_CLOCK_TIME_IS_VALID (self->last_event)
