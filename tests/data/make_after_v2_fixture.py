@@ -52,6 +52,7 @@ WIDTH = 256
 HEADS = 8
 LAYERS = 6
 MIDI_TIMBRE = 0.5
+MIDI_TIMBRE_DIMS = 6  # urn:latent:after-midi has six timbre controls; the rest are 0
 
 
 @torch.jit.script
@@ -392,8 +393,9 @@ def references(path: str, outdir: str, midi: bool) -> dict:
             st = torch.cat([m.structure(xs[..., i * block:(i + 1) * block]) for i in range(chunks)], -1)
             files["structure"] = st[0]
     # Noise-driven paths, seeded twice (the spread between seeds is what the tests allow):
-    # audio: forward on [structure, timbre] chunks; MIDI: generate with one held note (voice 0:
-    # MIDI 60, velocity 100) and the timbre vector MIDI_TIMBRE in every timbre channel.
+    # audio: forward on [structure, timbre] chunks (and on [structure, structure]); MIDI:
+    # generate with one held note (voice 0: MIDI 60, velocity 100) and the timbre vector
+    # MIDI_TIMBRE in the first MIDI_TIMBRE_DIMS timbre channels, 0 in the others.
     for seed in (0, 1):
         torch.manual_seed(seed)
         with torch.no_grad():
@@ -402,12 +404,18 @@ def references(path: str, outdir: str, midi: bool) -> dict:
                 x = torch.zeros(1, 2 * N_POLY + ZT, CHUNK)
                 x[:, 0] = 60.0
                 x[:, 1] = 100.0
-                x[:, 2 * N_POLY:] = MIDI_TIMBRE
+                x[:, 2 * N_POLY:2 * N_POLY + MIDI_TIMBRE_DIMS] = MIDI_TIMBRE
                 y = torch.cat([m.generate(x) for _ in range(chunks)], -1)
             else:
                 both = torch.cat([xs, xt], 1)
                 y = torch.cat([m.forward(both[..., i * block:(i + 1) * block])
                                for i in range(chunks)], -1)
+                # The LV2 host tests feed one signal to structure and timbre.
+                torch.manual_seed(seed)
+                m = torch.jit.load(path)
+                same = torch.cat([xs, xs], 1)
+                files[f"same_seed{seed}"] = torch.cat(
+                    [m.forward(same[..., i * block:(i + 1) * block]) for i in range(chunks)], -1)
         files[f"output_seed{seed}"] = y
     for key, t in files.items():
         name = f"{base}-ref-{key}.f32"
