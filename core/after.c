@@ -1,5 +1,6 @@
 /* AFTER exports driven one chunk at a time (latent-after.h). */
 #include "latent.h"
+#include "model-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -206,7 +207,10 @@ warm_up (LatentAfter *after, GError **error)
   g_free (out);
   g_free (notes);
   memset (after->timbre, 0, sizeof (float) * after->info.timbre_dims);
-  return ok && latent_after_reset (after, error);
+  if (!ok || !latent_after_reset (after, error))
+    return FALSE;
+  latent_model_set_warm (after->model, TRUE);
+  return TRUE;
 }
 
 LatentAfter *
@@ -359,7 +363,7 @@ latent_after_render (LatentAfter *after, const float *structure, float *out, GEr
 gboolean
 latent_after_reset (LatentAfter *after, GError **error)
 {
-  /* A model without reset() is reloaded, which drops the attributes: set them again. */
+  /* The model's own reset() may put its attributes back to their defaults: set them again. */
   return latent_model_reset (after->model, error)
       && latent_model_set_attribute (after->model, "nb_steps", after->steps, error)
       && latent_after_set_guidance (after, after->guidance_structure, after->guidance_timbre,

@@ -1,5 +1,8 @@
 /* Module archives of named tensors (nn_terrain checkpoints), through the torch backend. */
 #include "backend.h"
+#include "safe-file.h"
+
+#include <math.h>
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -58,39 +61,78 @@ latent_archive_read (const char *path, GError **error)
   return tensors;
 }
 
+/* The first non-finite value among float tensors, as "NAME[index]", or NULL. */
+static char *
+first_non_finite (LatentNamedTensor *const *tensors, guint n)
+{
+  for (guint i = 0; i < n; i++) {
+    if (tensors[i]->dtype != LATENT_DTYPE_FLOAT32)
+      continue;
+    const float *v = tensors[i]->data;
+    for (int64_t j = 0; j < latent_named_tensor_numel (tensors[i]); j++)
+      if (!isfinite (v[j]))
+        return g_strdup_printf ("%s[%" G_GINT64_FORMAT "] = %g", tensors[i]->name, j, v[j]);
+  }
+  return NULL;
+}
+
+typedef struct {
+  const LatentTorchBackend *backend;
+  LatentNamedTensor *const *tensors;
+  guint n;
+  guint read_back;
+} ArchiveSave;
+
+static gboolean
+write_archive (const char *temp_path, int fd, gpointer user_data, GError **error)
+{
+  ArchiveSave *save = user_data;
+  close (fd); /* the backend writes by name */
+  char *message = NULL;
+  if (save->backend->write_archive (temp_path, save->tensors, save->n, &message))
+    return TRUE;
+  latent_backend_take_error (error, LATENT_ERROR_IO, message, "writing %s", temp_path);
+  return FALSE;
+}
+
+static int
+count_tensor (const LatentNamedTensor *t, void *user_data)
+{
+  ((ArchiveSave *) user_data)->read_back++;
+  return 1;
+}
+
+/* What was written reads back, whole: never rename an unloadable file over a good one. */
+static gboolean
+check_archive (const char *temp_path, gpointer user_data, GError **error)
+{
+  ArchiveSave *save = user_data;
+  char *message = NULL;
+  save->read_back = 0;
+  if (!save->backend->read_archive (temp_path, count_tensor, save, &message)) {
+    latent_backend_take_error (error, LATENT_ERROR_IO, message, "reading back %s", temp_path);
+    return FALSE;
+  }
+  if (save->read_back != save->n) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_IO, "%s read back %u tensors of %u written",
+        temp_path, save->read_back, save->n);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 latent_archive_write (const char *path, LatentNamedTensor *const *tensors, guint n,
     GError **error)
 {
-  const LatentTorchBackend *backend = latent_backend_get (error);
-  if (!backend)
+  char *bad = first_non_finite (tensors, n);
+  if (bad) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_FORMAT,
+        "%s: not written, a value is not finite (%s): training diverged or its input was "
+        "not finite; any existing file is kept", path, bad);
+    g_free (bad);
     return FALSE;
-  /* A temporary name in the same folder, renamed over `path` only once complete. */
-  char *dir = g_path_get_dirname (path);
-  char *base = g_path_get_basename (path);
-  char *tmp = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  int fd = g_mkstemp (tmp);
-  gboolean ok = fd >= 0;
-  if (!ok)
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_IO, "%s: cannot create a file in %s: %s",
-        path, dir, g_strerror (errno));
-  else {
-    /* mkstemp creates 0600; a saved terrain is a user's document like any other. */
-    fchmod (fd, 0644);
-    close (fd);
   }
-  char *message = NULL;
-  if (ok && !(ok = backend->write_archive (tmp, tensors, n, &message)))
-    latent_backend_take_error (error, LATENT_ERROR_IO, message, "%s", path);
-  if (ok && g_rename (tmp, path) != 0) {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_IO, "%s: cannot rename %s into place: %s",
-        path, tmp, g_strerror (errno));
-    ok = FALSE;
-  }
-  if (!ok && fd >= 0)
-    g_unlink (tmp);
-  g_free (tmp);
-  g_free (base);
-  g_free (dir);
-  return ok;
+  ArchiveSave save = { .backend = latent_backend_get (error), .tensors = tensors, .n = n };
+  return save.backend && latent_replace_file (path, write_archive, check_archive, &save, error);
 }

@@ -72,6 +72,17 @@ latent_backend_version (void)
   return backend ? backend->version : NULL;
 }
 
+guint64
+latent_backend_graph_compilations (guint64 *streaming)
+{
+  /* Open the module: an LV2 plugin's copy of this code may be the one that loaded it. */
+  const LatentTorchBackend *table = latent_backend_get (NULL);
+  uint64_t during_streams = 0, total = table ? table->graph_compilations (&during_streams) : 0;
+  if (streaming)
+    *streaming = during_streams;
+  return total;
+}
+
 void
 latent_backend_take_error (GError **error, LatentError code, char *message,
     const char *context_format, ...)

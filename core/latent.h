@@ -71,15 +71,22 @@ gboolean latent_model_set_attribute (LatentModel *model, const char *name, doubl
 gboolean latent_model_run (LatentModel *model, const char *method, const float *in,
     int in_frames, float *out, GError **error);
 
-/* Clears streaming state: calls the model's `reset()` where it has one, else reloads it. */
+/* Clears streaming state: calls the model's `reset()` where it has one, else puts every state
+ * tensor (buffers such as convolution caches) back to its value at load, in place. */
 gboolean latent_model_reset (LatentModel *model, GError **error);
 
-/* Turns the profiling executor's slow first calls into start-up cost: runs `method` on zeros
- * a few times at `block` frames, then resets state. Call off the real-time path. */
+/* Turns TorchScript's slow first calls (graph optimisation) into start-up cost: runs `method`
+ * on zeros a few times at `block` frames, then resets state. Call off the real-time path.
+ * Afterwards, a graph optimisation inside a run counts as a streaming compilation. */
 gboolean latent_model_warm_up (LatentModel *model, const char *method, int block, GError **error);
 
 /* Version of the LibTorch the backend was built with, or NULL before the first load. */
 const char *latent_backend_version (void);
+
+/* TorchScript graph optimisations run so far in this process (opens the backend module);
+ * *streaming (when not NULL) gets those that ran inside calls of warmed-up models, which
+ * should stay 0: each one stalls a stream for milliseconds to seconds. */
+guint64 latent_backend_graph_compilations (guint64 *streaming);
 
 /* ------------------------------------------------------------- streaming */
 

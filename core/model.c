@@ -1,5 +1,6 @@
 /* TorchScript models in the nn~ convention (DESIGN.md "Models"). */
 #include "backend.h"
+#include "model-private.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ struct LatentModel {
   GStrv methods;    /* methods that have M_params, as the file lists them */
   GStrv attributes; /* from get_attributes() where present, else derived from get_/set_ pairs */
   GStrv all_methods;
+  gboolean warm; /* warmed up: from now on a graph compilation in a run is a streaming one */
 };
 
 static GStrv
@@ -300,7 +302,7 @@ latent_model_run (LatentModel *model, const char *method, const float *in, int i
   int out_frames = (int) ((gint64) in_frames * info.in_ratio / info.out_ratio);
   char *message = NULL;
   if (!model->backend->run (model->module, method, in, info.in_channels, in_frames, out,
-          info.out_channels, out_frames, model->threads, &message)) {
+          info.out_channels, out_frames, model->threads, model->warm, &message)) {
     latent_backend_take_error (error, LATENT_ERROR_RUN, message, "%s: %s", model->path, method);
     return FALSE;
   }
@@ -317,14 +319,19 @@ latent_model_reset (LatentModel *model, GError **error)
     latent_backend_take_error (error, LATENT_ERROR_RUN, message, "%s: reset()", model->path);
     return FALSE;
   }
-  /* No reset(): a fresh copy of the file is the only state-free model. */
-  LatentTorchModule *old = model->module;
-  if (!load_module (model, error)) {
-    model->module = old;
-    return FALSE;
-  }
-  model->backend->free (old);
-  return TRUE;
+  /* No reset() (RAVE and AFTER exports): put the state tensors back as loaded. Never reload:
+   * that throws away the graphs optimised in warm-up, and the next call optimises again. */
+  if (model->backend->restore_state (model->module, &message))
+    return TRUE;
+  latent_backend_take_error (error, LATENT_ERROR_RUN, message, "%s: restoring the state "
+      "tensors after load", model->path);
+  return FALSE;
+}
+
+void
+latent_model_set_warm (LatentModel *model, gboolean warm)
+{
+  model->warm = warm;
 }
 
 gboolean
@@ -334,6 +341,7 @@ latent_model_warm_up (LatentModel *model, const char *method, int block, GError 
   if (!latent_model_get_method_info (model, method, &info, error))
     return FALSE;
   int out_frames = (int) ((gint64) block * info.in_ratio / info.out_ratio);
+  latent_model_set_warm (model, FALSE);
   float *in = g_new0 (float, (gsize) block * info.in_channels);
   float *out = g_new0 (float, (gsize) out_frames * info.out_channels);
   gboolean ok = TRUE;
@@ -341,5 +349,8 @@ latent_model_warm_up (LatentModel *model, const char *method, int block, GError 
     ok = latent_model_run (model, method, in, block, out, error);
   g_free (in);
   g_free (out);
-  return ok && latent_model_reset (model, error);
+  if (!ok || !latent_model_reset (model, error))
+    return FALSE;
+  latent_model_set_warm (model, TRUE);
+  return TRUE;
 }

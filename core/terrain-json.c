@@ -10,11 +10,14 @@
  * coordinate more than there are latent frames); everything else that does not fit is an error
  * naming the key and index. */
 #include "terrain-private.h"
+#include "safe-file.h"
 
 #include <json-glib/json-glib.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static gboolean
 fail (GError **error, const char *name, const char *format, ...) G_GNUC_PRINTF (3, 4);
@@ -226,10 +229,45 @@ dataset_from_root (JsonNode *root, const char *name, GError **error)
   return ds;
 }
 
+/* nn_terrain datasets nest 4 levels; json-glib's parser recurses once per level, so a file
+ * nested 100000 deep would exhaust the stack: measure before parsing. */
+#define MAX_JSON_DEPTH 64
+
+static int
+json_depth (const char *json, gssize length)
+{
+  const size_t n = length < 0 ? strlen (json) : (size_t) length;
+  int depth = 0, deepest = 0;
+  gboolean in_string = FALSE;
+  for (size_t i = 0; i < n; i++) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '[' || c == '{') {
+      depth++;
+      deepest = MAX (deepest, depth);
+    } else if (c == ']' || c == '}') {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
 LatentTerrainDataset *
 latent_terrain_dataset_from_json (const char *json, gssize length, const char *name,
     GError **error)
 {
+  const int depth = json_depth (json, length);
+  if (depth > MAX_JSON_DEPTH) {
+    fail (error, name, "nested %d levels deep, at most %d allowed (a dataset needs 4)", depth,
+        MAX_JSON_DEPTH);
+    return NULL;
+  }
   JsonParser *parser = json_parser_new ();
   GError *local = NULL;
   LatentTerrainDataset *ds = NULL;
@@ -317,18 +355,38 @@ latent_terrain_dataset_to_json (const LatentTerrainDataset *dataset)
   return g_string_free (s, FALSE);
 }
 
+static gboolean
+write_text (const char *temp_path, int fd, gpointer user_data, GError **error)
+{
+  const char *text = user_data;
+  size_t left = strlen (text);
+  while (left > 0) {
+    ssize_t n = write (fd, text, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      g_set_error (error, LATENT_ERROR, LATENT_ERROR_IO, "writing %s: %s", temp_path,
+          g_strerror (errno));
+      close (fd);
+      return FALSE;
+    }
+    text += n;
+    left -= (size_t) n;
+  }
+  if (close (fd) != 0) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_IO, "writing %s: %s", temp_path,
+        g_strerror (errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 latent_terrain_dataset_save_json (const LatentTerrainDataset *dataset, const char *path,
     GError **error)
 {
   char *json = latent_terrain_dataset_to_json (dataset);
-  GError *local = NULL;
-  /* g_file_set_contents writes a temporary file and renames it: no partial file. */
-  gboolean ok = g_file_set_contents (path, json, -1, &local);
-  if (!ok) {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_IO, "%s", local->message);
-    g_error_free (local);
-  }
+  gboolean ok = latent_replace_file (path, write_text, NULL, json, error);
   g_free (json);
   return ok;
 }

@@ -1,6 +1,7 @@
 /* Pictures of a terrain: one latent channel in grey, or four in colour, as nn_terrain's GUI
  * draws them, written as PNG with libpng. */
 #include "terrain-private.h"
+#include "safe-file.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -140,6 +141,35 @@ write_png (FILE *file, const guint8 *pixels, int width, int height, gboolean col
   return TRUE;
 }
 
+typedef struct {
+  const guint8 *pixels;
+  const LatentTerrainRenderOptions *options;
+} PngSave;
+
+static gboolean
+write_png_file (const char *temp_path, int fd, gpointer user_data, GError **error)
+{
+  const PngSave *save = user_data;
+  FILE *file = fdopen (fd, "wb");
+  if (!file) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_IO, "writing %s: %s", temp_path,
+        g_strerror (errno));
+    close (fd);
+    return FALSE;
+  }
+  char *message = NULL;
+  gboolean ok = write_png (file, save->pixels, save->options->width, save->options->height,
+      save->options->colour, &message);
+  if (fclose (file) != 0 && ok) {
+    message = g_strdup (g_strerror (errno));
+    ok = FALSE;
+  }
+  if (!ok)
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_IO, "writing %s: %s", temp_path, message);
+  g_free (message);
+  return ok;
+}
+
 gboolean
 latent_terrain_render_png (const LatentTerrain *terrain,
     const LatentTerrainRenderOptions *options, const char *path, GError **error)
@@ -148,47 +178,9 @@ latent_terrain_render_png (const LatentTerrain *terrain,
     return FALSE;
   gsize size = (gsize) options->width * options->height * (options->colour ? 3 : 1);
   guint8 *pixels = g_malloc (size);
-  gboolean ok = latent_terrain_render (terrain, options, pixels, error);
-  if (!ok) {
-    g_free (pixels);
-    return FALSE;
-  }
-  /* Write beside the target and rename, so a failure never leaves a partial picture. */
-  char *dir = g_path_get_dirname (path);
-  char *base = g_path_get_basename (path);
-  char *tmp = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  int fd = g_mkstemp (tmp);
-  if (fd >= 0)
-    fchmod (fd, 0644); /* mkstemp makes 0600; a picture is for everyone to read */
-  FILE *file = fd >= 0 ? fdopen (fd, "wb") : NULL;
-  char *message = NULL;
-  if (!file) {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_IO, "%s: cannot create a file in %s: %s",
-        path, dir, g_strerror (errno));
-    ok = FALSE;
-    if (fd >= 0) {
-      close (fd);
-      g_unlink (tmp);
-    }
-  } else {
-    ok = write_png (file, pixels, options->width, options->height, options->colour, &message);
-    if (fclose (file) != 0 && ok) {
-      message = g_strdup (g_strerror (errno));
-      ok = FALSE;
-    }
-    if (ok && g_rename (tmp, path) != 0) {
-      message = g_strdup_printf ("cannot rename %s into place: %s", tmp, g_strerror (errno));
-      ok = FALSE;
-    }
-    if (!ok) {
-      g_set_error (error, LATENT_ERROR, LATENT_ERROR_IO, "%s: %s", path, message);
-      g_unlink (tmp);
-    }
-  }
-  g_free (message);
-  g_free (tmp);
-  g_free (base);
-  g_free (dir);
+  PngSave save = { pixels, options };
+  gboolean ok = latent_terrain_render (terrain, options, pixels, error)
+      && latent_replace_file (path, write_png_file, NULL, &save, error);
   g_free (pixels);
   return ok;
 }

@@ -3,23 +3,37 @@
 // that never load a model (gst-inspect, registry scans, lv2ls) never map LibTorch.
 #include "torch_backend.h"
 
+#include <torch/csrc/jit/passes/pass_manager.h>
+#include <torch/csrc/jit/runtime/custom_operator.h>
+#include <torch/csrc/jit/runtime/print_handler.h>
 #include <torch/script.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <torch/version.h>
 #include <ATen/Parallel.h>
 
+#include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <map>
 #include <regex>
 #include <string>
 #include <vector>
 
+// A tensor attribute's value right after load, to restore streaming state in place.
+struct StateSlot {
+  torch::jit::Module owner;
+  std::string name;
+  at::Tensor initial;
+};
+
 struct LatentTorchModule {
   torch::jit::Module module;
+  std::vector<StateSlot> initial_state;
 };
 
 namespace {
@@ -102,6 +116,75 @@ bool ivalue_to_number(const c10::IValue &v, double *value) {
   return true;
 }
 
+// Graph optimisations, counted by a post-fusion pass that every executor runs once per graph it
+// optimises. The thread-local count tells a run which compilations happened inside it.
+std::atomic<uint64_t> compilations_total{0};
+std::atomic<uint64_t> compilations_streaming{0};
+thread_local uint64_t compilations_here = 0;
+
+void count_compilation(std::shared_ptr<torch::jit::Graph> &) {
+  compilations_total++;
+  compilations_here++;
+}
+
+uint64_t backend_graph_compilations(uint64_t *streaming) {
+  if (streaming) *streaming = compilations_streaming.load();
+  return compilations_total.load();
+}
+
+// torch 2.x writes F.scaled_dot_product_attention as this operator; LibTorch 1.13 lacks it.
+// Same schema as torch 2.5+ (earlier 2.x files pass a prefix of it), computed as plain math.
+const char *const sdpa_schema =
+    "aten::scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, "
+    "Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, *, float? scale=None, "
+    "bool enable_gqa=False) -> Tensor";
+
+at::Tensor attention_math(at::Tensor q, at::Tensor k, at::Tensor v,
+    const c10::optional<at::Tensor> &mask, double dropout_p, bool is_causal,
+    c10::optional<double> scale, bool enable_gqa) {
+  if (enable_gqa && q.dim() >= 3 && k.size(-3) != q.size(-3)) {
+    const int64_t groups = q.size(-3) / k.size(-3);
+    k = k.repeat_interleave(groups, -3);
+    v = v.repeat_interleave(groups, -3);
+  }
+  const double factor = scale ? *scale : 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * factor;
+  if (is_causal) {
+    at::Tensor keep = at::ones({q.size(-2), k.size(-2)}, q.options().dtype(at::kBool)).tril();
+    scores = scores.masked_fill(keep.logical_not(), -std::numeric_limits<double>::infinity());
+  }
+  if (mask && mask->defined()) {
+    if (mask->scalar_type() == at::kBool)
+      scores = scores.masked_fill(mask->logical_not(), -std::numeric_limits<double>::infinity());
+    else
+      scores = scores + *mask;
+  }
+  at::Tensor weights = at::softmax(scores, -1);
+  if (dropout_p > 0.0) weights = at::dropout(weights, dropout_p, true);
+  return at::matmul(weights, v);
+}
+
+void sdpa_operation(torch::jit::Stack &stack) {
+  const bool enable_gqa = torch::jit::pop(stack).toBool();
+  const c10::IValue scale = torch::jit::pop(stack);
+  const bool is_causal = torch::jit::pop(stack).toBool();
+  const double dropout_p = torch::jit::pop(stack).toDouble();
+  const c10::IValue mask = torch::jit::pop(stack);
+  at::Tensor v = torch::jit::pop(stack).toTensor();
+  at::Tensor k = torch::jit::pop(stack).toTensor();
+  at::Tensor q = torch::jit::pop(stack).toTensor();
+  torch::jit::push(stack, attention_math(q, k, v,
+      mask.isNone() ? c10::optional<at::Tensor>() : mask.toTensor(), dropout_p, is_causal,
+      scale.isNone() ? c10::optional<double>() : scale.toDouble(), enable_gqa));
+}
+
+void register_missing_operators() {
+  const auto sdpa = c10::Symbol::fromQualString("aten::scaled_dot_product_attention");
+  if (!torch::jit::getAllOperatorsFor(sdpa).empty()) return;
+  torch::jit::RegisterOperators registered({torch::jit::Operator(sdpa_schema, sdpa_operation,
+      c10::AliasAnalysisKind::FROM_SCHEMA)});
+}
+
 void init_once() {
   static bool done = false;
   if (done) return;
@@ -109,6 +192,10 @@ void init_once() {
   // The profiling executor makes the first calls of every method very slow.
   torch::jit::getProfilingMode() = false;
   torch::jit::getExecutorMode() = false;
+  torch::jit::registerPostPass(count_compilation);
+  // AFTER exports print from their methods: stdout may be the pipeline's output (fdsink).
+  torch::jit::setPrintHandler([](const std::string &text) { std::fputs(text.c_str(), stderr); });
+  register_missing_operators();
   try {
     at::set_num_interop_threads(1);
   } catch (...) {
@@ -116,11 +203,41 @@ void init_once() {
   }
 }
 
+void snapshot_state(LatentTorchModule *m) {
+  for (const auto &owner : m->module.modules()) {
+    const auto type = owner.type();
+    for (size_t i = 0; i < type->numAttributes(); i++) {
+      if (type->is_parameter(i) || type->getAttribute(i)->kind() != c10::TypeKind::TensorType)
+        continue;
+      const c10::IValue value = owner._ivalue()->getSlot(i);
+      if (value.isTensor() && value.toTensor().defined())
+        m->initial_state.push_back({owner, type->getAttributeName(i), value.toTensor().clone()});
+    }
+  }
+}
+
+int backend_restore_state(LatentTorchModule *m, char **error) {
+  return guarded(error, [&] {
+    c10::InferenceMode guard;
+    for (auto &slot : m->initial_state) {
+      const c10::IValue now = slot.owner.attr(slot.name);
+      if (now.isTensor() && now.toTensor().defined() &&
+          now.toTensor().sizes() == slot.initial.sizes() &&
+          now.toTensor().scalar_type() == slot.initial.scalar_type())
+        now.toTensor().copy_(slot.initial);
+      else  // the model replaced the tensor with one of another shape: put a copy back
+        slot.owner.setattr(slot.name, slot.initial.clone());
+    }
+    return 1;
+  });
+}
+
 LatentTorchModule *backend_load(const char *path, char **error) {
   init_once();
   try {
-    auto *m = new LatentTorchModule{torch::jit::load(path, torch::kCPU)};
+    auto *m = new LatentTorchModule{torch::jit::load(path, torch::kCPU), {}};
     m->module.eval();
+    snapshot_state(m);
     return m;
   } catch (const c10::Error &e) {
     set_error(error, explain_load_error(e.what_without_backtrace()));
@@ -257,7 +374,17 @@ int backend_call_void(LatentTorchModule *m, const char *method, char **error) {
 }
 
 int backend_run(LatentTorchModule *m, const char *method, const float *in, int in_channels,
-    int in_frames, float *out, int out_channels, int out_frames, int threads, char **error) {
+    int in_frames, float *out, int out_channels, int out_frames, int threads, int streaming,
+    char **error) {
+  const uint64_t compiled_before = compilations_here;
+  struct CountStreamingCompilations {
+    uint64_t before;
+    bool streaming;
+    ~CountStreamingCompilations() {
+      if (streaming && compilations_here != before)
+        compilations_streaming += compilations_here - before;
+    }
+  } count{compiled_before, streaming != 0};
   return guarded(error, [&] {
     use_threads(threads);
     c10::InferenceMode guard;
@@ -391,6 +518,8 @@ const LatentTorchBackend backend_table = {
     backend_call_setter,
     backend_call_void,
     backend_run,
+    backend_restore_state,
+    backend_graph_compilations,
     backend_read_archive,
     backend_write_archive,
 };

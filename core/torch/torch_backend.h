@@ -11,7 +11,7 @@
 extern "C" {
 #endif
 
-#define LATENT_BACKEND_ABI 1
+#define LATENT_BACKEND_ABI 2
 #define LATENT_BACKEND_ENTRY "latent_torch_backend"
 
 typedef struct LatentTorchModule LatentTorchModule;
@@ -45,10 +45,18 @@ typedef struct {
   /* Calls a method with no argument whose result is ignored (reset). */
   int (*call_void) (LatentTorchModule *module, const char *method, char **error);
   /* Runs method on float32 [1, in_channels, in_frames]; the result must be
-   * [1, out_channels, out_frames] and is copied planar into out. */
+   * [1, out_channels, out_frames] and is copied planar into out. A graph compilation during
+   * a call with `streaming` set is counted in graph_compilations' *streaming. */
   int (*run) (LatentTorchModule *module, const char *method, const float *in,
       int in_channels, int in_frames, float *out, int out_channels, int out_frames,
-      int threads, char **error);
+      int threads, int streaming, char **error);
+  /* Puts every tensor attribute that is not a parameter (buffers: convolution caches, counters)
+   * back to its value right after load, in place: the optimised graphs survive, unlike a
+   * reload. */
+  int (*restore_state) (LatentTorchModule *module, char **error);
+  /* TorchScript graph optimisations (one per method and argument kind) run in this process;
+   * *streaming (when not NULL) gets those that happened inside streaming runs. */
+  uint64_t (*graph_compilations) (uint64_t *streaming);
 
   int (*read_archive) (const char *path, LatentArchiveVisitor visit, void *user_data,
       char **error);

@@ -98,6 +98,29 @@ class V1Style(torch.nn.Module):
         return z[:, :1].repeat_interleave(self.ratio, -1)
 
 
+class StatefulNoReset(torch.nn.Module):
+    """Streaming state kept as RAVE and AFTER exports keep it, with no reset() method: a buffer
+    updated in place (cached_conv's padding), a plain tensor attribute reassigned each call,
+    and a buffer replaced by one of another shape. forward = x + x delayed by 3 samples
+    + 0.25 * calls + 0.5 * sum of the last samples of up to 8 previous calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("forward_params", torch.tensor([1, 1, 1, 1]))
+        self.register_buffer("cache", torch.zeros(1, 1, 3))
+        self.register_buffer("history", torch.zeros(0))
+        self.calls = torch.zeros(1)
+        self.sr = 8000
+
+    def forward(self, x):
+        padded = torch.cat([self.cache, x], -1)
+        self.cache.copy_(padded[..., -3:])
+        y = x + padded[..., :-3] + 0.25 * self.calls + 0.5 * self.history.sum()
+        self.calls = self.calls + 1
+        self.history = torch.cat([self.history[-7:], x.reshape(-1)[-1:]])
+        return y
+
+
 class NoParams(torch.nn.Module):
     def forward(self, x):
         return x
@@ -116,25 +139,58 @@ class WrongShape(torch.nn.Module):
 
 
 class Attention(torch.nn.Module):
+    """forward: [1, 4, T] -> [1, 4, T], attention over time with q = x, k = x / 2, v = x
+    reversed in time. Scripted with softmax as a stand-in; write_torch2_style puts torch 2.x's
+    attention operator in its place (causal, scale 0.3), and `masked` adds a float mask."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("forward_params", torch.tensor([4, 1, 4, 1]))
+        self.register_buffer("masked_params", torch.tensor([4, 1, 4, 1]))
+
     def forward(self, x):
-        return torch.softmax(x, -1)
+        q = x.permute(0, 2, 1).unsqueeze(1)
+        k = q * 0.5
+        v = torch.flip(q, [2])
+        y = torch.softmax(q, -1) + k + v
+        return y.squeeze(1).permute(0, 2, 1)
+
+    @torch.jit.export
+    def masked(self, x):
+        q = x.permute(0, 2, 1).unsqueeze(1)
+        t = q.shape[2]
+        mask = torch.arange(t).unsqueeze(0).float() - torch.arange(t).unsqueeze(1).float()
+        y = torch.softmax(q, -2) + mask.sum() + q
+        return y.squeeze(1).permute(0, 2, 1)
 
 
-def write_torch2_style(path):
-    """A file as torch 2.x exports AFTER's attention: its code calls
-    scaled_dot_product_attention, an operator LibTorch 1.13 does not have. torch 1.13 cannot
-    script that call, so script softmax and rewrite the stored code (dropping the debug
-    tables that map the old source)."""
+class RmsNorm(torch.nn.Module):
+    """Stand-in for a file calling aten::rms_norm, an operator LibTorch 1.13 lacks and 2.4+
+    has: its code is rewritten as write_torch2_style does."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("forward_params", torch.tensor([4, 1, 4, 1]))
+
+    def forward(self, x):
+        return torch.relu(x)
+
+
+def write_torch2_style(module, path, replacements):
+    """A file as torch 2.x exports it: its code calls operators LibTorch 1.13 does not have.
+    torch 1.13 cannot script those calls, so script stand-ins and rewrite the stored code
+    (dropping the debug tables that map the old source)."""
     plain = path + ".tmp"
-    torch.jit.script(Attention()).save(plain)
+    torch.jit.script(module).save(plain)
     with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w") as out:
         for entry in src.infolist():
             if entry.filename.endswith(".debug_pkl"):
                 continue
             data = src.read(entry.filename)
             if entry.filename.endswith(".py"):
-                data = data.replace(b"torch.softmax(x, -1)",
-                                    b"torch.scaled_dot_product_attention(x, x, x)")
+                for old, new in replacements:
+                    assert old in data, (old, data)
+                    data = data.replace(old, new)
             out.writestr(entry, data)
     os.remove(plain)
 
@@ -142,9 +198,18 @@ def write_torch2_style(path):
 def main():
     torch.jit.script(StatefulCodec()).save(os.path.join(HERE, "stateful-codec.ts"))
     torch.jit.script(V1Style()).save(os.path.join(HERE, "v1-style.ts"))
+    torch.jit.script(StatefulNoReset()).save(os.path.join(HERE, "stateful-no-reset.ts"))
     torch.jit.script(NoParams()).save(os.path.join(HERE, "no-params.ts"))
     torch.jit.script(WrongShape()).save(os.path.join(HERE, "wrong-shape.ts"))
-    write_torch2_style(os.path.join(HERE, "torch2-attention.ts"))
+    write_torch2_style(Attention(), os.path.join(HERE, "torch2-attention.ts"), [
+        (b"torch.add(torch.add(torch.softmax(q, -1), k), v)",
+         b"torch.scaled_dot_product_attention(q, k, v, None, 0., True, scale=0.29999999999999999)"),
+        (b"_3 = torch.add(torch.softmax(q, -2), torch.sum(mask))\n    y = torch.add(_3, q)",
+         b"y = torch.scaled_dot_product_attention(q, q, q, mask)"),
+    ])
+    write_torch2_style(RmsNorm(), os.path.join(HERE, "torch2-rms-norm.ts"), [
+        (b"torch.relu(x)", b"torch.rms_norm(x, [4])"),
+    ])
     with open(os.path.join(HERE, "not-torchscript.ts"), "w") as f:
         f.write("this is a text file, not a TorchScript archive\n")
     print("fixtures written to", HERE)

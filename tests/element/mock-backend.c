@@ -198,7 +198,8 @@ encode (LatentTorchModule *m, const float *in, int t, float *out)
 
 static int
 mock_run (LatentTorchModule *m, const char *method, const float *in, int in_channels,
-    int in_frames, float *out, int out_channels, int out_frames, int threads, char **error)
+    int in_frames, float *out, int out_channels, int out_frames, int threads, int streaming,
+    char **error)
 {
   if (!strcmp (method, "encode")) {
     if (in_frames % 4) {
@@ -246,6 +247,23 @@ mock_write_archive (const char *path, LatentNamedTensor *const *tensors, unsigne
   return 0;
 }
 
+/* The state as loaded: the carried sum starts at 0. */
+static int
+mock_restore_state (LatentTorchModule *m, char **error)
+{
+  m->running = 0;
+  return 1;
+}
+
+/* The mock never optimises a graph. */
+static uint64_t
+mock_graph_compilations (uint64_t *streaming)
+{
+  if (streaming)
+    *streaming = 0;
+  return 0;
+}
+
 static const LatentTorchBackend mock_backend = {
   .abi = LATENT_BACKEND_ABI,
   .version = "mock (tests/element/mock-backend.c)",
@@ -259,6 +277,8 @@ static const LatentTorchBackend mock_backend = {
   .call_setter = mock_call_setter,
   .call_void = mock_call_void,
   .run = mock_run,
+  .restore_state = mock_restore_state,
+  .graph_compilations = mock_graph_compilations,
   .read_archive = mock_read_archive,
   .write_archive = mock_write_archive,
 };

@@ -21,6 +21,7 @@
 
 #include "after-util.h"
 #include "audio-metrics.h"
+#include "compile-check.h"
 #include "latent.h"
 
 /* AFTER_GM_DIR overrides the models' folder (e.g. to try a new export before shipping it). */
@@ -291,6 +292,8 @@ main (int argc, char **argv)
   }
   if (midi)
     check_midi ();
+  CHECK (latent_test_no_streaming_compilations ("after-gm"),
+      "a warmed-up model optimised a graph while streaming");
   printf ("%d failure(s)\n", failures);
   return failures ? 1 : 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "after-util.h"
+#include "compile-check.h"
 
 #define AUDIO_MODEL LATENT_TEST_DATA "/after-audio.ts"
 #define MIDI_MODEL LATENT_TEST_DATA "/after-midi.ts"
@@ -410,6 +411,13 @@ test_errors (void)
   }
 }
 
+/* Runs last: none of the streams above optimised a graph after its warm-up. */
+static void
+test_no_streaming_compilations (void)
+{
+  g_assert_true (latent_test_no_streaming_compilations (g_test_get_path ()));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -425,5 +433,6 @@ main (int argc, char **argv)
   g_test_add_func ("/aftertransfer/midi-notes", test_midi_notes);
   g_test_add_func ("/aftertransfer/resample-upstream", test_resample_upstream);
   g_test_add_func ("/aftertransfer/errors", test_errors);
+  g_test_add_func ("/aftertransfer/no-streaming-compilations", test_no_streaming_compilations);
   return g_test_run ();
 }

@@ -11,6 +11,7 @@
  * The host's audio inputs share one buffer: after's structure and sidechain get the same
  * signal. */
 #include "host-checks.h"
+#include "compile-check.h"
 #include "latent.h"
 
 #include <math.h>
@@ -254,6 +255,13 @@ test_wrong_kind (void)
   host_free (host);
 }
 
+/* Runs last: none of the streams above optimised a graph after its warm-up. */
+static void
+test_no_streaming_compilations (void)
+{
+  g_assert_true (latent_test_no_streaming_compilations (g_test_get_path ()));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -268,5 +276,6 @@ main (int argc, char **argv)
   g_test_add_func ("/after/controls", test_after_controls);
   g_test_add_func ("/after/wrong-kind", test_wrong_kind);
   g_test_add_func ("/after-midi/notes", test_midi_notes);
+  g_test_add_func ("/after/no-streaming-compilations", test_no_streaming_compilations);
   return g_test_run ();
 }

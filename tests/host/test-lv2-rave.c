@@ -4,6 +4,7 @@
  * Fixture: tests/data/stateful-codec.ts (sr 8000; encode = means of 4 samples, decode repeats
  * latent 0), so decode(encode(x)) is exact in float32. */
 #include "host-checks.h"
+#include "compile-check.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -416,6 +417,13 @@ test_realtime_paced (void)
   g_free (ref);
 }
 
+/* Runs last: none of the streams above optimised a graph after its warm-up. */
+static void
+test_no_streaming_compilations (void)
+{
+  g_assert_true (latent_test_no_streaming_compilations (g_test_get_path ()));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -437,5 +445,6 @@ main (int argc, char **argv)
   g_test_add_func ("/rave/no-features", test_no_features);
   g_test_add_func ("/rave/max-block-option", test_max_block_option);
   g_test_add_func ("/rave/realtime-paced", test_realtime_paced);
+  g_test_add_func ("/rave/no-streaming-compilations", test_no_streaming_compilations);
   return g_test_run ();
 }

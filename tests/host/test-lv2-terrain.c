@@ -10,6 +10,7 @@
  * smoothed coordinate of each 4-sample frame. Fixture terrains (2 -> 2, small) are made here
  * with the core API. */
 #include "host-checks.h"
+#include "compile-check.h"
 #include "latent.h"
 
 #include <glib/gstdio.h>
@@ -538,6 +539,13 @@ test_shipped_pair (void)
   g_free (model);
 }
 
+/* Runs last: none of the streams above optimised a graph after its warm-up. */
+static void
+test_no_streaming_compilations (void)
+{
+  g_assert_true (latent_test_no_streaming_compilations (g_test_get_path ()));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -564,6 +572,7 @@ main (int argc, char **argv)
   g_test_add_func ("/terrain/rate-mismatch", test_rate_mismatch);
   g_test_add_func ("/terrain/realtime-paced", test_realtime_paced);
   g_test_add_func ("/terrain/shipped-pair", test_shipped_pair);
+  g_test_add_func ("/terrain/no-streaming-compilations", test_no_streaming_compilations);
   int status = g_test_run ();
 
   const char *files[] = { terrain_a, terrain_b, terrain_3dims, terrain_corrupt, decoder_copy };

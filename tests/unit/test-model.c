@@ -122,13 +122,124 @@ test_open_errors (void)
   expect_open_error ("missing.ts", LATENT_ERROR_LOAD, "no such model file");
   expect_open_error ("not-torchscript.ts", LATENT_ERROR_LOAD, "not a TorchScript archive");
   expect_open_error ("no-params.ts", LATENT_ERROR_METHOD, "M_params");
-  /* AFTER's released exports (torch 2.x attention) in LibTorch 1.13: say what to do. */
+  /* A torch-2 operator other than attention (which the backend supplies) in LibTorch 1.13:
+   * say what to do. LibTorch 2.4 and later have rms_norm and run the file. */
   g_assert_nonnull (latent_backend_version ()); /* no-params.ts loaded the backend */
   if (g_str_has_prefix (latent_backend_version (), "LibTorch 1.")) {
-    expect_open_error ("torch2-attention.ts", LATENT_ERROR_LOAD,
-        "operator aten::scaled_dot_product_attention is not in LibTorch");
-    expect_open_error ("torch2-attention.ts", LATENT_ERROR_LOAD, "-Dlibtorch_dir=");
+    expect_open_error ("torch2-rms-norm.ts", LATENT_ERROR_LOAD,
+        "operator aten::rms_norm is not in LibTorch");
+    expect_open_error ("torch2-rms-norm.ts", LATENT_ERROR_LOAD, "-Dlibtorch_dir=");
+  } else {
+    latent_model_free (open_fixture ("torch2-rms-norm.ts"));
   }
+}
+
+/* softmax(q k^T * scale + mask) v for one head: q [T][E], k [T][E], v [T][E], out [T][E]. */
+static void
+attention_reference (int t_len, int e_len, const float *q, const float *k, const float *v,
+    double scale, gboolean causal, gboolean ramp_mask, double *out)
+{
+  for (int i = 0; i < t_len; i++) {
+    double w[16], top = -INFINITY, sum = 0.0;
+    for (int j = 0; j < t_len; j++) {
+      double dot = 0.0;
+      for (int e = 0; e < e_len; e++)
+        dot += (double) q[i * e_len + e] * k[j * e_len + e];
+      w[j] = causal && j > i ? -INFINITY : dot * scale + (ramp_mask ? j - i : 0);
+      top = MAX (top, w[j]);
+    }
+    for (int j = 0; j < t_len; j++)
+      sum += (w[j] = exp (w[j] - top));
+    for (int e = 0; e < e_len; e++) {
+      out[i * e_len + e] = 0.0;
+      for (int j = 0; j < t_len; j++)
+        out[i * e_len + e] += w[j] / sum * v[j * e_len + e];
+    }
+  }
+}
+
+/* A torch 2.x file calling aten::scaled_dot_product_attention (causal with a scale, and with
+ * a float mask) runs on every LibTorch: natively on 2.x, through the backend's own
+ * registration on 1.13, and both equal the plain math. */
+static void
+test_torch2_attention (void)
+{
+  enum { T = 5, E = 4 };
+  LatentModel *model = open_fixture ("torch2-attention.ts");
+  float x[E * T], q[T * E], k[T * E], v[T * E], out[E * T];
+  double expected[T * E];
+  for (int e = 0; e < E; e++)
+    for (int t = 0; t < T; t++)
+      x[e * T + t] = (float) sin (1.3 * t + 0.7 * e) * (1.0f + 0.25f * e);
+  for (int t = 0; t < T; t++)
+    for (int e = 0; e < E; e++) {
+      q[t * E + e] = x[e * T + t];
+      k[t * E + e] = 0.5f * x[e * T + t];
+      v[t * E + e] = x[e * T + (T - 1 - t)];
+    }
+  GError *error = NULL;
+  g_assert_true (latent_model_run (model, "forward", x, T, out, &error));
+  g_assert_no_error (error);
+  attention_reference (T, E, q, k, v, 0.3, TRUE, FALSE, expected);
+  for (int t = 0; t < T; t++)
+    for (int e = 0; e < E; e++)
+      g_assert_cmpfloat_with_epsilon (out[e * T + t], expected[t * E + e], 1e-5);
+
+  g_assert_true (latent_model_run (model, "masked", x, T, out, &error));
+  g_assert_no_error (error);
+  attention_reference (T, E, q, q, q, 1.0 / sqrt (E), FALSE, TRUE, expected);
+  for (int t = 0; t < T; t++)
+    for (int e = 0; e < E; e++)
+      g_assert_cmpfloat_with_epsilon (out[e * T + t], expected[t * E + e], 1e-5);
+  latent_model_free (model);
+}
+
+/* Runs `blocks` blocks of a fixed test signal through forward. */
+static void
+run_blocks (LatentModel *model, int block, int blocks, float *out)
+{
+  float in[64];
+  g_assert_cmpint (block, <=, 64);
+  for (int b = 0; b < blocks; b++) {
+    for (int i = 0; i < block; i++)
+      in[i] = (float) sin (0.37 * (b * block + i)) + 0.1f * b;
+    GError *error = NULL;
+    g_assert_true (latent_model_run (model, "forward", in, block, out + b * block, &error));
+    g_assert_no_error (error);
+  }
+}
+
+/* A model without reset() (RAVE and AFTER exports): warm-up then reset gives output identical
+ * to a fresh load, and, once warm, no call optimises a graph again (a reload did: it cost
+ * the whole optimisation inside the stream). */
+static void
+test_reset_restores_state (void)
+{
+  enum { BLOCK = 16, BLOCKS = 12 };
+  float fresh[BLOCK * BLOCKS], warmed[BLOCK * BLOCKS], again[BLOCK * BLOCKS];
+  LatentModel *model = open_fixture ("stateful-no-reset.ts");
+  run_blocks (model, BLOCK, BLOCKS, fresh);
+  latent_model_free (model);
+
+  model = open_fixture ("stateful-no-reset.ts");
+  GError *error = NULL;
+  g_assert_true (latent_model_warm_up (model, "forward", BLOCK, &error));
+  g_assert_no_error (error);
+  guint64 streaming_before = 0, total_before = latent_backend_graph_compilations (&streaming_before);
+  g_assert_cmpuint (total_before, >, 0); /* the counter sees the warm-up's optimisations */
+  run_blocks (model, BLOCK, BLOCKS, warmed);
+  g_assert_true (latent_model_reset (model, &error));
+  g_assert_no_error (error);
+  run_blocks (model, BLOCK, BLOCKS, again);
+  guint64 streaming_after = 0, total_after = latent_backend_graph_compilations (&streaming_after);
+  latent_model_free (model);
+
+  g_assert_cmpmem (warmed, sizeof warmed, fresh, sizeof fresh);
+  g_assert_cmpmem (again, sizeof again, fresh, sizeof fresh);
+  /* The state is real: the same signal a second time (no reset) gives other output. */
+  g_assert_cmpfloat (fabsf (fresh[BLOCK * BLOCKS - 1] - fresh[BLOCK - 1]), >, 0.1);
+  g_assert_cmpuint (total_after, ==, total_before);
+  g_assert_cmpuint (streaming_after, ==, streaming_before);
 }
 
 static void
@@ -266,6 +377,8 @@ main (int argc, char **argv)
   g_test_add_func ("/model/attributes", test_attributes);
   g_test_add_func ("/model/open-errors", test_open_errors);
   g_test_add_func ("/model/wrong-shape", test_wrong_shape);
+  g_test_add_func ("/model/torch2-attention", test_torch2_attention);
+  g_test_add_func ("/model/reset-restores-state", test_reset_restores_state);
   g_test_add_func ("/stream/block-invariance", test_stream_block_invariance);
   g_test_add_func ("/stream/affine-and-nonfinite", test_stream_affine_and_nonfinite);
   g_test_add_func ("/stream/default-block", test_default_block);

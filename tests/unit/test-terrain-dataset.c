@@ -177,6 +177,15 @@ test_json_errors (void)
       " \"latents\": {\"1\": {\"0\": [1]}}}", "fragment 1 is empty");
   expect_json_error ("{\"coordinates\": {\"1\": {\"0\": [1e300]}},"
       " \"latents\": {\"1\": {\"0\": [1]}}}", "coordinates/1/0[0] is out of float range");
+  /* 100000 levels crashed json-glib's recursive parser (stack exhaustion). */
+  GString *deep = g_string_new ("{\"coordinates\": ");
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (deep, '[');
+  expect_json_error (deep->str, "nested 100001 levels deep, at most 64");
+  g_string_free (deep, TRUE);
+  /* Brackets inside strings are text, not nesting. */
+  expect_json_error ("{\"coordinates\": {\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\": 1}}",
+      "missing key \"latents\"");
   GError *error = NULL;
   g_assert_null (latent_terrain_dataset_load_json ("/nonexistent/d.json", &error));
   g_assert_error (error, LATENT_ERROR, LATENT_ERROR_IO);
