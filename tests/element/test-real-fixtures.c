@@ -26,7 +26,7 @@
 #define LATENTS 8
 #define N_SAMPLES (48 * RATIO)
 #define ENCODE_TOL 2e-3   /* relative to the latents' largest magnitude */
-#define TIMBRE_TOL 1e-4
+#define TIMBRE_TOL 1e-5 /* a timbre after a warm-up on silence without reset is 5e-4 off */
 #define TIMEOUT_MS 300000
 
 static int failures;
