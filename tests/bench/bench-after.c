@@ -300,7 +300,8 @@ main (int argc, char **argv)
       double gl = 0, pl = 0, pr = 0, cl = 0;
       double gr = run_pipeline (model, structure, timbre, rate, steps, gst_out, &gl, &latency);
       double cr = gr >= 0
-          ? core_on_thread (&(CoreArgs) { model, structure, timbre, 0, 0, steps }, &cl) : -1;
+          ? core_on_thread (&(CoreArgs) { .model = model, .clip = structure,
+              .timbre = timbre, .steps = steps }, &cl) : -1;
       ok = gr >= 0 && cr >= 0
           && run_reference (model, structure, timbre, steps, py_out, &pl, &pr);
       if (ok && cr < core_run) {

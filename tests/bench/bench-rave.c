@@ -263,8 +263,8 @@ main (int argc, char **argv)
       double gl = 0, pl = 0, pr = 0, cl = 0;
       long rss = 0;
       double gr = run_pipeline (model, clip, rate, block, ratio, &gl);
-      double cr = gr >= 0 ? core_on_thread (&(CoreArgs) { model, clip, NULL, block, ratio, 0 }, &cl)
-          : -1;
+      CoreArgs core_args = { .model = model, .clip = clip, .block = block, .ratio = ratio };
+      double cr = gr >= 0 ? core_on_thread (&core_args, &cl) : -1;
       ok = gr >= 0 && cr >= 0 && run_reference (model, clip, block, &pl, &pr, &rss);
       if (ok && cr < core_run) {
         core_run = cr;
