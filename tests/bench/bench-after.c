@@ -268,6 +268,12 @@ main (int argc, char **argv)
   LatentAfterInfo info = *latent_after_get_info (after);
   int block = latent_after_get_block (after);
   latent_after_free (after);
+  if (info.kind == LATENT_AFTER_MIDI) {
+    printf ("SKIP: %s is an AFTER MIDI export (n_poly %d); bench-after times the audio path "
+        "(structure + timbre audio). Time it with build/tests/host/bench-lv2 --model %s "
+        "(urn:latent:after-midi against the core API)\n", model, info.n_poly, model);
+    return 77;
+  }
   int rate = info.sample_rate > 0 ? info.sample_rate : 44100;
   size_t n = 0, nt = 0;
   char *structure = make_clip (rate, seconds, FALSE, &n, &error);

@@ -5,7 +5,9 @@
  *   ravedecode, ravedecode, raveencode method=forward: N in = N out, all finite, and agreeing with
  *   python's forward / decode (RAVE's decode draws noise for the 120 pruned latents, so these are
  *   compared by their block loudness and log-mel spectra, against the spread between two python
- *   seeds); state reset: warmed up on the signal, reset, then streaming equals a fresh load.
+ *   seeds); state reset: warmed up on the signal, reset, then streaming equals a fresh load;
+ *   the 48 kHz export states its rate, is refused 44.1 kHz audio (naming audioresample) and
+ *   streams 48 kHz audio.
  *   AFTER (audio, MIDI n_poly 8): latent_after_open (which warms up and resets) gives the timbre
  *   python gets from a fresh load; aftertransfer streams N in = N out, finite, agreeing with
  *   python's forward / generate by loudness and spectrum.
@@ -303,6 +305,42 @@ test_rave_reset (const char *layout)
   rave_refs_clear (&r);
 }
 
+/* The 48 kHz export (for the LV2 plugins' resampling) states its rate; raveencode refuses
+ * 44.1 kHz audio for it, naming audioresample, and streams 48 kHz audio N in -> N frames out. */
+static void
+test_rave_48k (void)
+{
+  GError *error = NULL;
+  LatentModel *model = latent_model_open (DIR "/rave-v2-48k.ts", 1, &error);
+  CHECK (model != NULL, "rave-v2-48k: %s", error ? error->message : "?");
+  if (!model)
+    return;
+  int rate = latent_model_get_sample_rate (model);
+  latent_model_free (model);
+  printf ("%-40s sample rate %d\n", "rave-v2-48k", rate);
+  CHECK (rate == 48000, "rave-v2-48k: sample rate %d, expected 48000", rate);
+  float *x = read_f32 ("rave-v2-nn16-ref-input.f32", N_SAMPLES);
+  PuPipeline *p = pu_run ("raveencode model=" DIR "/rave-v2-48k.ts", AUDIO_CAPS, x, N_SAMPLES,
+      PATTERN, G_N_ELEMENTS (PATTERN), 0);
+  /* The refusal: a not-negotiated error, after a warning that says why. */
+  char *err = pu_error_text (p), *warn = pu_warning_text (p);
+  printf ("%-40s 44.1 kHz in: error '%s', warning '%s'\n", "rave-v2-48k", err, warn);
+  CHECK (p->error && strstr (warn, "48000 Hz") && strstr (warn, "audioresample"),
+      "rave-v2-48k: 44.1 kHz audio not refused with a message naming 48000 Hz and "
+      "audioresample: '%s' / '%s'", err, warn);
+  g_free (err);
+  g_free (warn);
+  pu_free (p);
+  p = run_checked ("rave-v2-48k raveencode ! ravedecode", "raveencode model=" DIR "/rave-v2-48k.ts ! "
+      "ravedecode model=" DIR "/rave-v2-48k.ts",
+      "audio/x-raw,format=F32LE,layout=interleaved,channels=1,rate=48000", x, N_SAMPLES,
+      N_SAMPLES);
+  size_t bad = pu_out_frames (p) == N_SAMPLES ? count_nonfinite (pu_out (p), N_SAMPLES) : 0;
+  CHECK (bad == 0, "rave-v2-48k: %" G_GSIZE_FORMAT " non-finite samples", bad);
+  pu_free (p);
+  g_free (x);
+}
+
 /* ------------------------------------------------------------------ AFTER */
 
 #define AFTER_CHUNKS 8
@@ -460,6 +498,7 @@ main (int argc, char **argv)
   if (!*only || !strcmp (only, "rave")) {
     test_rave ("nn16");
     test_rave ("nn156");
+    test_rave_48k ();
   }
   if (!*only || !strcmp (only, "reset")) {
     test_rave_reset ("nn16");
