@@ -5,7 +5,8 @@
  *   ravedecode, ravedecode, raveencode method=forward: N in = N out, all finite, and agreeing with
  *   python's forward / decode (RAVE's decode draws noise for the 120 pruned latents, so these are
  *   compared by their block loudness and log-mel spectra, against the spread between two python
- *   seeds); state reset: warmed up on the signal, reset, then streaming equals a fresh load;
+ *   seeds); state reset: warmed up on the signal, reset, then streaming equals a fresh load
+ *   (core API), and raveencode after a flush encodes as a fresh load;
  *   the 48 kHz export states its rate, is refused 44.1 kHz audio (naming audioresample) and
  *   streams 48 kHz audio.
  *   AFTER (audio, MIDI n_poly 8): latent_after_open (which warms up and resets) gives the timbre
@@ -13,6 +14,7 @@
  *   python's forward / generate by loudness and spectrum.
  * Prints its figures; exits 1 on the first failed check of each kind (all are run). */
 #include <gst/gst.h>
+#include <gst/check/gstharness.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -341,6 +343,71 @@ test_rave_48k (void)
   g_free (x);
 }
 
+static GstBuffer *
+audio_buffer (const float *x, size_t n, GstClockTime pts)
+{
+  GstBuffer *b = gst_buffer_new_memdup (x, n * sizeof (float));
+  GST_BUFFER_PTS (b) = pts;
+  GST_BUFFER_DURATION (b) = gst_util_uint64_scale_int (n, GST_SECOND, SR);
+  return b;
+}
+
+/* Pushes x in 2048-sample buffers and pulls every latent frame the encoder gives back. */
+static size_t
+harness_encode (GstHarness *h, const float *x, size_t n, float *z)
+{
+  size_t frames = 0;
+  for (size_t i = 0; i + RATIO <= n; i += RATIO) {
+    if (gst_harness_push (h, audio_buffer (x + i, RATIO, gst_util_uint64_scale_int (i,
+                GST_SECOND, SR))) != GST_FLOW_OK)
+      break;
+    GstBuffer *out;
+    while ((out = gst_harness_try_pull (h))) {
+      size_t got = gst_buffer_get_size (out) / sizeof (float);
+      if (z)
+        gst_buffer_extract (out, 0, z + frames * LATENTS, got * sizeof (float));
+      frames += got / LATENTS;
+      gst_buffer_unref (out);
+    }
+  }
+  return frames;
+}
+
+/* The element resets state on a flush (DESIGN.md: restore the load-time buffers): raveencode
+ * that streamed another signal, then got a flushing seek's events, encodes the test signal as
+ * python's fresh load does. */
+static void
+test_rave_flush (const char *layout)
+{
+  RaveRefs r;
+  rave_refs_load (&r, layout);
+  const size_t frames = N_SAMPLES / RATIO;
+  float *reversed = g_new (float, N_SAMPLES), *z = g_new0 (float, frames * LATENTS);
+  for (size_t i = 0; i < N_SAMPLES; i++)
+    reversed[i] = r.input[N_SAMPLES - 1 - i];
+  char *desc = g_strdup_printf ("raveencode model=%s", r.model);
+  GstHarness *h = gst_harness_new_parse (desc);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  size_t warm = harness_encode (h, reversed, N_SAMPLES, NULL);
+  gst_harness_push_event (h, gst_event_new_flush_start ());
+  gst_harness_push_event (h, gst_event_new_flush_stop (TRUE));
+  GstSegment seg;
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  gst_harness_push_event (h, gst_event_new_segment (&seg));
+  size_t got = harness_encode (h, r.input, N_SAMPLES, z);
+  char *what = g_strdup_printf ("%s raveencode after a flush", layout);
+  CHECK (warm == frames && got == frames, "%s: %" G_GSIZE_FORMAT " and %" G_GSIZE_FORMAT
+      " frames, expected %" G_GSIZE_FORMAT, what, warm, got, frames);
+  if (got == frames)
+    check_latents (what, z, r.encode, frames);
+  g_free (what);
+  gst_harness_teardown (h);
+  g_free (desc);
+  g_free (reversed);
+  g_free (z);
+  rave_refs_clear (&r);
+}
+
 /* ------------------------------------------------------------------ AFTER */
 
 #define AFTER_CHUNKS 8
@@ -503,6 +570,7 @@ main (int argc, char **argv)
   if (!*only || !strcmp (only, "reset")) {
     test_rave_reset ("nn16");
     test_rave_reset ("nn156");
+    test_rave_flush ("nn16");
   }
   if (!*only || !strcmp (only, "after")) {
     test_after_audio ();
