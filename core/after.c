@@ -245,6 +245,12 @@ latent_after_open (const char *path, int threads, GError **error)
   return after;
 }
 
+const LatentModel *
+latent_after_get_model (const LatentAfter *after)
+{
+  return after->model;
+}
+
 void
 latent_after_free (LatentAfter *after)
 {

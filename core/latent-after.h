@@ -51,6 +51,8 @@ const LatentAfterInfo *latent_after_get_info (const LatentAfter *after);
 const char *latent_after_get_path (const LatentAfter *after);
 /* Audio samples per call: chunk * ratio. */
 int latent_after_get_block (const LatentAfter *after);
+/* The model it runs (for latent_model_get_non_finite_count); owned by `after`. */
+const LatentModel *latent_after_get_model (const LatentAfter *after);
 void latent_after_set_threads (LatentAfter *after, int threads);
 
 /* Attributes nb_steps (1..LATENT_AFTER_MAX_STEPS), guidance_structure, guidance_timbre. */

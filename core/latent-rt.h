@@ -32,7 +32,17 @@
  * frame count) on a lock-free queue; the worker applies an update from the first block that
  * starts at or after its time stamp, so a change lands on the same frame whatever the host
  * block pattern. The chain's input and output must have the same frame rate (ratios multiply
- * to 1, e.g. audio -> latent -> audio). */
+ * to 1, e.g. audio -> latent -> audio).
+ *
+ * Resampling: with config->model_rate set and different from config->rate, the rings and the
+ * audio thread stay at the host rate and the worker converts (libsamplerate, allocated at
+ * creation; the audio thread does nothing more). A step of B host frames gives about
+ * B * model_rate / rate model frames; every complete model block Bm runs, and its output is
+ * converted back. The host side is primed with D frames of silence, the least that keeps
+ * every step's B output frames ready: D = ceil((d1 + Bm - 1) * rate / model_rate + d2), d1
+ * and d2 the converters' lags (latent_resampler_get_lag). The converters are linear phase and
+ * aligned, so the latency is exactly L + D: latent_rt_stream_get_latency() reports it, and
+ * `dry` is delayed by it. */
 #ifndef LATENT_RT_H
 #define LATENT_RT_H
 
@@ -56,6 +66,14 @@ typedef struct {
   int affine_stage;   /* index of the method whose input gets bias/scale; -1: none */
   double rate;        /* host frame rate, for LATENT_RT_WAIT_AUTO's pacing check */
   int threads;        /* intra-op threads (>= 1) */
+  /* The model's frame rate; 0 or equal to `rate`: none. When it differs, the worker
+   * resamples (latent-resample.h): each step takes B = ceil(Bm * rate / model_rate) host
+   * frames (Bm: the model block), converts them to the model rate, runs every model block
+   * that is complete, and converts the output back; see "Resampling" above. */
+  double model_rate;
+  /* Input channels (bit i = channel i) resampled by holding values (controls, MIDI pitch
+   * and velocity) instead of filtering them. */
+  uint64_t hold_channels;
 } LatentRtConfig;
 
 typedef struct LatentRtStream LatentRtStream;
@@ -78,6 +96,7 @@ typedef struct {
   void (*set_threads) (gpointer user_data, int threads);  /* may be NULL */
   gpointer user_data;
   GDestroyNotify destroy; /* frees user_data with the stream (also on failure); may be NULL */
+  const LatentModel *model; /* the model process runs, for its non-finite count; may be NULL */
 } LatentRtProcessor;
 
 /* Same rings, latency and waiting rules as latent_rt_stream_new; config->block and
@@ -88,8 +107,11 @@ LatentRtStream *latent_rt_stream_new_custom (const LatentRtProcessor *processor,
 void latent_rt_stream_free (LatentRtStream *rt);
 
 LatentModel *latent_rt_stream_get_model (LatentRtStream *rt);
-int latent_rt_stream_get_latency (const LatentRtStream *rt); /* L, in frames */
-int latent_rt_stream_get_block (const LatentRtStream *rt);   /* B */
+int latent_rt_stream_get_latency (const LatentRtStream *rt); /* L (+ D when resampling) */
+int latent_rt_stream_get_block (const LatentRtStream *rt);   /* B (host frames) */
+/* The model's block Bm (B when not resampling), and D (0 when not resampling). */
+int latent_rt_stream_get_model_block (const LatentRtStream *rt);
+int latent_rt_stream_get_resample_delay (const LatentRtStream *rt);
 int latent_rt_stream_get_in_channels (const LatentRtStream *rt);
 int latent_rt_stream_get_out_channels (const LatentRtStream *rt);
 /* Input channels of the affine stage (the latent size for encode -> decode), 0 if none. */
@@ -110,10 +132,15 @@ void latent_rt_stream_set_threads (LatentRtStream *rt, int threads);
 
 /* Any thread. Frames output as silence because their block was not ready. */
 uint64_t latent_rt_stream_get_underruns (const LatentRtStream *rt);
+/* Host frames the worker output as silence because the resampled model output fell short
+ * (never, when D is right; tests check it). */
+uint64_t latent_rt_stream_get_resample_shortfalls (const LatentRtStream *rt);
 /* Input blocks the worker skipped because the audio thread had overwritten them. */
 uint64_t latent_rt_stream_get_overruns (const LatentRtStream *rt);
 /* Blocks the worker has run. */
 uint64_t latent_rt_stream_get_blocks (const LatentRtStream *rt);
+/* Any thread: output values the model returned as NaN/Inf (replaced by 0, state reset). */
+uint64_t latent_rt_stream_get_non_finite (const LatentRtStream *rt);
 /* The worker's error (the model raised); it then stops running blocks. NULL while none. */
 const char *latent_rt_stream_get_error (const LatentRtStream *rt);
 

@@ -60,11 +60,13 @@ void latent_terrain_workspace_free (LatentTerrainWorkspace *workspace);
 gboolean latent_terrain_workspace_fits (const LatentTerrainWorkspace *workspace,
     const LatentTerrainConfig *config);
 
-/* One point: x [control_dims] -> out [latent_dims]. Real-time safe: no allocation, no locks, no
- * system calls. Returns FALSE (and leaves `out` untouched) if the workspace does not fit. */
+/* One point: x [control_dims] -> out [latent_dims], NaN/Inf outputs (far outside the trained
+ * range) replaced by 0. Real-time safe: no allocation, no locks, no system calls. Returns
+ * FALSE (and leaves `out` untouched) if the workspace does not fit. */
 gboolean latent_terrain_forward (const LatentTerrain *terrain, const float *x, float *out,
     LatentTerrainWorkspace *workspace);
-/* n points: x [n][control_dims] -> out [n][latent_dims], row-major. Allocates; not real-time. */
+/* n points: x [n][control_dims] -> out [n][latent_dims], row-major, non-finite outputs as 0.
+ * Allocates; not real-time. */
 void latent_terrain_forward_batch (const LatentTerrain *terrain, const float *x, gsize n,
     float *out);
 
@@ -173,6 +175,7 @@ typedef struct LatentTerrainTrainer LatentTerrainTrainer;
 
 #define LATENT_TERRAIN_DEFAULT_LR 1e-3
 #define LATENT_TERRAIN_DEFAULT_BATCH 32
+#define LATENT_TERRAIN_MAX_BATCH 65536
 #define LATENT_TERRAIN_DEFAULT_EPOCHS 10
 
 typedef struct {

@@ -50,7 +50,16 @@ int latent_model_get_sample_rate (const LatentModel *model);
 const char *const *latent_model_get_methods (const LatentModel *model);
 const char *const *latent_model_get_attributes (const LatentModel *model);
 gboolean latent_model_has_method (const LatentModel *model, const char *method);
-/* Fails with LATENT_ERROR_METHOD naming the file, the method and the methods that exist. */
+/* Methods whose M_params exists but cannot be used, as "NAME (why)" (wrong length, values
+ * that are not whole numbers, channels outside 1..LATENT_MAX_CHANNELS, ratios outside
+ * 1..LATENT_MAX_RATIO or neither a multiple of the other). NULL-terminated, owned. */
+const char *const *latent_model_get_refused_methods (const LatentModel *model);
+#define LATENT_MAX_CHANNELS 4096
+#define LATENT_MAX_RATIO (1 << 20)
+/* The highest audio rate any element or plugin takes (Hz). */
+#define LATENT_MAX_SAMPLE_RATE 768000
+/* Fails with LATENT_ERROR_METHOD naming the file, the method and the methods that exist (or
+ * why an existing method is unusable). */
 gboolean latent_model_get_method_info (const LatentModel *model, const char *method,
     LatentMethodInfo *info, GError **error);
 /* Frames a call must be a multiple of: max(1, out_ratio / in_ratio). */
@@ -67,9 +76,15 @@ gboolean latent_model_set_attribute (LatentModel *model, const char *name, doubl
 
 /* Runs `method` once on batch 1. `in` is planar [in_channels][in_frames], `out` planar
  * [out_channels][in_frames * in_ratio / out_ratio]; in_frames must be a multiple of the
- * method's min block. Not thread-safe per model: one stream per model instance. */
+ * method's min block. Non-finite input values reach the model as 0, and `out` is always
+ * finite (see latent_model_get_non_finite_count). Not thread-safe per model: one stream
+ * per model instance. */
 gboolean latent_model_run (LatentModel *model, const char *method, const float *in,
     int in_frames, float *out, GError **error);
+
+/* Output values a model returned as NaN or Inf: latent_model_run replaces them by 0, counts
+ * them here and resets the model's state (it may have gone non-finite too). Any thread. */
+guint64 latent_model_get_non_finite_count (const LatentModel *model);
 
 /* Clears streaming state: calls the model's `reset()` where it has one, else puts every state
  * tensor (buffers such as convolution caches) back to its value at load, in place. */
@@ -80,6 +95,11 @@ gboolean latent_model_reset (LatentModel *model, GError **error);
  * Afterwards, a graph optimisation inside a run counts as a streaming compilation. */
 gboolean latent_model_warm_up (LatentModel *model, const char *method, int block, GError **error);
 
+/* Whether a save to `path` can happen (checked before long work such as training): the path
+ * is absent or a writable regular file (or a link to one), in a writable folder. The error
+ * names the path and why: a FIFO, device node or folder, read-only, no such folder. */
+gboolean latent_check_save_path (const char *path, GError **error);
+
 /* Version of the LibTorch the backend was built with, or NULL before the first load. */
 const char *latent_backend_version (void);
 
@@ -89,6 +109,10 @@ const char *latent_backend_version (void);
 guint64 latent_backend_graph_compilations (guint64 *streaming);
 
 /* ------------------------------------------------------------- streaming */
+
+/* The suite's one non-finite rule: NaN and Inf samples become 0. Returns how many were
+ * replaced. Real-time safe. */
+size_t latent_replace_non_finite (float *samples, size_t n);
 
 /* Feeds a method with interleaved frames in blocks of any size and calls the model on whole
  * model blocks, carrying state, so the output is the same whatever the input block pattern.
@@ -163,5 +187,6 @@ G_END_DECLS
 #include "latent-terrain.h"
 #include "latent-after.h"
 #include "latent-rt.h"
+#include "latent-resample.h"
 
 #endif /* LATENT_H */

@@ -2,6 +2,8 @@
 #include "backend.h"
 #include "model-private.h"
 
+#include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,9 @@ struct LatentModel {
   GStrv methods;    /* methods that have M_params, as the file lists them */
   GStrv attributes; /* from get_attributes() where present, else derived from get_/set_ pairs */
   GStrv all_methods;
+  GStrv refused;       /* "M (why)" for methods whose M_params is unusable */
+  GHashTable *infos;   /* method -> LatentMethodInfo, read once at open */
+  _Atomic guint64 non_finite; /* output values replaced by 0 (replace_non_finite) */
   gboolean warm; /* warmed up: from now on a graph compilation in a run is a streaming one */
 };
 
@@ -37,29 +42,66 @@ strv_has (const char *const *strv, const char *name)
   return strv && g_strv_contains (strv, name);
 }
 
-static gboolean
-has_params (const LatentModel *model, const char *method)
+/* Why M_params cannot describe M, or NULL when it does (then *info is filled). A ratio of 2^32
+ * once truncated to 0 and divided by zero; floats from nn~ 1.5.6 files must be whole. */
+static char *
+read_params (const LatentModel *model, const char *method, LatentMethodInfo *info)
 {
-  int64_t params[4];
+  int64_t p[5] = { 0 };
   char *name = g_strconcat (method, "_params", NULL);
-  int n = model->backend->get_int_list (model->module, name, params, 4);
+  const int n = model->backend->get_int_list (model->module, name, p, 5);
+  char *why = NULL;
+  if (n == -1)
+    why = g_strdup_printf ("no numeric %s", name);
+  else if (n == -2)
+    why = g_strdup_printf ("%s holds values that are not whole numbers", name);
+  else if (n != 4)
+    why = g_strdup_printf ("%s has %d values, expected 4 [in_channels, in_ratio, "
+        "out_channels, out_ratio]", name, n);
+  else if (p[0] < 1 || p[0] > LATENT_MAX_CHANNELS || p[2] < 1 || p[2] > LATENT_MAX_CHANNELS)
+    why = g_strdup_printf ("%s is [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", %"
+        G_GINT64_FORMAT ", %" G_GINT64_FORMAT "]: channels must be 1..%d", name, p[0], p[1],
+        p[2], p[3], LATENT_MAX_CHANNELS);
+  else if (p[1] < 1 || p[1] > LATENT_MAX_RATIO || p[3] < 1 || p[3] > LATENT_MAX_RATIO)
+    why = g_strdup_printf ("%s is [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", %"
+        G_GINT64_FORMAT ", %" G_GINT64_FORMAT "]: ratios must be 1..%d", name, p[0], p[1],
+        p[2], p[3], LATENT_MAX_RATIO);
+  else if (MAX (p[1], p[3]) % MIN (p[1], p[3]) != 0)
+    why = g_strdup_printf ("%s has ratios %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
+        ": one must be a multiple of the other", name, p[1], p[3]);
+  else
+    *info = (LatentMethodInfo) { (int) p[0], (int) p[1], (int) p[2], (int) p[3] };
   g_free (name);
-  return n == 4;
+  return why;
 }
 
-/* Methods from get_methods() where exported, else every method that has M_params (RAVE v1). */
+/* Methods from get_methods() where exported, else every method that has M_params (RAVE v1).
+ * A method whose M_params exists but is unusable goes to model->refused with the reason. */
 static GStrv
 discover_methods (LatentModel *model)
 {
   GStrvBuilder *builder = g_strv_builder_new ();
+  GStrvBuilder *refused = g_strv_builder_new ();
   char **listed = NULL;
   if (strv_has ((const char *const *) model->all_methods, "get_methods"))
     listed = model->backend->call_string_list (model->module, "get_methods", NULL);
   GStrv candidates = listed ? take_backend_strv (listed) : g_strdupv (model->all_methods);
-  for (char **m = candidates; *m; m++)
-    if (has_params (model, *m))
+  for (char **m = candidates; *m; m++) {
+    LatentMethodInfo info;
+    char *why = read_params (model, *m, &info);
+    if (!why) {
       g_strv_builder_add (builder, *m);
+      g_hash_table_insert (model->infos, g_strdup (*m), g_memdup2 (&info, sizeof info));
+    } else if (!g_str_has_prefix (why, "no numeric")) {
+      char *entry = g_strdup_printf ("%s (%s)", *m, why);
+      g_strv_builder_add (refused, entry);
+      g_free (entry);
+    }
+    g_free (why);
+  }
   g_strfreev (candidates);
+  model->refused = g_strv_builder_end (refused);
+  g_strv_builder_unref (refused);
   GStrv result = g_strv_builder_end (builder);
   g_strv_builder_unref (builder);
   return result;
@@ -134,14 +176,21 @@ latent_model_open (const char *path, int threads, GError **error)
     return NULL;
   }
   model->all_methods = take_backend_strv (backend->list_methods (model->module));
+  model->infos = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   model->methods = discover_methods (model);
   model->attributes = discover_attributes (model);
   model->sample_rate = discover_sample_rate (model);
   if (!model->methods[0]) {
     char *found = g_strjoinv (", ", model->all_methods);
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD,
-        "%s: no method has an M_params buffer (nn~ convention); methods found: %s", path,
-        *found ? found : "none");
+    char *refused = g_strjoinv ("; ", model->refused);
+    if (model->refused[0])
+      g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD,
+          "%s: no usable method: %s", path, refused);
+    else
+      g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD,
+          "%s: no method has an M_params buffer (nn~ convention); methods found: %s", path,
+          *found ? found : "none");
+    g_free (refused);
     g_free (found);
     latent_model_free (model);
     return NULL;
@@ -159,6 +208,9 @@ latent_model_free (LatentModel *model)
   g_strfreev (model->methods);
   g_strfreev (model->attributes);
   g_strfreev (model->all_methods);
+  g_strfreev (model->refused);
+  if (model->infos)
+    g_hash_table_unref (model->infos);
   g_free (model->path);
   g_free (model);
 }
@@ -193,31 +245,33 @@ latent_model_has_method (const LatentModel *model, const char *method)
   return strv_has ((const char *const *) model->methods, method);
 }
 
+const char *const *
+latent_model_get_refused_methods (const LatentModel *model)
+{
+  return (const char *const *) model->refused;
+}
+
 gboolean
 latent_model_get_method_info (const LatentModel *model, const char *method,
     LatentMethodInfo *info, GError **error)
 {
-  if (!latent_model_has_method (model, method)) {
-    char *found = g_strjoinv (", ", model->methods);
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD,
-        "%s: the model has no method '%s' (methods: %s)", model->path, method, found);
-    g_free (found);
-    return FALSE;
+  const LatentMethodInfo *found = g_hash_table_lookup (model->infos, method);
+  if (found) {
+    *info = *found;
+    return TRUE;
   }
-  int64_t p[4] = { 0 };
-  char *name = g_strconcat (method, "_params", NULL);
-  model->backend->get_int_list (model->module, name, p, 4);
-  if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 1 || p[0] > 4096 || p[2] > 4096) {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD,
-        "%s: %s is [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", %"
-        G_GINT64_FORMAT "], expected positive [in_channels, in_ratio, out_channels, out_ratio]",
-        model->path, name, p[0], p[1], p[2], p[3]);
-    g_free (name);
-    return FALSE;
-  }
-  g_free (name);
-  *info = (LatentMethodInfo) { (int) p[0], (int) p[1], (int) p[2], (int) p[3] };
-  return TRUE;
+  const size_t len = strlen (method);
+  for (char **r = model->refused; *r; r++)
+    if (!strncmp (*r, method, len) && (*r)[len] == ' ') {
+      g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD, "%s: method %s is unusable: %s",
+          model->path, method, *r + len + 1);
+      return FALSE;
+    }
+  char *names = g_strjoinv (", ", model->methods);
+  g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD,
+      "%s: the model has no method '%s' (methods: %s)", model->path, method, names);
+  g_free (names);
+  return FALSE;
 }
 
 int
@@ -286,6 +340,26 @@ latent_model_set_attribute (LatentModel *model, const char *name, double value,
   return ok;
 }
 
+/* The suite's non-finite policy at its source: what a model returns is finite. Non-finite
+ * values become 0 and are counted; the model's state, which produced them and may stay
+ * non-finite (a 1e30 latent in a recurrent cache), is put back as loaded so the next call
+ * recovers by itself. */
+static gboolean
+replace_non_finite (LatentModel *model, float *out, size_t n, GError **error)
+{
+  const size_t bad = latent_replace_non_finite (out, n);
+  if (!bad)
+    return TRUE;
+  atomic_fetch_add (&model->non_finite, bad);
+  return latent_model_reset (model, error);
+}
+
+guint64
+latent_model_get_non_finite_count (const LatentModel *model)
+{
+  return atomic_load (&model->non_finite);
+}
+
 gboolean
 latent_model_run (LatentModel *model, const char *method, const float *in, int in_frames,
     float *out, GError **error)
@@ -306,7 +380,7 @@ latent_model_run (LatentModel *model, const char *method, const float *in, int i
     latent_backend_take_error (error, LATENT_ERROR_RUN, message, "%s: %s", model->path, method);
     return FALSE;
   }
-  return TRUE;
+  return replace_non_finite (model, out, (size_t) out_frames * info.out_channels, error);
 }
 
 gboolean

@@ -3,6 +3,7 @@
 #include "latent.h"
 
 #include <errno.h>
+#include <math.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -25,9 +26,11 @@ struct LatentRtStream {
   int n_stages;
   int affine_stage;
   int affine_channels;
-  int block;   /* B: input frames per step == output frames per step */
+  int block;   /* B: input frames per step == output frames per step (host rate) */
   int chunk;   /* largest piece the audio thread handles at once (<= B) */
-  int latency; /* L */
+  int latency; /* L: ring latency; the reported one adds delay */
+  int delay;   /* D: resampling delay (0 without) */
+  int model_block; /* Bm: frames per model call (== B without resampling) */
   int in_ch, out_ch;
   double rate;
 
@@ -44,6 +47,15 @@ struct LatentRtStream {
   /* Worker scratch. */
   float *work_in, *work_mid[LATENT_RT_MAX_STAGES], *work_out;
   int64_t next_block;
+
+  /* Resampling (worker only): host -> model converter, model frames waiting for a whole
+   * block, model -> host converter, host frames waiting to leave (primed with D zeros). */
+  LatentResampler *down, *up;
+  float *model_in;
+  int model_in_fill, model_in_cap;
+  float *host_out;
+  int host_out_fill, host_out_cap;
+  _Atomic uint64_t shortfalls;
 
   /* Bias/scale queue, audio thread -> worker. */
   AffineUpdate queue[PARAM_QUEUE];
@@ -74,6 +86,8 @@ struct LatentRtStream {
 
 static gpointer worker_main (gpointer data);
 static gboolean setup_rings (LatentRtStream *rt, const LatentRtConfig *config);
+static gboolean setup_resampling (LatentRtStream *rt, const LatentRtConfig *config,
+    GError **error);
 
 static int64_t
 round_up_pow2 (int64_t v)
@@ -117,8 +131,16 @@ clear_state (LatentRtStream *rt)
   atomic_store (&rt->overruns, 0);
   atomic_store (&rt->blocks, 0);
   atomic_store (&rt->failed, 0);
+  atomic_store (&rt->shortfalls, 0);
   rt->error[0] = '\0';
   memset (rt->in_ring, 0, sizeof (float) * rt->in_size * rt->in_ch);
+  if (rt->down) {
+    latent_resampler_reset (rt->down);
+    latent_resampler_reset (rt->up);
+    rt->model_in_fill = 0;
+    rt->host_out_fill = rt->delay;
+    memset (rt->host_out, 0, sizeof (float) * rt->host_out_cap * rt->out_ch);
+  }
   while (sem_trywait (&rt->work_sem) == 0)
     ;
   while (sem_trywait (&rt->done_sem) == 0)
@@ -181,13 +203,42 @@ latent_rt_stream_new (LatentModel *model, const char *const *methods, int n_meth
     rt->affine_channels = MIN (LATENT_RT_MAX_AFFINE,
         latent_stream_get_info (rt->stages[rt->affine_stage])->in_channels);
 
-  if (!setup_rings (rt, config))
+  if (!setup_resampling (rt, config, error) || !setup_rings (rt, config))
     goto fail;
   return rt;
 
 fail:
   latent_rt_stream_free (rt);
   return NULL;
+}
+
+/* With config->model_rate set and different from the host rate: converters, queues, the
+ * host-side step B and the delay D (latent-rt.h); rt->block is the model block on entry. */
+static gboolean
+setup_resampling (LatentRtStream *rt, const LatentRtConfig *config, GError **error)
+{
+  rt->model_block = rt->block;
+  double host = rt->rate, model = config->model_rate;
+  if (!(model > 0) || fabs (model - host) < 0.5)
+    return TRUE;
+  const int Bm = rt->model_block;
+  const int B = (int) ceil (Bm * host / model - 1e-9);
+  rt->down = latent_resampler_new (host, model, rt->in_ch, config->hold_channels, B, error);
+  if (!rt->down)
+    return FALSE;
+  rt->up = latent_resampler_new (model, host, rt->out_ch, 0, Bm, error);
+  if (!rt->up)
+    return FALSE;
+  int d1 = latent_resampler_get_lag (rt->down), d2 = latent_resampler_get_lag (rt->up);
+  rt->delay = (int) ceil ((d1 + Bm - 1) * host / model + d2 - 1e-9);
+  rt->block = B;
+  rt->model_in_cap = Bm + latent_resampler_get_max_out (rt->down);
+  rt->model_in = g_new0 (float, (gsize) rt->model_in_cap * rt->in_ch);
+  /* Waiting host frames: D before the first step; a step adds what its model blocks give
+   * (at most two, each at most the converter's max_out) and takes B. Room for twice that. */
+  rt->host_out_cap = rt->delay + 2 * B + 3 * latent_resampler_get_max_out (rt->up);
+  rt->host_out = g_new0 (float, (gsize) rt->host_out_cap * rt->out_ch);
+  return TRUE;
 }
 
 /* Latency, rings and scratch for rt->block, rt->in_ch and rt->out_ch; starts the worker. */
@@ -198,7 +249,8 @@ setup_rings (LatentRtStream *rt, const LatentRtConfig *config)
   rt->latency = rt->block + MAX (rt->block, host);
   rt->chunk = rt->block;
   rt->window = 2 * (int64_t) rt->latency;
-  rt->in_size = round_up_pow2 (2 * ((int64_t) rt->latency + rt->chunk + rt->block));
+  rt->in_size = round_up_pow2 (2 * ((int64_t) rt->latency + rt->delay + rt->chunk
+      + rt->block));
   rt->n_slots = (int) (rt->in_size / rt->block) + 2;
   rt->in_ring = g_new0 (float, (gsize) rt->in_size * rt->in_ch);
   rt->out_ring = g_new0 (float, (gsize) rt->n_slots * rt->block * rt->out_ch);
@@ -240,6 +292,10 @@ latent_rt_stream_new_custom (const LatentRtProcessor *processor, const LatentRtC
     processor->set_threads (processor->user_data, MAX (1, config->threads));
   sem_init (&rt->work_sem, 0, 0);
   sem_init (&rt->done_sem, 0, 0);
+  if (!setup_resampling (rt, config, error)) {
+    latent_rt_stream_free (rt);
+    return NULL;
+  }
   setup_rings (rt, config);
   return rt;
 }
@@ -261,6 +317,10 @@ latent_rt_stream_free (LatentRtStream *rt)
   g_free (rt->out_ring);
   g_free ((gpointer) rt->tags);
   g_free (rt->work_in);
+  latent_resampler_free (rt->down);
+  latent_resampler_free (rt->up);
+  g_free (rt->model_in);
+  g_free (rt->host_out);
   sem_destroy (&rt->work_sem);
   sem_destroy (&rt->done_sem);
   g_free (rt);
@@ -275,7 +335,25 @@ latent_rt_stream_get_model (LatentRtStream *rt)
 int
 latent_rt_stream_get_latency (const LatentRtStream *rt)
 {
-  return rt->latency;
+  return rt->latency + rt->delay;
+}
+
+int
+latent_rt_stream_get_model_block (const LatentRtStream *rt)
+{
+  return rt->model_block;
+}
+
+int
+latent_rt_stream_get_resample_delay (const LatentRtStream *rt)
+{
+  return rt->delay;
+}
+
+uint64_t
+latent_rt_stream_get_resample_shortfalls (const LatentRtStream *rt)
+{
+  return atomic_load (&((LatentRtStream *) rt)->shortfalls);
 }
 
 int
@@ -320,6 +398,13 @@ latent_rt_stream_get_blocks (const LatentRtStream *rt)
   return atomic_load (&((LatentRtStream *) rt)->blocks);
 }
 
+uint64_t
+latent_rt_stream_get_non_finite (const LatentRtStream *rt)
+{
+  const LatentModel *model = rt->model ? rt->model : rt->processor.model;
+  return model ? latent_model_get_non_finite_count (model) : 0;
+}
+
 const char *
 latent_rt_stream_get_error (const LatentRtStream *rt)
 {
@@ -360,26 +445,19 @@ fail_worker (LatentRtStream *rt, GError *error)
   sem_post (&rt->done_sem);
 }
 
+/* One model block: Bm input frames -> Bm output frames (*out points into worker scratch). */
 static gboolean
-run_step (LatentRtStream *rt, int64_t k)
+run_model (LatentRtStream *rt, const float *in, const float **out)
 {
   GError *error = NULL;
-  if (rt->affine_stage >= 0)
-    apply_due_updates (rt, k * rt->block);
-  int threads = atomic_load_explicit (&rt->threads, memory_order_relaxed);
-  const float *in = rt->work_in;
   if (!rt->model) {
-    if (threads != rt->applied_threads && rt->processor.set_threads)
-      rt->processor.set_threads (rt->processor.user_data, threads);
-    rt->applied_threads = threads;
-    if (!rt->processor.process (rt->processor.user_data, in, rt->work_mid[0], rt->block,
+    if (!rt->processor.process (rt->processor.user_data, in, rt->work_mid[0], rt->model_block,
             &error)) {
       fail_worker (rt, error);
       return FALSE;
     }
     in = rt->work_mid[0];
-  } else if (threads != latent_model_get_threads (rt->model))
-    latent_model_set_threads (rt->model, threads);
+  }
   for (int i = 0; i < rt->n_stages; i++) {
     int frames = latent_stream_get_block (rt->stages[i]);
     if (!latent_stream_process (rt->stages[i], in, (size_t) frames, rt->work_mid[i], NULL,
@@ -389,9 +467,68 @@ run_step (LatentRtStream *rt, int64_t k)
     }
     in = rt->work_mid[i];
   }
+  *out = in;
+  return TRUE;
+}
+
+/* Resampling step: B host frames in work_in -> B host frames in *out (host_out's head). */
+static gboolean
+run_resampled (LatentRtStream *rt, const float **out)
+{
+  const int in_ch = rt->in_ch, out_ch = rt->out_ch, Bm = rt->model_block, B = rt->block;
+  rt->model_in_fill += latent_resampler_process (rt->down, rt->work_in, B,
+      rt->model_in + (size_t) rt->model_in_fill * in_ch);
+  int used = 0;
+  while (rt->model_in_fill - used >= Bm) {
+    const float *model_out;
+    if (!run_model (rt, rt->model_in + (size_t) used * in_ch, &model_out))
+      return FALSE;
+    used += Bm;
+    if (rt->host_out_fill + latent_resampler_get_max_out (rt->up) > rt->host_out_cap) {
+      /* Cannot happen with the queue sized as above; never write past it. */
+      fail_worker (rt, g_error_new (LATENT_ERROR, LATENT_ERROR_SHAPE,
+          "resampling queue overflow (%d frames)", rt->host_out_fill));
+      return FALSE;
+    }
+    rt->host_out_fill += latent_resampler_process (rt->up, model_out, Bm,
+        rt->host_out + (size_t) rt->host_out_fill * out_ch);
+  }
+  rt->model_in_fill -= used;
+  memmove (rt->model_in, rt->model_in + (size_t) used * in_ch,
+      sizeof (float) * rt->model_in_fill * in_ch);
+  if (rt->host_out_fill < B) {
+    memset (rt->host_out + (size_t) rt->host_out_fill * out_ch, 0,
+        sizeof (float) * (B - rt->host_out_fill) * out_ch);
+    atomic_fetch_add (&rt->shortfalls, (uint64_t) (B - rt->host_out_fill));
+    rt->host_out_fill = B;
+  }
+  *out = rt->host_out;
+  return TRUE;
+}
+
+static gboolean
+run_step (LatentRtStream *rt, int64_t k)
+{
+  if (rt->affine_stage >= 0)
+    apply_due_updates (rt, k * rt->block);
+  int threads = atomic_load_explicit (&rt->threads, memory_order_relaxed);
+  if (!rt->model) {
+    if (threads != rt->applied_threads && rt->processor.set_threads)
+      rt->processor.set_threads (rt->processor.user_data, threads);
+    rt->applied_threads = threads;
+  } else if (threads != latent_model_get_threads (rt->model))
+    latent_model_set_threads (rt->model, threads);
+  const float *in;
+  if (rt->down ? !run_resampled (rt, &in) : !run_model (rt, rt->work_in, &in))
+    return FALSE;
   int slot = (int) (k % rt->n_slots);
   memcpy (rt->out_ring + (size_t) slot * rt->block * rt->out_ch, in,
       sizeof (float) * rt->block * rt->out_ch);
+  if (rt->down) {
+    rt->host_out_fill -= rt->block;
+    memmove (rt->host_out, rt->host_out + (size_t) rt->block * rt->out_ch,
+        sizeof (float) * rt->host_out_fill * rt->out_ch);
+  }
   atomic_store_explicit (&rt->tags[slot], k, memory_order_release);
   atomic_fetch_add_explicit (&rt->blocks, 1, memory_order_relaxed);
   sem_post (&rt->done_sem);
@@ -527,11 +664,16 @@ process_chunk (LatentRtStream *rt, const float *in, float *out, float *dry, int6
   const int in_ch = rt->in_ch, out_ch = rt->out_ch;
   const int64_t B = rt->block, L = rt->latency;
 
-  for (int64_t i = 0; i < n; i++)
-    memcpy (rt->in_ring + ((t + i) & mask) * in_ch, in + i * in_ch, sizeof (float) * in_ch);
+  /* Input enters finite: the model and the dry path both read the ring (0 * Inf in a dry/wet
+   * mix is NaN). */
+  for (int64_t i = 0; i < n; i++) {
+    float *frame = rt->in_ring + ((t + i) & mask) * in_ch;
+    memcpy (frame, in + i * in_ch, sizeof (float) * in_ch);
+    latent_replace_non_finite (frame, in_ch);
+  }
   if (dry) {
     for (int64_t i = 0; i < n; i++) {
-      int64_t src = t + i - L;
+      int64_t src = t + i - L - rt->delay;
       if (src < 0)
         memset (dry + i * in_ch, 0, sizeof (float) * in_ch);
       else

@@ -88,6 +88,22 @@ remove_stale_temps (const char *dir, const char *base)
 }
 
 gboolean
+latent_check_save_path (const char *path, GError **error)
+{
+  char *target = save_target (path, error);
+  if (!target)
+    return FALSE;
+  char *dir = g_path_get_dirname (target);
+  gboolean ok = g_file_test (dir, G_FILE_TEST_IS_DIR) && access (dir, W_OK) == 0;
+  if (!ok)
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_IO, "cannot write %s: %s is not a writable "
+        "folder", path, dir);
+  g_free (dir);
+  g_free (target);
+  return ok;
+}
+
+gboolean
 latent_replace_file (const char *path, LatentFileWriter write, LatentFileCheck check,
     gpointer user_data, GError **error)
 {

@@ -128,6 +128,18 @@ run_block (LatentStream *s, float *out, GError **error)
   return TRUE;
 }
 
+size_t
+latent_replace_non_finite (float *samples, size_t n)
+{
+  size_t replaced = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite (samples[i])) {
+      samples[i] = 0.0f;
+      replaced++;
+    }
+  return replaced;
+}
+
 gboolean
 latent_stream_process (LatentStream *s, const float *in, size_t n_in, float *out,
     size_t *n_nonfinite, GError **error)
@@ -137,14 +149,8 @@ latent_stream_process (LatentStream *s, const float *in, size_t n_in, float *out
   while (n_in > 0) {
     size_t take = MIN (n_in, (size_t) s->block - s->n_pending);
     float *dst = s->pending + s->n_pending * in_ch;
-    for (size_t i = 0; i < take * in_ch; i++) {
-      float v = in[i];
-      if (!isfinite (v)) {
-        v = 0.0f;
-        nonfinite++;
-      }
-      dst[i] = v;
-    }
+    memcpy (dst, in, sizeof (float) * take * in_ch);
+    nonfinite += latent_replace_non_finite (dst, take * in_ch);
     s->n_pending += take;
     in += take * in_ch;
     n_in -= take;

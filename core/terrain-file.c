@@ -78,6 +78,11 @@ read_scalar (GPtrArray *tensors, const char *path, const char *name, double *val
   }
   *value = t->dtype == LATENT_DTYPE_INT64 ? (double) *(const int64_t *) t->data
                                           : (double) *(const float *) t->data;
+  if (!isfinite (*value)) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_FORMAT,
+        "%s: %s is %g, expected a finite number", path, name, *value);
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -164,6 +169,35 @@ read_layers (GPtrArray *tensors, const char *path, LatentTerrain *t, GError **er
   return TRUE;
 }
 
+/* Finite weights can still overflow (1e30 in one layer): probe the network where it is
+ * played, the default picture's box, and refuse a terrain whose outputs are not finite. */
+static gboolean
+check_outputs_finite (const LatentTerrain *t, const char *path, GError **error)
+{
+  const int dims = t->config.control_dims;
+  float *features = g_new (float, latent_terrain_input_width (&t->config));
+  float *hidden = g_new (float, 2 * (gsize) t->config.channels);
+  float x[LATENT_TERRAIN_MAX_CONTROL_DIMS] = { 0 }, *y = g_new (float, t->config.latent_dims);
+  gboolean ok = TRUE;
+  for (int p = 0; ok && p < 9; p++) {
+    for (int d = 0; d < dims; d++)
+      x[d] = (float) (((p + d) % 3) - 1) * (d == 0 ? 16.0f : 4.0f);
+    latent_terrain_features (t, x, 1, features);
+    latent_terrain_forward_features (t, features, 1, hidden, y);
+    for (int k = 0; ok && k < t->config.latent_dims; k++)
+      if (!isfinite (y[k])) {
+        g_set_error (error, LATENT_ERROR, LATENT_ERROR_FORMAT,
+            "%s: the network's output %d at (%g, %g) is %g: its weights overflow", path, k,
+            x[0], dims > 1 ? x[1] : 0.0, y[k]);
+        ok = FALSE;
+      }
+  }
+  g_free (y);
+  g_free (hidden);
+  g_free (features);
+  return ok;
+}
+
 LatentTerrain *
 latent_terrain_load (const char *path, GError **error)
 {
@@ -187,6 +221,10 @@ latent_terrain_load (const char *path, GError **error)
       t = latent_terrain_alloc (&config);
       if (read_layers (tensors, path, t, error)) {
         latent_terrain_sync_transposed (t);
+        if (!check_outputs_finite (t, path, error)) {
+          latent_terrain_free (t);
+          t = NULL;
+        }
       } else {
         latent_terrain_free (t);
         t = NULL;

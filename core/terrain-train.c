@@ -249,6 +249,9 @@ train_thread (gpointer data)
     g_mutex_unlock (&t->lock);
     if (done >= epochs)
       break;
+    /* A batch larger than the data is the whole data: size the scratch by what is used
+     * (--batch 10000000 asked for 72 GB). */
+    batch_size = (int) MIN ((gsize) batch_size, MAX (t->n_pairs, 1));
     scratch_ensure (&t->scratch, t->model, batch_size);
     shuffle (t);
     double loss_sum = 0.0;

@@ -269,6 +269,7 @@ latent_terrain_forward (const LatentTerrain *terrain, const float *x, float *out
     return FALSE;
   latent_terrain_features (terrain, x, 1, workspace->features);
   latent_terrain_forward_features (terrain, workspace->features, 1, workspace->hidden, out);
+  latent_replace_non_finite (out, terrain->config.latent_dims);
   return TRUE;
 }
 
@@ -287,6 +288,7 @@ latent_terrain_forward_batch (const LatentTerrain *terrain, const float *x, gsiz
     latent_terrain_forward_features (terrain, features, rows, hidden,
         out + i * config->latent_dims);
   }
+  latent_replace_non_finite (out, n * config->latent_dims);
   g_aligned_free (features);
   g_aligned_free (hidden);
 }

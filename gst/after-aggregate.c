@@ -154,6 +154,14 @@ render_and_push (GstAfterTransfer *self, gsize keep)
     g_error_free (error);
     return GST_FLOW_ERROR;
   }
+  const guint64 non_finite = latent_model_get_non_finite_count (latent_after_get_model (self->after));
+  if (non_finite && !self->non_finite_warned) {
+    self->non_finite_warned = TRUE;
+    GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, DECODE, ("aftertransfer: the model "
+            "returned NaN or Inf values: they were replaced by zeros and the model's state "
+            "reset; further ones are replaced without another warning"), (NULL),
+        ("count", G_TYPE_UINT64, non_finite, NULL));
+  }
   if (!gst_pad_has_current_caps (agg->srcpad) && !gst_aggregator_negotiate (agg))
     return GST_FLOW_NOT_NEGOTIATED;
   GstBuffer *out = gst_buffer_new_allocate (NULL, keep * sizeof (float), NULL);

@@ -25,7 +25,6 @@ struct _GstAfterTransferPad {
   gboolean negotiated;
   gboolean coordinates; /* timbre pad carrying timbre_dims-channel coordinates */
   int channels, rate;
-  gboolean mismatch_warned; /* told once that upstream offers caps that do not fit */
 };
 
 struct _GstAfterTransfer {
@@ -57,7 +56,9 @@ struct _GstAfterTransfer {
   int out_rate;
   gboolean midi_ended;
   gboolean timbre_seen; /* the timbre pad delivered data: timbre-vector no longer applies */
+  gboolean non_finite_warned; /* told once that the model returned NaN/Inf */
   int upstream_live;    /* atomic: -1 not asked yet, else whether an upstream is live */
+  gint caps_refused;    /* atomic: the negotiation error was posted (once per run) */
 };
 
 /* after-aggregate.c: the aggregate vfunc, on the src pad's streaming thread. */

@@ -121,6 +121,18 @@ pad_caps (GstAfterTransfer *self, GstAfterTransferPad *pad)
   return caps;
 }
 
+/* The one negotiation error of a run: caps queries and events repeat (upstream retries, one
+ * per pad) and come from several streaming threads, so only the first refusal posts, as an
+ * ERROR (a warning is not always shown by gst-launch, which stops at the source's bare
+ * not-negotiated error); the pipeline stops on it. Takes `reason` (g_free). */
+static void
+refuse_caps (GstAfterTransfer *self, char *reason, const char *debug)
+{
+  if (g_atomic_int_compare_and_exchange (&self->caps_refused, 0, 1))
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", reason), ("%s", debug ? debug : ""));
+  g_free (reason);
+}
+
 static gboolean
 sink_query (GstAggregator *agg, GstAggregatorPad *aggpad, GstQuery *query)
 {
@@ -135,18 +147,17 @@ sink_query (GstAggregator *agg, GstAggregatorPad *aggpad, GstQuery *query)
       gst_caps_unref (caps);
       caps = both;
       /* F32LE audio that fits the template but not the model is a source at the wrong rate
-       * or channel count: its not-negotiated error will not say why, so say it once here. */
+       * or channel count: its not-negotiated error will not say why, so this is the error. */
       GstCaps *templ = gst_pad_get_pad_template_caps (GST_PAD (aggpad));
       gboolean raw_audio = gst_caps_can_intersect (filter, templ);
       gst_caps_unref (templ);
       if (gst_caps_is_empty (caps) && raw_audio && pad->role != ROLE_MIDI
-          && !pad->mismatch_warned) {
-        pad->mismatch_warned = TRUE;
+          && !g_atomic_int_get (&self->caps_refused)) {
         char *offered = gst_caps_to_string (filter);
-        GST_ELEMENT_WARNING (self, CORE, NEGOTIATION, ("aftertransfer: %s pad was offered %s; "
-                "the model %s takes mono F32LE audio at %d Hz: put audioconvert ! audioresample "
+        refuse_caps (self, g_strdup_printf ("aftertransfer: %s pad was offered %s; the model "
+                "%s takes mono F32LE audio at %d Hz: put audioconvert ! audioresample "
                 "upstream", role_names[pad->role], offered, model_name (self),
-                self->info.sample_rate), (NULL));
+                self->info.sample_rate), NULL);
         g_free (offered);
       }
     }
@@ -177,8 +188,7 @@ check_caps (GstAfterTransfer *self, GstAfterTransferPad *pad, GstCaps *caps)
   char *reason = NULL;
   const char *name = role_names[pad->role];
   if (!latent_audio_caps_parse (caps, &info, &reason)) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("aftertransfer: %s pad: %s", name, reason),
-        (NULL));
+    refuse_caps (self, g_strdup_printf ("aftertransfer: %s pad: %s", name, reason), NULL);
     g_free (reason);
     return FALSE;
   }
@@ -186,17 +196,20 @@ check_caps (GstAfterTransfer *self, GstAfterTransferPad *pad, GstCaps *caps)
   pad->coordinates = pad->role == ROLE_TIMBRE && info.channels == self->info.timbre_dims
       && info.channels > 1;
   if (!pad->coordinates && info.channels != 1) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("aftertransfer: %s pad got %d channels, expected mono audio%s (put audioconvert "
-         "upstream)", name, info.channels, pad->role == ROLE_TIMBRE
-         ? " or a timbre-coordinate stream with the model's timbre_dims channels" : ""),
-        ("model %s, timbre_dims %d", model_name (self), self->info.timbre_dims));
+    char *debug = g_strdup_printf ("model %s, timbre_dims %d", model_name (self),
+        self->info.timbre_dims);
+    refuse_caps (self, g_strdup_printf ("aftertransfer: %s pad got %d channels, expected mono "
+            "audio%s (put audioconvert upstream)", name, info.channels,
+            pad->role == ROLE_TIMBRE
+            ? " or a timbre-coordinate stream with the model's timbre_dims channels" : ""),
+        debug);
+    g_free (debug);
     return FALSE;
   }
   if (!pad->coordinates && rate > 0 && info.rate != rate) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("aftertransfer: %s stream is at %d Hz, the model %s runs at %d Hz: put "
-         "audioresample upstream", name, info.rate, model_name (self), rate), (NULL));
+    refuse_caps (self, g_strdup_printf ("aftertransfer: %s stream is at %d Hz, the model %s "
+            "runs at %d Hz: put audioresample upstream", name, info.rate, model_name (self),
+            rate), NULL);
     return FALSE;
   }
   if (pad->role == ROLE_STRUCTURE)
@@ -345,6 +358,7 @@ start (GstAggregator *agg)
   }
   reset_streaming (self);
   g_atomic_int_set (&self->upstream_live, -1);
+  g_atomic_int_set (&self->caps_refused, 0);
   GST_OBJECT_LOCK (self);
   self->timbre_vector_dirty = TRUE;
   GST_OBJECT_UNLOCK (self);

@@ -49,7 +49,7 @@ typedef struct {
   int out_ratio;       /* audio samples per output frame; 0: not known yet */
   int block_frames;    /* input frames per model call */
   float *flush_buf;    /* one block of output */
-  gboolean caps_warned;
+  gint caps_refused; /* atomic: the negotiation error was posted (once per stream) */
 
   /* Negotiated. */
   gboolean negotiated;
@@ -66,6 +66,7 @@ typedef struct {
   guint64 out_offset0;    /* offset of output frame 0 */
   gboolean discont;
   gboolean nonfinite_warned;
+  gboolean model_nonfinite_warned; /* this stream's first NaN/Inf from the model was reported */
   guint64 nonfinite_total;
 } GstLatentFilterPrivate;
 
@@ -232,6 +233,22 @@ restrict_rate (GstCaps *ours, GstCaps *peer)
   return result;
 }
 
+/* The one negotiation error of a stream: caps queries and events can repeat (upstream
+ * retries on every buffer) and come from several threads, so only the first refusal posts
+ * (an ERROR, never a warning that gst-launch may not show); the rest return quietly, and the
+ * pipeline stops on that one error. `reason` NULL: a generic message. */
+static void
+refuse_caps (GstLatentFilter *self, const char *reason, const char *debug)
+{
+  GstLatentFilterPrivate *p = PRIV (self);
+  if (!g_atomic_int_compare_and_exchange (&p->caps_refused, 0, 1))
+    return;
+  if (reason)
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", reason), ("%s", debug));
+  else
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("%s: %s", element_name (self), debug));
+}
+
 static GstCaps *
 query_caps (GstLatentFilter *self, GstPad *pad, GstCaps *filter)
 {
@@ -260,17 +277,21 @@ query_caps (GstLatentFilter *self, GstPad *pad, GstCaps *filter)
     }
     if (pad == p->sinkpad && filter && !p->negotiated) {
       GstCaps *common = gst_caps_intersect (result, filter);
-      if (gst_caps_is_empty (common) && !klass->lenient_sink_caps && !p->caps_warned) {
-        /* Upstream cannot send what the model takes: say why before the bare not-negotiated. */
+      if (gst_caps_is_empty (common) && !klass->lenient_sink_caps
+          && !g_atomic_int_get (&p->caps_refused)) {
+        /* Upstream cannot send what the model takes: its own not-negotiated error will not
+         * say why, so this is the error (posted first, from the thread that negotiates). */
         char *want = gst_caps_to_string (result), *got = gst_caps_to_string (filter);
         char *rate = p->model_rate ? g_strdup_printf ("%d Hz", p->model_rate)
             : g_strdup ("any rate");
-        GST_ELEMENT_WARNING (self, CORE, NEGOTIATION,
-            ("%s: model %s (method %s) takes %d channel(s) at %s, upstream offers %s; "
-             "put audioconvert ! audioresample before %s", element_name (self),
-             model_path_of (p), p->method, p->info.in_channels, rate, got,
-             element_name (self)), ("model caps: %s", want));
-        p->caps_warned = TRUE;
+        char *reason = g_strdup_printf ("%s: model %s (method %s) takes %d channel(s) at %s, "
+            "upstream offers %s; put audioconvert ! audioresample before %s",
+            element_name (self), model_path_of (p), p->method, p->info.in_channels, rate, got,
+            element_name (self));
+        char *debug = g_strdup_printf ("model caps: %s", want);
+        refuse_caps (self, reason, debug);
+        g_free (reason);
+        g_free (debug);
         g_free (rate);
         g_free (want);
         g_free (got);
@@ -290,7 +311,8 @@ query_caps (GstLatentFilter *self, GstPad *pad, GstCaps *filter)
   return result;
 }
 
-/* Checks the stream's caps against the model; on a mismatch posts an error with the reason. */
+/* Checks the stream's caps against the model; on a mismatch posts an error with the reason
+ * (refuse_caps: once). */
 static gboolean
 set_sink_caps (GstLatentFilter *self, GstCaps *caps)
 {
@@ -344,7 +366,9 @@ set_sink_caps (GstLatentFilter *self, GstCaps *caps)
   }
   if (!ok) {
     char *s = gst_caps_to_string (caps);
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", reason), ("stream caps: %s", s));
+    char *debug = g_strdup_printf ("stream caps: %s", s);
+    refuse_caps (self, reason, debug);
+    g_free (debug);
     g_free (s);
     g_free (reason);
     return FALSE;
@@ -489,8 +513,9 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *inbuf)
   GstFlowReturn ret = GST_FLOW_OK;
 
   if (!p->negotiated || !p->stream) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
-        ("%s: buffer before caps", element_name (self)));
+    /* After a refusal (already posted) upstream may still push: no second error. */
+    if (!g_atomic_int_get (&p->caps_refused))
+      refuse_caps (self, NULL, "buffer before caps");
     gst_buffer_unref (inbuf);
     return GST_FLOW_NOT_NEGOTIATED;
   }
@@ -579,6 +604,14 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *inbuf)
           (NULL), ("count", G_TYPE_UINT64, (guint64) nonfinite, NULL));
     }
   }
+  if (!p->model_nonfinite_warned && latent_model_get_non_finite_count (p->model) > 0) {
+    p->model_nonfinite_warned = TRUE;
+    GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, DECODE,
+        ("%s: the model returned NaN or Inf values (by the buffer at %" GST_TIME_FORMAT "): "
+         "they were replaced by zeros and the model's state reset; further ones are replaced "
+         "without another warning", element_name (self), GST_TIME_ARGS (pts)), (NULL),
+        ("count", G_TYPE_UINT64, latent_model_get_non_finite_count (p->model), NULL));
+  }
   if (outbuf)
     ret = push_output (self, outbuf, n_out);
   return ret;
@@ -643,6 +676,7 @@ sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       return gst_pad_push_event (p->srcpad, event);
     case GST_EVENT_STREAM_START:
       p->nonfinite_warned = FALSE;
+      p->model_nonfinite_warned = FALSE;
       p->nonfinite_total = 0;
       return gst_pad_push_event (p->srcpad, event);
     default:
@@ -793,7 +827,7 @@ load_model (GstLatentFilter *self)
   p->in_ratio = in_ratio;
   p->out_ratio = out_ratio;
   p->block_frames = latent_stream_get_block (stream);
-  p->caps_warned = FALSE;
+  g_atomic_int_set (&p->caps_refused, 0);
   GST_OBJECT_UNLOCK (self);
   gsize out_block = (gsize) p->block_frames * info.in_ratio / info.out_ratio;
   p->flush_buf = g_new0 (float, out_block * info.out_channels);
@@ -814,8 +848,9 @@ reset_streaming_state (GstLatentFilter *self)
   p->rate = 0;
   gst_caps_replace (&p->src_caps, NULL);
   p->nonfinite_warned = FALSE;
+  p->model_nonfinite_warned = FALSE;
   p->nonfinite_total = 0;
-  p->caps_warned = FALSE;
+  g_atomic_int_set (&p->caps_refused, 0);
 }
 
 static GstStateChangeReturn

@@ -51,6 +51,7 @@ struct _GstTerrainPlay {
   guint64 followed_generation;      /* generation when picked up (with a file: wait for more) */
   gboolean follow_mismatch;
   int in_rate;
+  gint caps_refused; /* atomic: the negotiation error was posted (once per run) */
   GstSegment segment;
   gboolean have_ts0;
   GstClockTime ts0;
@@ -185,7 +186,9 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
   GstTerrainPlay *self = GST_TERRAIN_PLAY (parent);
   if (self->in_rate == 0) {
     gst_buffer_unref (buf);
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("terrainplay: buffer before caps"));
+    /* After a refusal (already posted) upstream may still push: no second error. */
+    if (g_atomic_int_compare_and_exchange (&self->caps_refused, 0, 1))
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("terrainplay: buffer before caps"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
   if (!self->have_ts0) {
@@ -227,7 +230,8 @@ set_sink_caps (GstTerrainPlay *self, GstCaps *caps)
         self->terrain_path ? self->terrain_path : self->follow, self->control_dims);
   if (reason) {
     char *s = gst_caps_to_string (caps);
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", reason), ("caps: %s", s));
+    if (g_atomic_int_compare_and_exchange (&self->caps_refused, 0, 1)) /* once per run */
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", reason), ("caps: %s", s));
     g_free (s);
     g_free (reason);
     return FALSE;
@@ -489,6 +493,7 @@ reset_stream (GstTerrainPlay *self)
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
   self->have_ts0 = FALSE;
   self->in_rate = 0;
+  g_atomic_int_set (&self->caps_refused, 0);
   self->follow_mismatch = FALSE;
   g_clear_pointer (&self->followed, latent_terrain_publisher_unref);
 }
@@ -594,10 +599,11 @@ gst_terrain_play_class_init (GstTerrainPlayClass *klass)
           "Autoencoder (.ts) whose sample rate and encode ratio the latent stream takes; its "
           "latent count must equal the terrain's. Only read, never run; set in NULL", NULL, rw));
   g_object_class_install_property (oc, PROP_RATE, g_param_spec_int ("rate", "Rate",
-          "Audio sample rate the latent stream stands for (Hz); 0 = the model's", 0, G_MAXINT,
-          0, rw));
+          "Audio sample rate the latent stream stands for (Hz); 0 = the model's", 0,
+          LATENT_MAX_SAMPLE_RATE, 0, rw));
   g_object_class_install_property (oc, PROP_RATIO, g_param_spec_int ("ratio", "Ratio",
-          "Audio samples per latent frame; 0 = the model's encode ratio", 0, G_MAXINT, 0, rw));
+          "Audio samples per latent frame; 0 = the model's encode ratio", 0, LATENT_MAX_RATIO,
+          0, rw));
   g_object_class_install_property (oc, PROP_FOLLOW, g_param_spec_string ("follow", "Follow",
           "Name of a terraintrain in the same pipeline whose weights are played as training "
           "improves them (never waits for training); set in NULL", NULL, rw));

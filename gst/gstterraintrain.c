@@ -280,18 +280,15 @@ check_location (GstTerrainTrain *self)
   GST_OBJECT_LOCK (self);
   char *location = g_strdup (self->location);
   GST_OBJECT_UNLOCK (self);
-  char *dir = location ? g_path_get_dirname (location) : NULL;
-  gboolean ok = location && *location && g_file_test (dir, G_FILE_TEST_IS_DIR) &&
-      access (dir, W_OK) == 0 && !g_file_test (location, G_FILE_TEST_IS_DIR);
+  GError *error = NULL;
+  gboolean ok = location && *location && latent_check_save_path (location, &error);
   if (!location || !*location)
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("terraintrain: no output file set "
             "(property location)"), (NULL));
   else if (!ok)
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE, ("terraintrain: property location: cannot "
-            "write %s: %s is not a writable folder%s", location, dir,
-            g_file_test (location, G_FILE_TEST_IS_DIR) ? " or the location is a folder" : ""),
-        (NULL));
-  g_free (dir);
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE, ("terraintrain: property location: %s",
+            error->message), (NULL));
+  g_clear_error (&error);
   g_free (location);
   return ok;
 }
@@ -524,7 +521,7 @@ gst_terrain_train_class_init (GstTerrainTrainClass *klass)
           1e-9, 10.0, LATENT_TERRAIN_DEFAULT_LR, live));
   g_object_class_install_property (oc, PROP_BATCH_SIZE, g_param_spec_int ("batch-size",
           "Batch size", "Training pairs per optimiser step; changeable while training",
-          1, 65536, LATENT_TERRAIN_DEFAULT_BATCH, live));
+          1, LATENT_TERRAIN_MAX_BATCH, LATENT_TERRAIN_DEFAULT_BATCH, live));
   g_object_class_install_property (oc, PROP_CHANNELS, g_param_spec_int ("channels",
           "Channels", "Width c of the hidden layers", 1, LATENT_TERRAIN_MAX_CHANNELS, 128, rw));
   g_object_class_install_property (oc, PROP_FEATURES, g_param_spec_int ("features",

@@ -5,8 +5,9 @@
  *
  * run() applies each MIDI event at its frame to the engine's LatentVoices (real-time safe)
  * and writes every voice's pitch and velocity for every sample into the stream's input ring,
- * beside the sidechain sample; at each latent frame boundary (every `ratio` samples since
- * the engine started) it ends the voices' frame, so a note shorter than a frame still shows
+ * beside the sidechain sample; at each latent frame boundary (every `ratio` samples at the
+ * model's rate since the engine started, in host frames when the host runs at another rate)
+ * it ends the voices' frame, so a note shorter than a frame still shows
  * in it. While a new model takes over, both engines get every event (the new one does not
  * know notes held before it started). The worker reduces the samples to latent frames
  * (latent_voices_reduce: per voice the loudest velocity in the frame) and renders. */
@@ -110,7 +111,9 @@ midi_fill (AfterPlugin *self, AfterEngine *engine, uint32_t done, uint32_t n)
     float *row = self->in_buf + (gsize) i * c;
     row[0] = self->timbre_audio ? self->timbre_audio[done + i] : 0.0f;
     latent_voices_write (engine->voices, row + 1);
-    if (++engine->fed % engine->ratio == 0)
+    int64_t before = engine->fed++;
+    if (engine->fed * engine->frame_num / engine->frame_den
+        != before * engine->frame_num / engine->frame_den)
       latent_voices_next_frame (engine->voices);
   }
 }

@@ -19,6 +19,7 @@ typedef struct {
   LatentLv2ModelEngine model; /* first: the takeover and the model file use it */
   LatentVoices *voices;       /* MIDI: written by run(), per sample */
   int ratio, n_poly, in_channels;
+  int64_t frame_num, frame_den; /* host frame f is in latent frame f * num / den */
   int64_t fed; /* frames fed to this engine (MIDI: latent frame boundaries) */
 } AfterEngine;
 

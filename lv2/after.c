@@ -12,8 +12,10 @@
  * thread (host worker, else the plugin's own thread), saved with state. Without a choice:
  * $LATENT_LV2_DEFAULT_AFTER (after-midi: $LATENT_LV2_DEFAULT_AFTER_MIDI), else
  * <bundle>/models/after-gm.ts (after-gm-midi.ts). A new model with the same latency takes
- * over without a gap (lv2/plugin-engines.h). A bad file, a model of the other kind or at
- * another rate leaves the previous model running and is logged. */
+ * over without a gap (lv2/plugin-engines.h). A bad file or a model of the other kind leaves
+ * the previous model running and is logged. A model at another rate than the host's is
+ * resampled on the stream's worker (core/latent-rt.h; MIDI voice channels held, not
+ * filtered), its delay included in the latency port. */
 #include "after-plugin.h"
 
 #include <math.h>
@@ -139,13 +141,6 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     latent_after_free (after);
     return NULL;
   }
-  if (info->sample_rate > 0 && fabs (info->sample_rate - self->rate) > 0.5) {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE, "%s: the model runs at %d Hz but "
-        "the host at %.0f Hz; latent does not resample (run the host at %d Hz)", path,
-        info->sample_rate, self->rate, info->sample_rate);
-    latent_after_free (after);
-    return NULL;
-  }
   AfterWork *w = g_new0 (AfterWork, 1);
   w->plugin = self;
   w->after = after;
@@ -164,6 +159,11 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
   w->planar = g_new0 (float, (gsize) w->chunk * 2 * MAX (1, w->n_poly));
   AfterEngine *engine = g_new0 (AfterEngine, 1);
   engine->ratio = w->ratio;
+  /* Latent frame boundaries in host frames: frame floor(fed * num / den). */
+  engine->frame_num = info->sample_rate > 0 && fabs (info->sample_rate - self->rate) > 0.5
+      ? info->sample_rate : 1;
+  engine->frame_den = engine->frame_num == 1 ? w->ratio
+      : (int64_t) llround (self->rate) * w->ratio;
   engine->n_poly = w->n_poly;
   engine->in_channels = w->in_channels;
   if (info->kind == LATENT_AFTER_MIDI)
@@ -177,11 +177,16 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     .set_threads = work_set_threads,
     .user_data = w,
     .destroy = work_free,
+    .model = latent_after_get_model (w->after),
   };
   LatentRtConfig config = {
     .max_host_block = self->host.max_block,
     .rate = self->rate,
     .threads = threads,
+    .model_rate = info->sample_rate > 0 ? info->sample_rate : 0,
+    /* MIDI: the voices' pitch and velocity channels (all but the timbre audio) are held. */
+    .hold_channels = info->kind == LATENT_AFTER_MIDI
+        ? (((uint64_t) 1 << w->in_channels) - 1) & ~(uint64_t) 1 : 0,
   };
   LatentLv2ModelEngine *model = &engine->model;
   model->base.rt = latent_rt_stream_new_custom (&processor, &config, error);
@@ -346,6 +351,7 @@ after_run (AfterPlugin *self, uint32_t n_samples,
     done += n;
   }
 
+  latent_lv2_takeover_sanitize (engines, self->out, n_samples);
   latent_lv2_takeover_report (engines, self->latency, self->underruns);
   AfterEngine *cur = (AfterEngine *) engines->current;
   if (can_notify && engines->announce && cur) {

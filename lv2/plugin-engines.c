@@ -143,6 +143,11 @@ latent_lv2_takeover_begin_run (LatentLv2Takeover *takeover)
             LATENT_LV2_JOB_FREE_ENGINE, NULL, takeover->retired[i]))
       takeover->retired[i] = NULL;
   LatentLv2Engine *cur = takeover->current;
+  if (cur && !takeover->non_finite_logged && latent_rt_stream_get_non_finite (cur->rt)) {
+    takeover->non_finite_logged = latent_lv2_jobs_schedule (takeover->jobs,
+        LATENT_LV2_JOB_LOG_ERROR, "the model returned NaN or Inf values: they were replaced "
+        "by 0 and its state reset; further ones are replaced without another message", NULL);
+  }
   if (cur && !takeover->error_logged) {
     const char *err = latent_rt_stream_get_error (cur->rt);
     if (err) {
@@ -192,6 +197,20 @@ latent_lv2_takeover_process (LatentLv2Takeover *takeover, const float *in, float
         wait);
     latent_lv2_takeover_mix (takeover, out, n);
   }
+}
+
+void
+latent_lv2_takeover_sanitize (LatentLv2Takeover *takeover, float *out, uint32_t n)
+{
+  const size_t replaced = latent_replace_non_finite (out, n);
+  if (!replaced || takeover->non_finite_logged)
+    return;
+  char text[200];
+  snprintf (text, sizeof text, "%zu non-finite output samples (NaN or Inf, from the input, a "
+      "control or the model) were replaced by 0; further ones are replaced without another "
+      "message", replaced);
+  takeover->non_finite_logged = latent_lv2_jobs_schedule (takeover->jobs,
+      LATENT_LV2_JOB_LOG_ERROR, text, NULL);
 }
 
 void

@@ -51,6 +51,7 @@ typedef struct {
   int64_t incoming_fed;      /* frames fed to incoming so far */
   LatentLv2Engine *retired[LATENT_LV2_RETIRED_SLOTS]; /* waiting for a free job slot */
   bool error_logged;         /* current's worker error was reported */
+  bool non_finite_logged;    /* a non-finite output was reported (once per instance) */
   /* Send the current file(s) on the notify port: set on every change; plugins also set it
    * on patch:Get and clear it once sent. */
   bool announce;
@@ -94,6 +95,9 @@ void latent_lv2_takeover_process (LatentLv2Takeover *takeover, const float *in, 
  * own input. */
 void latent_lv2_takeover_mix (LatentLv2Takeover *takeover, float *out, uint32_t n);
 /* Audio thread, last in run(): the latency and underruns output ports (NULL: unconnected). */
+/* Audio thread, last in run(): nothing non-finite reaches the host. NaN/Inf output samples
+ * (from the input, a control or the model) become 0; the first time, a log line says so. */
+void latent_lv2_takeover_sanitize (LatentLv2Takeover *takeover, float *out, uint32_t n);
 void latent_lv2_takeover_report (const LatentLv2Takeover *takeover, float *latency,
     float *underruns);
 

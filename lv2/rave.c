@@ -6,9 +6,10 @@
  * own thread), saved with state. Without a choice: $LATENT_LV2_DEFAULT_MODEL, else
  * <bundle>/models/rave-gm.ts. A new model takes over at a block boundary: while its first L
  * frames fill, the previous model keeps playing, so output is continuous (when both have the
- * same latency). A file that fails to load, or whose rate differs from the host's, leaves the
- * previous model running and is logged (log:log where offered). With no usable model the
- * output is silence (dry when bypassed): this plugin never resamples. */
+ * same latency). A file that fails to load leaves the previous model running and is logged
+ * (log:log where offered). With no usable model the output is silence (dry when bypassed).
+ * A model at another rate than the host's is resampled on the stream's worker
+ * (core/latent-rt.h), its delay included in the latency port. */
 #include "plugin-engines.h"
 #include "latent.h"
 
@@ -91,13 +92,6 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
   if (!model)
     return NULL;
   int sr = latent_model_get_sample_rate (model);
-  if (sr > 0 && fabs (sr - self->rate) > 0.5) {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE,
-        "%s: the model runs at %d Hz but the host at %.0f Hz; latent does not resample "
-        "(run the host at %d Hz)", path, sr, self->rate, sr);
-    latent_model_free (model);
-    return NULL;
-  }
   const char *codec[] = { "encode", "decode" };
   const char *forward[] = { "forward" };
   const char *const *methods;
@@ -151,6 +145,7 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     .affine_stage = affine_stage,
     .rate = self->rate,
     .threads = threads,
+    .model_rate = sr > 0 ? sr : 0, /* resampled on the worker when it differs */
   };
   LatentRtStream *rt = latent_rt_stream_new (model, methods, n_methods, &config, error);
   if (!rt)
@@ -234,7 +229,8 @@ activate (LV2_Handle instance)
   Rave *self = instance;
   latent_lv2_model_file_activate (&self->model);
   self->g_enabled = self->enabled ? (*self->enabled > 0.5f) : 1.0f;
-  self->g_wet = self->wet ? CLAMP (*self->wet, 0.0f, 1.0f) : 1.0f;
+  /* CLAMP keeps a NaN, which the smoothing would then carry for the whole session. */
+  self->g_wet = self->wet && isfinite (*self->wet) ? CLAMP (*self->wet, 0.0f, 1.0f) : 1.0f;
 }
 
 static void
@@ -318,6 +314,7 @@ run (LV2_Handle instance, uint32_t n_samples)
     done += n;
   }
 
+  latent_lv2_takeover_sanitize (&self->engines, self->out, n_samples);
   latent_lv2_takeover_report (&self->engines, self->latency, self->underruns);
   Engine *cur = current_engine (self);
   if (can_notify && self->engines.announce && cur) {

@@ -91,12 +91,6 @@ latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path,
   v->model = model;
   LatentMethodInfo info;
   int sr = latent_model_get_sample_rate (model);
-  if (sr > 0 && fabs (sr - rate) > 0.5) {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE,
-        "%s: the decoder runs at %d Hz but the host at %.0f Hz; latent does not resample "
-        "(run the host at %d Hz)", model_path, sr, rate, sr);
-    goto fail;
-  }
   if (!latent_model_get_method_info (model, "decode", &info, error))
     goto fail;
   if (info.in_channels != tc->latent_dims) {
@@ -127,10 +121,12 @@ latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path,
   LatentRtProcessor processor = {
     .block = block, .in_channels = 2, .out_channels = 1,
     .process = voice_process, .reset = voice_reset, .set_threads = voice_set_threads,
-    .user_data = v, .destroy = voice_free,
+    .user_data = v, .destroy = voice_free, .model = model,
   };
+  /* A decoder at another rate: the worker resamples, x and y held (no overshoot). */
   LatentRtConfig config = {
     .max_host_block = max_host_block, .rate = rate, .threads = threads,
+    .model_rate = sr > 0 ? sr : 0, .hold_channels = 0x3,
   };
   return latent_rt_stream_new_custom (&processor, &config, error); /* frees v on failure */
 

@@ -12,9 +12,9 @@
  * urn:latent:terrain#model, set by patch:Set on the control port, loaded as a pair off the audio
  * thread (host worker, else the plugin's own thread), saved with state. Without a choice:
  * <bundle>/models/terrain-gm.pt and <bundle>/models/rave-gm.ts ($LATENT_LV2_DEFAULT_TERRAIN and
- * $LATENT_LV2_DEFAULT_MODEL override them). A file that fails to load, a decoder at another
- * rate than the host's, or a terrain whose latent dims differ from the decoder's leaves the
- * previous pair playing and is logged. A new pair takes over as in rave.c: it is fed alongside
+ * $LATENT_LV2_DEFAULT_MODEL override them). A file that fails to load or a terrain whose latent
+ * dims differ from the decoder's leaves the previous pair playing and is logged; a decoder at
+ * another rate than the host's is resampled (terrain-voice.h). A new pair takes over as in rave.c: it is fed alongside
  * the old one until its own latency has passed, so the output has no gap. */
 #include "plugin-engines.h"
 #include "terrain-voice.h"
@@ -329,6 +329,7 @@ run (LV2_Handle instance, uint32_t n_samples)
     done += n;
   }
 
+  latent_lv2_takeover_sanitize (&self->engines, self->out, n_samples);
   latent_lv2_takeover_report (&self->engines, self->latency, self->underruns);
   Engine *cur = current_engine (self);
   if (can_notify && self->engines.announce && cur) {

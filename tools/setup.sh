@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   meson ninja-build gcc g++ pkg-config
-  libglib2.0-dev libjson-glib-dev libpng-dev
+  libglib2.0-dev libjson-glib-dev libpng-dev libsamplerate0-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   libtorch-dev python3-torch python3-numpy

@@ -35,6 +35,8 @@ latent_cli_model_info (int argc, char **argv)
       g_clear_error (&error);
     }
   }
+  for (const char *const *r = latent_model_get_refused_methods (model); *r; r++)
+    printf ("  unusable   %s\n", *r);
   printf ("attributes  ");
   const char *const *attrs = latent_model_get_attributes (model);
   if (!attrs[0])

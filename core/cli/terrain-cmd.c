@@ -78,11 +78,11 @@ draw_progress (const LatentTerrainProgress *progress, gpointer data)
 static gboolean
 check_writable (const char *path)
 {
-  char *dir = g_path_get_dirname (path);
-  gboolean ok = g_file_test (dir, G_FILE_TEST_IS_DIR) && access (dir, W_OK) == 0;
+  GError *error = NULL;
+  gboolean ok = latent_check_save_path (path, &error);
   if (!ok)
-    latent_cli_fail ("terrain train: cannot write %s: %s is not a writable folder", path, dir);
-  g_free (dir);
+    latent_cli_fail ("terrain train: %s", error->message);
+  g_clear_error (&error);
   return ok;
 }
 
@@ -132,8 +132,10 @@ latent_cli_terrain_train (int argc, char **argv)
     latent_cli_fail ("terrain train: --dataset and --out are required");
     goto out;
   }
-  if (epochs < 1 || batch < 1 || !(lr > 0.0 && isfinite (lr))) {
-    latent_cli_fail ("terrain train: --epochs and --batch must be >= 1, --lr > 0");
+  if (epochs < 1 || batch < 1 || batch > LATENT_TERRAIN_MAX_BATCH
+      || !(lr > 0.0 && isfinite (lr))) {
+    latent_cli_fail ("terrain train: --epochs must be >= 1, --batch 1..%d, --lr > 0 "
+        "(got %d, %d, %g)", LATENT_TERRAIN_MAX_BATCH, epochs, batch, lr);
     goto out;
   }
   if (!check_writable (out_path))

@@ -79,13 +79,26 @@ std::string explain_load_error(const std::string &what) {
   return first_line(what);
 }
 
+// An exception raised inside TorchScript code reads "The following operation failed in the
+// TorchScript interpreter.", a traceback, then the model's own "builtins.ValueError: ..." (or
+// "RuntimeError: ...") line: that last line is what the user needs.
+std::string run_error_line(const std::string &what) {
+  static const std::string interpreter = "The following operation failed in the TorchScript";
+  if (what.compare(0, interpreter.size(), interpreter) != 0) return first_line(what);
+  static const std::regex raised("(?:^|\\n)(?:builtins\\.)?([A-Za-z_.]*(?:Error|Exception)): ([^\\n]*)");
+  std::string found;
+  for (std::sregex_iterator it(what.begin(), what.end(), raised), end; it != end; ++it)
+    found = (*it)[1].str() + ": " + (*it)[2].str();
+  return found.empty() ? first_line(what) : found;
+}
+
 template <typename F> int guarded(char **error, F &&body) {
   try {
     return body();
   } catch (const c10::Error &e) {
-    set_error(error, first_line(e.what_without_backtrace()));
+    set_error(error, run_error_line(e.what_without_backtrace()));
   } catch (const std::exception &e) {
-    set_error(error, first_line(e.what()));
+    set_error(error, run_error_line(e.what()));
   }
   return 0;
 }
@@ -286,7 +299,16 @@ int backend_get_int_list(LatentTorchModule *m, const char *name, int64_t *values
     if (!m->module.hasattr(name)) return -1;
     c10::IValue v = m->module.attr(name);
     std::vector<int64_t> ints;
-    if (v.isTensor()) {
+    if (v.isTensor() && v.toTensor().is_floating_point()) {
+      // nn~ 1.5.6 files store _params as floats: take them only when they are whole numbers.
+      at::Tensor t = v.toTensor().to(torch::kDouble).contiguous().flatten();
+      for (int64_t i = 0; i < t.numel(); i++) {
+        const double x = t.data_ptr<double>()[i];
+        if (!std::isfinite(x) || x != std::floor(x) || std::fabs(x) > 9007199254740992.0)
+          return -2;
+        ints.push_back(static_cast<int64_t>(x));
+      }
+    } else if (v.isTensor()) {
       at::Tensor t = v.toTensor().to(torch::kLong).contiguous().flatten();
       ints.assign(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
     } else if (v.isIntList()) {
@@ -396,6 +418,7 @@ int backend_run(LatentTorchModule *m, const char *method, const float *in, int i
     // The model may write into its input: give it a tensor of its own.
     at::Tensor x = torch::from_blob(const_cast<float *>(in), {1, in_channels, in_frames},
         torch::kFloat32).clone();
+    x.nan_to_num_(0.0, 0.0, 0.0);  // a NaN latent would poison the model's caches
     c10::IValue result = (*found)(std::vector<c10::IValue>{x});
     if (result.isTuple()) result = result.toTupleRef().elements()[0];
     if (!result.isTensor()) {

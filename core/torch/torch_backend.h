@@ -31,7 +31,8 @@ typedef struct {
   char **(*list_methods) (LatentTorchModule *module);
   /* Calls a no-argument method returning List[str] (get_methods, get_attributes). */
   char **(*call_string_list) (LatentTorchModule *module, const char *method, char **error);
-  /* Reads an attribute (int list, int tensor) as integers; returns the count, -1 if missing. */
+  /* Reads an attribute (int list, int or float tensor) as integers; returns the count, -1 if
+   * missing or not numeric, -2 if a float value is not a whole number. */
   int (*get_int_list) (LatentTorchModule *module, const char *name, int64_t *values, int max);
   /* Reads a numeric attribute (int, float, bool or one-element tensor); 0 if missing. */
   int (*get_number) (LatentTorchModule *module, const char *name, double *value);

@@ -12,6 +12,7 @@ checkable maths instead of a diffusion model, so tests can predict the output:
     structure: per frame [rms, mean, max |x|];  timbre: [rms, mean] of the whole block;
     diffuse: latents (pitch 69, amplitude, 0, 0), amplitude = structure rms * timbre0 *
       guidance_structure * guidance_timbre * nb_steps;
+  after-audio-48k.ts, after-midi-48k.ts: the same at 48 kHz (the LV2 resampling tests).
   MIDI model   (after-midi.ts):  same rates, n_poly 2, zt 2: diffuse maps voice v to
     (pitch_v, velocity_v / 127 * timbre0 * guidances * nb_steps);
   decode (both): latents (pitch0, amp0, pitch1, amp1) -> sum of two sines at the MIDI
@@ -41,9 +42,10 @@ class AfterBase(torch.nn.Module):
     """Methods shared by every fixture; attributes get_/set_ for nb_steps and
     guidance_structure (guidance_timbre's accessors are added by subclasses)."""
 
-    def __init__(self, n_poly: int = 0, chunk: int = CHUNK, extra_channels: int = 0):
+    def __init__(self, n_poly: int = 0, chunk: int = CHUNK, extra_channels: int = 0,
+                 sr: int = SR):
         super().__init__()
-        self.sr = SR
+        self.sr = sr
         self.ratio = RATIO
         self.chunk_size = chunk
         self.n_poly = n_poly
@@ -183,6 +185,9 @@ def main() -> None:
     save(AfterMissingAttr(), "after-missing-attr.ts")
     save(AfterComplete(extra_channels=1), "after-wrong-channels.ts")
     save(AfterComplete(chunk=32), "after-no-chunk.ts")
+    # At 48 kHz, for the LV2 plugins at a 44.1 kHz host (resampling): A4 must stay 440 Hz.
+    save(AfterComplete(sr=48000), "after-audio-48k.ts")
+    save(AfterComplete(n_poly=2, sr=48000), "after-midi-48k.ts")
 
 
 if __name__ == "__main__":

@@ -18,14 +18,14 @@ class StatefulCodec(torch.nn.Module):
     means]; decode inverts the first dim back to RATIO samples plus a per-call counter-free
     leaky integrator on the second, all exact in float32 for small integers."""
 
-    def __init__(self, with_get_methods: bool = True):
+    def __init__(self, with_get_methods: bool = True, sr: int = 8000):
         super().__init__()
         self.ratio = RATIO
         self.register_buffer("encode_params", torch.tensor([1, 1, 2, RATIO]))
         self.register_buffer("decode_params", torch.tensor([2, RATIO, 1, 1]))
         self.register_buffer("forward_params", torch.tensor([1, 1, 1, 1]))
         self.register_buffer("running", torch.zeros(1))
-        self.sr = 8000
+        self.sr = sr
         self.gain = 1.0
         self.steps = 4
 
@@ -76,6 +76,33 @@ class StatefulCodec(torch.nn.Module):
             return -1
         self.steps = value
         return 0
+
+
+class Identity48k(torch.nn.Module):
+    """RAVE-style codec at 48 kHz that changes nothing: encode lays each frame of 16 samples
+    out as 16 latents, decode puts them back, so decode(encode(x)) == x exactly and an
+    impulse keeps its sample (the LV2 resampling tests at a 44.1 kHz host)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ratio = 16
+        self.sr = 48000
+        self.register_buffer("encode_params", torch.tensor([1, 1, 16, 16]))
+        self.register_buffer("decode_params", torch.tensor([16, 16, 1, 1]))
+
+    @torch.jit.export
+    def encode(self, x):
+        b, c, t = x.shape
+        return x.reshape(b, t // self.ratio, self.ratio).transpose(1, 2).contiguous()
+
+    @torch.jit.export
+    def decode(self, z):
+        b, n, f = z.shape
+        return z.transpose(1, 2).reshape(b, 1, f * self.ratio)
+
+    @torch.jit.export
+    def get_methods(self) -> List[str]:
+        return ["encode", "decode"]
 
 
 class V1Style(torch.nn.Module):
@@ -199,6 +226,9 @@ def main():
     torch.jit.script(StatefulCodec()).save(os.path.join(HERE, "stateful-codec.ts"))
     torch.jit.script(V1Style()).save(os.path.join(HERE, "v1-style.ts"))
     torch.jit.script(StatefulNoReset()).save(os.path.join(HERE, "stateful-no-reset.ts"))
+    # 48 kHz models for the LV2 plugins at a 44.1 kHz host (resampling).
+    torch.jit.script(Identity48k()).save(os.path.join(HERE, "identity-48k.ts"))
+    torch.jit.script(StatefulCodec(sr=48000)).save(os.path.join(HERE, "stateful-codec-48k.ts"))
     torch.jit.script(NoParams()).save(os.path.join(HERE, "no-params.ts"))
     torch.jit.script(WrongShape()).save(os.path.join(HERE, "wrong-shape.ts"))
     write_torch2_style(Attention(), os.path.join(HERE, "torch2-attention.ts"), [

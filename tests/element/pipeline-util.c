@@ -288,3 +288,64 @@ pu_skip_without_real_model (const char *model)
   }
   return 0;
 }
+
+static int
+count_error (GstMessage *msg, const char *needle, char **first)
+{
+  GError *err = NULL;
+  char *debug = NULL;
+  gst_message_parse_error (msg, &err, &debug);
+  int hit = strstr (err->message, needle) != NULL;
+  if (first && !*first)
+    *first = g_strdup (err->message);
+  g_error_free (err);
+  g_free (debug);
+  return hit;
+}
+
+int
+pu_count_errors (const char *launch, const char *needle, guint timeout_ms, char **first_error)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (launch, &error);
+  g_assert_no_error (error);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  char *first = NULL;
+  int hits = 0;
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gboolean ended = FALSE;
+  while (!ended && g_get_monotonic_time () < deadline) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 20 * GST_MSECOND,
+        GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+    if (!msg)
+      continue;
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+      hits += count_error (msg, needle, &first);
+    ended = TRUE;
+    gst_message_unref (msg);
+  }
+  /* What else arrives while the pipeline winds down and stops. */
+  gint64 drain_end = g_get_monotonic_time () + 300 * 1000;
+  while (g_get_monotonic_time () < drain_end) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 20 * GST_MSECOND, GST_MESSAGE_ERROR);
+    if (msg) {
+      hits += count_error (msg, needle, &first);
+      gst_message_unref (msg);
+    }
+  }
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_NULL), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  GstMessage *msg;
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR))) {
+    hits += count_error (msg, needle, &first);
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  if (first_error)
+    *first_error = first ? first : g_strdup ("");
+  else
+    g_free (first);
+  return hits;
+}

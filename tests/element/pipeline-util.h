@@ -60,6 +60,14 @@ void pu_free (PuPipeline *p);
  * absent or the mock backend (valgrindmock setup, fixtures only) is in use; else 0. */
 int pu_skip_without_real_model (const char *model);
 
+/* Runs gst_parse_launch(launch) to its end: PLAYING until the first ERROR or EOS (at most
+ * timeout_ms), then a further 300 ms of bus messages, then NULL. Returns the number of ERROR
+ * messages whose text contains `needle` (also those posted while stopping); *first_error (may
+ * be NULL) gets the first ERROR's text, "" if none (g_free). Aborts the test if the pipeline
+ * does not reach NULL. */
+int pu_count_errors (const char *launch, const char *needle, guint timeout_ms,
+    char **first_error);
+
 /* One call: new, push with pattern, finish. */
 PuPipeline *pu_run (const char *middle, const char *in_caps, const float *in, size_t frames,
     const size_t *chunks, size_t n_chunks, GstClockTime start);

@@ -62,3 +62,40 @@ host_run_offline_noise (Host *host, GRand *rand)
   }
   return total;
 }
+
+int
+host_peak_index (const float *x, int from, int to)
+{
+  int best = from;
+  for (int t = from; t < to; t++)
+    if (fabsf (x[t]) > fabsf (x[best]))
+      best = t;
+  return best;
+}
+
+double
+host_dominant_hz (const float *x, int n, double rate, double lo, double hi, double step)
+{
+  double best_hz = lo, best = -1;
+  for (double hz = lo; hz <= hi + 1e-9; hz += step) {
+    double re = 0, im = 0, w = 2 * G_PI * hz / rate;
+    for (int t = 0; t < n; t++) {
+      re += x[t] * cos (w * t);
+      im += x[t] * sin (w * t);
+    }
+    if (re * re + im * im > best) {
+      best = re * re + im * im;
+      best_hz = hz;
+    }
+  }
+  return best_hz;
+}
+
+gboolean
+host_all_finite (const float *x, int n)
+{
+  for (int t = 0; t < n; t++)
+    if (!isfinite (x[t]))
+      return FALSE;
+  return TRUE;
+}

@@ -21,4 +21,11 @@ double host_rms (const float *x, int n);
  * on the host's audio input. Returns the frames run. */
 int host_run_offline_noise (Host *host, GRand *rand);
 
+/* For the resampling checks (a 48 kHz model at a 44.1 kHz host). Index of the largest |x[t]|
+ * in [from, to); the frequency in [lo, hi] (step Hz apart) where x[0..n) at `rate` has the
+ * most energy (a DFT scan); whether every sample is finite. */
+int host_peak_index (const float *x, int from, int to);
+double host_dominant_hz (const float *x, int n, double rate, double lo, double hi, double step);
+gboolean host_all_finite (const float *x, int n);
+
 #endif

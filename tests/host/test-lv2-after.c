@@ -7,7 +7,10 @@
  *   guidance change it as the model says (amplitude proportional to both);
  * - after-midi: notes come out at their frames (shifted by the latency) and pitch, a note
  *   shorter than a latent frame still sounds in its frame, identical for every block
- *   pattern; the timbre controls scale it; a model of the wrong kind is refused and logged.
+ *   pattern; the timbre controls scale it; a model of the wrong kind is refused and logged;
+ * - both with 48 kHz fixtures (after-*-48k.ts) at a 44.1 kHz host: resampled inside; after
+ *   equals the core API behind the core resampler, delayed by the latency port; A4 stays
+ *   440 Hz; after-midi's note starts where the latency says.
  * The host's audio inputs share one buffer: after's structure and sidechain get the same
  * signal. */
 #include "host-checks.h"
@@ -235,6 +238,142 @@ test_midi_notes (void)
   g_free (y);
 }
 
+/* ------------------------------------------- 48 kHz models at a 44.1 kHz host */
+
+#define RS_RATE 44100
+#define RS_FRAMES (RS_RATE * 2)
+
+/* Runs after (audio) or after-midi with the 48 kHz fixtures at 44.1 kHz, blocks of
+ * `pattern`, `x` on the audio inputs, `notes` (absolute frames). */
+static float *
+run_resampled (const char *uri, const float *x, int pattern, const Note *notes, int n_notes,
+    int *latency)
+{
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER", LATENT_TEST_DATA "/after-audio-48k.ts", TRUE);
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER_MIDI", LATENT_TEST_DATA "/after-midi-48k.ts", TRUE);
+  Host *host = host_new (uri, RS_RATE, full);
+  g_assert_nonnull (host);
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER", audio_fixture, TRUE);
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER_MIDI", midi_fixture, TRUE);
+  if (notes) {
+    host_set_control (host, "timbre_source", 1);
+    host_set_control (host, "timbre0", 1.0f);
+  }
+  host_activate (host);
+  float *y = g_new0 (float, RS_FRAMES);
+  for (int t = 0, k = 0; t < RS_FRAMES;) {
+    int n = MIN (pattern, RS_FRAMES - t);
+    for (; k < n_notes && notes[k].frame < (uint32_t) (t + n); k++)
+      host_midi_event (host, notes[k].frame - t, notes[k].msg, 3);
+    host_run (host, x + t, y + t, (uint32_t) n);
+    t += n;
+  }
+  *latency = (int) host_get_control (host, "latency");
+  g_assert_cmpfloat (host_get_control (host, "underruns"), ==, 0);
+  host_free (host);
+  g_assert_true (host_all_finite (y, RS_FRAMES));
+  return y;
+}
+
+/* What urn:latent:after must output at 44.1 kHz: x (structure and timbre) converted to
+ * 48 kHz by the core resampler, the core API on whole 1024-sample blocks, converted back,
+ * delayed by `latency`. */
+static float *
+resampled_reference (const float *x, int latency)
+{
+  GError *error = NULL;
+  float *x2 = g_new (float, 2 * RS_FRAMES);
+  for (int t = 0; t < RS_FRAMES; t++)
+    x2[2 * t] = x2[2 * t + 1] = x[t];
+  LatentResampler *down = latent_resampler_new (RS_RATE, 48000, 2, 0, RS_FRAMES, &error);
+  g_assert_no_error (error);
+  float *m2 = g_new0 (float, 2 * (gsize) latent_resampler_get_max_out (down));
+  int m = latent_resampler_process (down, x2, RS_FRAMES, m2);
+  float *m1 = g_new (float, m), *mo = g_new0 (float, m);
+  for (int j = 0; j < m; j++)
+    m1[j] = m2[2 * j];
+  LatentAfter *after = latent_after_open (LATENT_TEST_DATA "/after-audio-48k.ts", 1, &error);
+  g_assert_no_error (error);
+  g_assert_true (latent_after_set_steps (after, 4, &error));
+  g_assert_true (latent_after_set_guidance (after, 1.0, 1.0, &error));
+  int done = 0;
+  for (; done + BLOCK <= m; done += BLOCK) {
+    g_assert_true (latent_after_update_timbre (after, m1 + done, &error));
+    g_assert_true (latent_after_render (after, m1 + done, mo + done, &error));
+  }
+  latent_after_free (after);
+  LatentResampler *up = latent_resampler_new (48000, RS_RATE, 1, 0, done, &error);
+  float *h = g_new0 (float, latent_resampler_get_max_out (up));
+  int nh = latent_resampler_process (up, mo, done, h);
+  float *ref = g_new0 (float, RS_FRAMES);
+  for (int t = latency; t < RS_FRAMES && t - latency < nh; t++)
+    ref[t] = h[t - latency];
+  latent_resampler_free (down);
+  latent_resampler_free (up);
+  g_free (x2);
+  g_free (m2);
+  g_free (m1);
+  g_free (mo);
+  g_free (h);
+  return ref;
+}
+
+static void
+test_after_resampled (void)
+{
+  float *x = g_new (float, RS_FRAMES);
+  for (int t = 0; t < RS_FRAMES; t++)
+    x[t] = (0.2f + 0.6f * (t / 22050 % 2)) * sinf (2 * G_PI * 330 * t / RS_RATE);
+  int latency, lat1;
+  float *y = run_resampled ("urn:latent:after", x, 64, NULL, 0, &latency);
+  float *y1 = run_resampled ("urn:latent:after", x, 1000, NULL, 0, &lat1);
+  g_assert_cmpint (lat1, ==, latency);
+  host_assert_same (y1, y, RS_FRAMES, 0.0f, "after resampled across block patterns");
+  float *ref = resampled_reference (x, latency);
+  /* Compared where the reference has whole blocks (it stops at the last one). */
+  int end = RS_FRAMES - 4096;
+  host_assert_same (y, ref, end, 1e-5f, "after resampled against core API + core resampler");
+  /* The fixture plays A4: 440 Hz at 48 kHz must stay 440 Hz at 44.1 kHz. */
+  double hz = host_dominant_hz (y + latency + 4096, 16384, RS_RATE, 380, 500, 1);
+  double rms = host_rms (y + latency, end - latency);
+  g_test_message ("after, 48 kHz model at 44.1 kHz: latency %d, %.0f Hz, rms %.3f", latency,
+      hz, rms);
+  g_assert_cmpfloat (fabs (hz - 440), <=, 1);
+  g_assert_cmpfloat (rms, >, 0.01);
+  for (int t = 0; t < latency; t++)
+    g_assert_cmpfloat (fabsf (y[t]), <, 1e-6f);
+  g_free (ref);
+  g_free (y);
+  g_free (y1);
+  g_free (x);
+}
+
+static void
+test_midi_resampled (void)
+{
+  /* A4 from host frame 10000 to 30000: latent frame 42 at 48 kHz (10000 * 48000 / 44100 /
+   * 256 = 42.5) is its first, model sample 10752 = host 9878.4; it sounds from there,
+   * `latency` later, at 440 Hz. */
+  static const Note a4[] = { { 10000, { 0x90, 69, 100 } }, { 30000, { 0x80, 69, 0 } } };
+  float *silence = g_new0 (float, RS_FRAMES);
+  int latency, lat1;
+  float *y = run_resampled ("urn:latent:after-midi", silence, 64, a4, 2, &latency);
+  float *y1 = run_resampled ("urn:latent:after-midi", silence, 1, a4, 2, &lat1);
+  g_assert_cmpint (lat1, ==, latency);
+  host_assert_same (y1, y, RS_FRAMES, 0.0f, "after-midi resampled across block patterns");
+  const int onset = 9878 + latency;
+  double before = host_rms (y + onset - 400, 340), after = host_rms (y + onset + 60, 340);
+  double hz = host_dominant_hz (y + onset + 1000, 8192, RS_RATE, 380, 500, 1);
+  g_test_message ("after-midi, 48 kHz model at 44.1 kHz: latency %d, rms %.2g before the "
+      "onset, %.3f after, %.0f Hz", latency, before, after, hz);
+  g_assert_cmpfloat (before, <, 1e-3);
+  g_assert_cmpfloat (after, >, 0.3);
+  g_assert_cmpfloat (fabs (hz - 440), <=, 1);
+  g_free (y);
+  g_free (y1);
+  g_free (silence);
+}
+
 static void
 test_wrong_kind (void)
 {
@@ -255,13 +394,6 @@ test_wrong_kind (void)
   host_free (host);
 }
 
-/* Runs last: none of the streams above optimised a graph after its warm-up. */
-static void
-test_no_streaming_compilations (void)
-{
-  g_assert_true (latent_test_no_streaming_compilations (g_test_get_path ()));
-}
-
 int
 main (int argc, char **argv)
 {
@@ -276,6 +408,11 @@ main (int argc, char **argv)
   g_test_add_func ("/after/controls", test_after_controls);
   g_test_add_func ("/after/wrong-kind", test_wrong_kind);
   g_test_add_func ("/after-midi/notes", test_midi_notes);
-  g_test_add_func ("/after/no-streaming-compilations", test_no_streaming_compilations);
-  return g_test_run ();
+  g_test_add_func ("/after/resampled", test_after_resampled);
+  g_test_add_func ("/after-midi/resampled", test_midi_resampled);
+  int status = g_test_run ();
+  /* After every stream above: none optimised a graph after its warm-up. */
+  if (!latent_test_no_streaming_compilations (argv[0]))
+    status = 1;
+  return status;
 }

@@ -4,7 +4,9 @@
  * work_response runs flagged, like run()), in 64-frame and 1-frame blocks, must make no
  * allocation and take no lock (GLib's g_mutex_lock counts as a lock); semaphore waits are
  * allowed only for hosts running faster than real time (see core/latent-rt.h), not while the
- * host is paced in real time. */
+ * host is paced in real time. With the argument `resampled`: a 48 kHz model
+ * (tests/data/identity-48k.ts) at a 44.1 kHz host, so the worker resamples both ways; run()
+ * must stay as clean. */
 #include "host-checks.h"
 #include "rt-interpose.h"
 
@@ -15,7 +17,10 @@
 int
 main (int argc, char **argv)
 {
-  const char *fixture = LATENT_TEST_DATA "/stateful-codec.ts";
+  gboolean resampled = argc > 1 && !strcmp (argv[1], "resampled");
+  const char *fixture = resampled ? LATENT_TEST_DATA "/identity-48k.ts"
+      : LATENT_TEST_DATA "/stateful-codec.ts";
+  const double rate = resampled ? 44100 : 8000;
   g_setenv ("LATENT_LV2_DEFAULT_MODEL", fixture, TRUE);
   if (!g_getenv ("LV2_PATH"))
     g_setenv ("LV2_PATH", LATENT_LV2_PATH, TRUE);
@@ -28,7 +33,7 @@ main (int argc, char **argv)
   char *copy = host_copy_file (fixture, dir, "copy.ts");
 
   HostFeatures features = { .worker = true, .log = true, .map = true };
-  Host *host = host_new ("urn:latent:rave", 8000, features);
+  Host *host = host_new ("urn:latent:rave", rate, features);
   host_activate (host);
   host_set_run_hooks (host, rt_enter, rt_leave);
 
@@ -46,8 +51,9 @@ main (int argc, char **argv)
    * thread must not allocate, lock or wait. */
   rt_counting (1);
   gint64 start = g_get_monotonic_time ();
-  for (int i = 0; i < 700; i++) {
-    host_pace (start, (int64_t) i * BLOCK, 8000);
+  const int cycles = resampled ? 3000 : 700;
+  for (int i = 0; i < cycles; i++) {
+    host_pace (start, (int64_t) i * BLOCK, rate);
     for (int t = 0; t < BLOCK; t++)
       in[t] = (float) g_rand_double_range (rand, -0.5, 0.5);
     if (i == 100)
@@ -66,9 +72,9 @@ main (int argc, char **argv)
   const char *notified = host_notified_path (host);
   gboolean swapped = notified && !strcmp (notified, copy);
   float underruns = host_get_control (host, "underruns");
-  printf ("run(): %d frames in 64- and 1-frame blocks, model change %s: malloc-family %lu, "
+  printf ("%s run(): %d frames in 64- and 1-frame blocks, model change %s: malloc-family %lu, "
       "free %lu, mutex locks %lu; semaphore waits %lu while paced in real time, %lu offline "
-      "(underrun frames %g)\n", total, swapped ? "done" : "NOT done", counts.malloc, counts.free,
+      "(underrun frames %g)\n", resampled ? "44.1 kHz host, 48 kHz model:" : "", total, swapped ? "done" : "NOT done", counts.malloc, counts.free,
       counts.lock, paced_waits, counts.wait - paced_waits, underruns);
   host_free (host);
   g_rand_free (rand);

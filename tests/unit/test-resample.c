@@ -1,0 +1,194 @@
+/* core/resample.c and the resampling of core/rt-stream.c, without a model (suite 'unit'):
+ * the converter's alignment and lag bound, held channels, and a LatentRtStream whose
+ * processor is the identity at 48 kHz behind a 44.1 kHz host: every impulse comes out
+ * exactly latent_rt_stream_get_latency() frames later, for any host block pattern. */
+#include "latent.h"
+
+#include <math.h>
+#include <string.h>
+
+static int
+peak (const float *x, int from, int to)
+{
+  int best = from;
+  for (int t = from; t < to; t++)
+    if (fabsf (x[t]) > fabsf (x[best]))
+      best = t;
+  return best;
+}
+
+/* Feeds n frames of x (1 channel) in pieces from `rand` (NULL: 1 frame at a time); checks
+ * the lag bound after every piece; returns the output and its length. */
+static float *
+convert (LatentResampler *rs, const float *x, int n, int max_in, GRand *rand, int *n_out)
+{
+  double ratio = latent_resampler_get_ratio (rs);
+  float *y = g_new0 (float, (gsize) (n * ratio) + 4096);
+  int made = 0;
+  for (int t = 0; t < n;) {
+    int k = rand ? g_rand_int_range (rand, 1, max_in + 1) : 1;
+    k = MIN (k, n - t);
+    made += latent_resampler_process (rs, x + t, k, y + made);
+    t += k;
+    g_assert_cmpint (made, >=, (int) ceil (t * ratio - 1e-9) - latent_resampler_get_lag (rs));
+    g_assert_cmpint (made, <=, (int) ceil (t * ratio) + 2);
+  }
+  *n_out = made;
+  return y;
+}
+
+static void
+test_alignment (void)
+{
+  const double rates[][2] = { { 44100, 48000 }, { 48000, 44100 }, { 16000, 44100 },
+    { 96000, 44100 } };
+  for (guint r = 0; r < G_N_ELEMENTS (rates); r++) {
+    double in_rate = rates[r][0], out_rate = rates[r][1];
+    const int n = 20000;
+    float *x = g_new0 (float, n);
+    x[3000] = 1.0f;
+    GRand *rand = g_rand_new_with_seed (r + 1);
+    LatentResampler *rs = latent_resampler_new (in_rate, out_rate, 1, 0, 4000, NULL);
+    g_assert_nonnull (rs);
+    int n1, n2;
+    float *y1 = convert (rs, x, n, 4000, rand, &n1);
+    latent_resampler_reset (rs);
+    float *y2 = convert (rs, x, n, 4000, NULL, &n2);
+    /* Deterministic however the input is cut. */
+    int m = MIN (n1, n2);
+    for (int j = 0; j < m; j++)
+      g_assert_cmpfloat (y1[j], ==, y2[j]);
+    /* Aligned: the impulse lands at 3000 * out / in, rounded to the nearest frame. */
+    double want = 3000 * out_rate / in_rate;
+    int p = peak (y1, 0, n1);
+    g_test_message ("%.0f -> %.0f Hz: lag %d, impulse at %.2f -> peak %d (%.3f)", in_rate,
+        out_rate, latent_resampler_get_lag (rs), want, p, y1[p]);
+    g_assert_cmpint (p, ==, (int) lround (want));
+    latent_resampler_free (rs);
+    g_rand_free (rand);
+    g_free (x);
+    g_free (y1);
+    g_free (y2);
+  }
+}
+
+static void
+test_hold (void)
+{
+  /* Channel 0 audio, channel 1 held: a step stays a step (only input values), aligned with
+   * the audio channel to within 2 input frames. */
+  const int n = 8000;
+  float *x = g_new0 (float, 2 * n);
+  for (int t = 0; t < n; t++)
+    x[2 * t + 1] = t >= 4000 ? 60.0f : 0.0f;
+  x[2 * 4000] = 1.0f;
+  LatentResampler *rs = latent_resampler_new (44100, 48000, 2, 0x2, 512, NULL);
+  float *y = g_new0 (float, 2 * (n * 2));
+  int made = 0;
+  for (int t = 0; t < n; t += 500)
+    made += latent_resampler_process (rs, x + 2 * t, MIN (500, n - t), y + 2 * made);
+  int step = -1, p = 0;
+  for (int j = 0; j < made; j++) {
+    g_assert_true (y[2 * j + 1] == 0.0f || y[2 * j + 1] == 60.0f);
+    if (step < 0 && y[2 * j + 1] == 60.0f)
+      step = j;
+    if (fabsf (y[2 * j]) > fabsf (y[2 * p]))
+      p = j;
+  }
+  g_test_message ("held step at %d, audio impulse at %d", step, p);
+  g_assert_cmpint (abs (step - p), <=, 3);
+  latent_resampler_free (rs);
+  g_free (x);
+  g_free (y);
+}
+
+static gboolean
+identity (gpointer data, const float *in, float *out, int block, GError **error)
+{
+  memcpy (out, in, sizeof (float) * block);
+  (*(int *) data)++;
+  return TRUE;
+}
+
+static void
+test_rt_stream (void)
+{
+  const int n = 44100 * 3;
+  float *x = g_new0 (float, n), *first = NULL;
+  const int at[] = { 9000, 30001, 77777, 100003 };
+  for (guint i = 0; i < G_N_ELEMENTS (at); i++)
+    x[at[i]] = 1.0f;
+  const int patterns[] = { 64, 1, 0, 4096, 333 };
+  int latency = 0;
+  for (guint k = 0; k < G_N_ELEMENTS (patterns); k++) {
+    int calls = 0;
+    LatentRtProcessor proc = { .block = 2048, .in_channels = 1, .out_channels = 1,
+      .process = identity, .user_data = &calls };
+    LatentRtConfig config = { .rate = 44100, .model_rate = 48000, .threads = 1,
+      .max_host_block = patterns[k] == 4096 ? 4096 : 0 };
+    LatentRtStream *rt = latent_rt_stream_new_custom (&proc, &config, NULL);
+    g_assert_nonnull (rt);
+    g_assert_cmpint (latent_rt_stream_get_block (rt), ==, 1882);
+    g_assert_cmpint (latent_rt_stream_get_model_block (rt), ==, 2048);
+    float *y = g_new0 (float, n), *dry = g_new0 (float, n);
+    GRand *rand = g_rand_new_with_seed (k);
+    for (int t = 0; t < n;) {
+      int m = patterns[k] ? patterns[k] : g_rand_int_range (rand, 1, 3000);
+      m = MIN (m, n - t);
+      latent_rt_stream_process (rt, x + t, y + t, dry + t, (uint32_t) m, LATENT_RT_WAIT_ALWAYS);
+      t += m;
+    }
+    int lat = latent_rt_stream_get_latency (rt);
+    g_test_message ("pattern %d: latency %d (D %d), %d model blocks", patterns[k], lat,
+        latent_rt_stream_get_resample_delay (rt), calls);
+    g_assert_cmpuint (latent_rt_stream_get_underruns (rt), ==, 0);
+    g_assert_cmpuint (latent_rt_stream_get_resample_shortfalls (rt), ==, 0);
+    for (int t = lat; t < n; t++)
+      g_assert_cmpfloat (dry[t], ==, x[t - lat]);
+    for (guint i = 0; i < G_N_ELEMENTS (at); i++) {
+      int p = peak (y, at[i] + lat - 300, MIN (n, at[i] + lat + 300));
+      g_assert_cmpint (p, ==, at[i] + lat);
+      g_assert_cmpfloat (y[p], >, 0.8f);
+    }
+    if (patterns[k] != 4096) {
+      if (!first) {
+        first = y;
+        latency = lat;
+        y = NULL;
+      } else {
+        g_assert_cmpint (lat, ==, latency);
+        for (int t = 0; t < n; t++)
+          g_assert_cmpfloat (y[t], ==, first[t]);
+      }
+    }
+    /* After a reset (the plugins' re-activation) the same input gives the same output. */
+    if (patterns[k] == 64) {
+      GError *error = NULL;
+      g_assert_true (latent_rt_stream_reset (rt, &error));
+      float *again = g_new0 (float, n);
+      for (int t = 0; t < n; t += 64)
+        latent_rt_stream_process (rt, x + t, again + t, NULL, (uint32_t) MIN (64, n - t),
+            LATENT_RT_WAIT_ALWAYS);
+      for (int t = 0; t < n; t++)
+        g_assert_cmpfloat (again[t], ==, (y ? y : first)[t]);
+      g_assert_cmpuint (latent_rt_stream_get_resample_shortfalls (rt), ==, 0);
+      g_free (again);
+    }
+    latent_rt_stream_free (rt);
+    g_rand_free (rand);
+    g_free (y);
+    g_free (dry);
+  }
+  g_free (first);
+  g_free (x);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/resample/alignment", test_alignment);
+  g_test_add_func ("/resample/hold", test_hold);
+  g_test_add_func ("/resample/rt-stream", test_rt_stream);
+  return g_test_run ();
+}
