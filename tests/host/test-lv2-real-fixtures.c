@@ -1,7 +1,8 @@
 /* The LV2 plugins in a lilv host on fixtures of the real architectures users bring (issue 9),
  * generated at build time by tests/data/make_rave_v2_fixture.py and make_after_v2_fixture.py
  * (44.1 kHz, ratio 2048; AFTER chunk 4 frames, n_poly 8), with python3-torch references:
- *   urn:latent:rave with the RAVE v2 fixture in the nn~ 1.6 and nn~ 1.5.6 layouts;
+ *   urn:latent:rave with the RAVE v2 fixture in the nn~ 1.6 and nn~ 1.5.6 layouts, and the
+ *   48 kHz export at a 44.1 kHz host (resampled inside the plugin: finite, sounding);
  *   urn:latent:after with the AFTER audio fixture (the host's inputs share one buffer, so
  *   structure = timbre = the signal, as the reference `same_seed*` has it);
  *   urn:latent:after-midi with the MIDI fixture (n_poly 8): one held note, timbre controls.
@@ -134,6 +135,36 @@ test_rave (gconstpointer data)
   g_free (ref1);
 }
 
+/* The 48 kHz RAVE v2 export at a 44.1 kHz host: resampled inside the plugin; finite, sounding
+ * output after the reported latency (which covers the model block at the model's rate). */
+static void
+test_rave_48k (void)
+{
+  const size_t n = 48 * RATIO;
+  float *x = read_f32 ("rave-v2-nn16-ref-input.f32", n);
+  g_setenv ("LATENT_LV2_DEFAULT_MODEL", DIR "/rave-v2-48k.ts", TRUE);
+  Host *host = host_new ("urn:latent:rave", RATE, full);
+  g_assert_nonnull (host);
+  host_activate (host);
+  const size_t total = n + 4 * RATIO;
+  float *in = g_new0 (float, total);
+  memcpy (in, x, n * sizeof (float));
+  float *y = run_blocks (host, in, total, 64, 0);
+  int latency = (int) host_get_control (host, "latency");
+  double rms = am_rms (y + latency, n);
+  g_test_message ("rave 48 kHz model at 44.1 kHz: latency %d, rms %.4f, log %s", latency, rms,
+      host_log_text (host));
+  g_assert_cmpint (latency, >=, RATIO * RATE / 48000);
+  g_assert_cmpfloat (host_get_control (host, "underruns"), ==, 0);
+  for (size_t i = 0; i < total; i++)
+    g_assert_true (isfinite (y[i]));
+  g_assert_cmpfloat (rms, >, 0.01);
+  host_free (host);
+  g_free (in);
+  g_free (y);
+  g_free (x);
+}
+
 static void
 test_after (void)
 {
@@ -205,6 +236,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/real-fixtures/rave-nn16", "nn16", test_rave);
   g_test_add_data_func ("/real-fixtures/rave-nn156", "nn156", test_rave);
+  g_test_add_func ("/real-fixtures/rave-48k-resampled", test_rave_48k);
   g_test_add_func ("/real-fixtures/after", test_after);
   g_test_add_func ("/real-fixtures/after-midi", test_after_midi);
   return g_test_run ();
