@@ -97,8 +97,9 @@ int latent_voices_get_n_poly (const LatentVoices *voices);
  * drops an unfinished message, real-time bytes (0xF8..0xFE) may appear anywhere and change
  * nothing, system common messages and SysEx cancel running status, and data bytes without a
  * status are ignored. 0xFF ends the call: from a Standard MIDI File (GStreamer's midiparse)
- * it starts a meta event, whose bytes are not messages. Real-time safe. */
-void latent_voices_apply_midi (LatentVoices *voices, const guint8 *bytes, gsize size);
+ * it starts a meta event, whose bytes are not messages. Real-time safe. TRUE when the bytes
+ * held a whole channel message of any kind (midiparse also sends ticks, 0xF9, which are not). */
+gboolean latent_voices_apply_midi (LatentVoices *voices, const guint8 *bytes, gsize size);
 /* Writes the state of every voice as 2 * n_poly values: pitch0, vel0, pitch1, vel1, ...
  * (free voices: their last pitch and velocity 0). A note started since the last
  * latent_voices_next_frame() shows with its velocity even if already released, so a note

@@ -88,16 +88,17 @@ channel_message_length (guint8 status)
   return kind == 0xC0 || kind == 0xD0 ? 1 : 2;
 }
 
-void
+gboolean
 latent_voices_apply_midi (LatentVoices *voices, const guint8 *bytes, gsize size)
 {
   guint8 status = 0; /* running status: the channel message being read; 0: none */
   guint8 data[2];
   int have = 0;
+  gboolean channel_message = FALSE;
   for (gsize i = 0; i < size; i++) {
     const guint8 byte = bytes[i];
     if (byte == 0xFF)
-      return;
+      break;
     if (byte >= 0xF8)
       continue;
     if (byte >= 0xF0 || byte & 0x80) {
@@ -111,6 +112,7 @@ latent_voices_apply_midi (LatentVoices *voices, const guint8 *bytes, gsize size)
     if (have < channel_message_length (status))
       continue;
     have = 0;
+    channel_message = TRUE;
     const guint8 kind = status & 0xF0;
     if (kind == 0x90)
       latent_voices_note_on (voices, data[0], data[1]);
@@ -119,6 +121,7 @@ latent_voices_apply_midi (LatentVoices *voices, const guint8 *bytes, gsize size)
     else if (kind == 0xB0 && (data[0] == 120 || data[0] == 123))
       latent_voices_all_off (voices);
   }
+  return channel_message;
 }
 
 void

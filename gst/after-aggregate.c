@@ -296,6 +296,28 @@ write_note_frames (GstAfterTransfer *self, int until)
   }
 }
 
+/* A MIDI stream whose next buffer is further than max-midi-gap after its last channel message
+ * (or the start) cannot advance in any useful time: a corrupt delta time made it hours of
+ * silence rendered chunk by chunk, midiparse's ticks included. Posts the error and returns
+ * TRUE then. */
+static gboolean
+midi_gap_too_long (GstAfterTransfer *self, GstClockTime pts)
+{
+  GST_OBJECT_LOCK (self);
+  const double limit = self->max_midi_gap;
+  GST_OBJECT_UNLOCK (self);
+  const GstClockTime from = GST_CLOCK_TIME_IS_VALID (self->last_message) ? self->last_message
+      : self->base;
+  if (limit <= 0.0 || !GST_CLOCK_TIME_IS_VALID (pts) || !GST_CLOCK_TIME_IS_VALID (from)
+      || pts <= from || (double) (pts - from) / GST_SECOND <= limit)
+    return FALSE;
+  GST_ELEMENT_ERROR (self, STREAM, DECODE, ("aftertransfer: the MIDI stream jumps from %"
+          GST_TIME_FORMAT " to %" GST_TIME_FORMAT ", a gap longer than max-midi-gap (%g s): "
+          "the file is probably damaged (raise max-midi-gap, or 0 for no limit, if the gap is "
+          "meant)", GST_TIME_ARGS (from), GST_TIME_ARGS (pts), limit), (NULL));
+  return TRUE;
+}
+
 static GstFlowReturn
 aggregate_midi (GstAfterTransfer *self, gboolean timeout)
 {
@@ -315,6 +337,10 @@ aggregate_midi (GstAfterTransfer *self, gboolean timeout)
     GstBuffer *buf;
     while (!reached && (buf = gst_aggregator_pad_peek_buffer (mpad))) {
       GstClockTime pts = GST_BUFFER_PTS (buf);
+      if (midi_gap_too_long (self, pts)) {
+        gst_buffer_unref (buf);
+        return GST_FLOW_ERROR;
+      }
       if (GST_CLOCK_TIME_IS_VALID (pts) && pts >= block_end) {
         reached = TRUE;
       } else {
@@ -325,7 +351,9 @@ aggregate_midi (GstAfterTransfer *self, gboolean timeout)
         }
         GstMapInfo map;
         if (gst_buffer_get_size (buf) > 0 && gst_buffer_map (buf, &map, GST_MAP_READ)) {
-          latent_voices_apply_midi (self->voices, map.data, map.size);
+          if (latent_voices_apply_midi (self->voices, map.data, map.size)
+              && GST_CLOCK_TIME_IS_VALID (pts))
+            self->last_message = pts;
           gst_buffer_unmap (buf, &map);
           if (GST_CLOCK_TIME_IS_VALID (pts))
             self->last_event = GST_CLOCK_TIME_IS_VALID (self->last_event)

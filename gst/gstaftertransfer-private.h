@@ -34,6 +34,7 @@ struct _GstAfterTransfer {
   char *model_path;
   int steps, threads;
   double guidance_structure, guidance_timbre;
+  double max_midi_gap; /* seconds between MIDI events beyond which the file is refused; 0: none */
   float timbre_vector[MAX_TIMBRE_VECTOR];
   int timbre_vector_n;
   gboolean params_dirty, timbre_vector_dirty;
@@ -52,6 +53,7 @@ struct _GstAfterTransfer {
   int structure_fill, timbre_fill, note_frame;
   gboolean started;
   GstClockTime base, last_event;
+  GstClockTime last_message; /* PTS of the last MIDI channel message (note on/off...) */
   guint64 produced;
   int out_rate;
   gboolean midi_ended;

@@ -28,6 +28,7 @@ GST_DEBUG_CATEGORY (after_transfer_debug);
 
 #define MIDI_CAPS "audio/x-midi-event"
 #define NON_LIVE_GRACE GST_SECOND
+#define DEFAULT_MAX_MIDI_GAP 120.0
 
 static const char *const role_names[] = { "structure", "timbre", "midi" };
 
@@ -51,6 +52,7 @@ enum {
   PROP_GUIDANCE_TIMBRE,
   PROP_THREADS,
   PROP_TIMBRE_VECTOR,
+  PROP_MAX_MIDI_GAP,
 };
 
 G_DEFINE_TYPE (GstAfterTransfer, gst_after_transfer, GST_TYPE_AGGREGATOR)
@@ -254,6 +256,7 @@ reset_streaming (GstAfterTransfer *self)
   self->started = self->midi_ended = self->timbre_seen = FALSE;
   self->base = 0;
   self->last_event = GST_CLOCK_TIME_NONE;
+  self->last_message = GST_CLOCK_TIME_NONE;
   self->produced = 0;
   for (int r = 0; r < 3; r++)
     if (self->pads[r])
@@ -500,6 +503,9 @@ set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
     case PROP_THREADS:
       self->threads = g_value_get_int (value);
       break;
+    case PROP_MAX_MIDI_GAP:
+      self->max_midi_gap = g_value_get_double (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
       break;
@@ -529,6 +535,9 @@ get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
     case PROP_THREADS:
       g_value_set_int (value, self->threads);
       break;
+    case PROP_MAX_MIDI_GAP:
+      g_value_set_double (value, self->max_midi_gap);
+      break;
     case PROP_TIMBRE_VECTOR:
       for (int i = 0; i < self->timbre_vector_n; i++) {
         GValue v = G_VALUE_INIT;
@@ -550,8 +559,10 @@ gst_after_transfer_init (GstAfterTransfer *self)
   self->steps = 1;
   self->upstream_live = -1;
   self->threads = 1;
+  self->max_midi_gap = DEFAULT_MAX_MIDI_GAP;
   self->guidance_structure = self->guidance_timbre = 1.0;
   self->last_event = GST_CLOCK_TIME_NONE;
+  self->last_message = GST_CLOCK_TIME_NONE;
   /* Timeouts from the aggregator's latency even when upstream is not live: a pad that never
    * gets data must not stall the structure stream. */
   gst_aggregator_set_force_live (GST_AGGREGATOR (self), TRUE);
@@ -593,6 +604,11 @@ gst_after_transfer_class_init (GstAfterTransferClass *klass)
           "on the timbre (guidance_timbre)", 0.0, 100.0, 1.0, live));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads", "LibTorch intra-op threads", 1, 64, 1, live));
+  g_object_class_install_property (gobject_class, PROP_MAX_MIDI_GAP,
+      g_param_spec_double ("max-midi-gap", "Longest MIDI gap", "Seconds of silence between "
+          "two MIDI events beyond which the stream is taken as damaged and ends with an error "
+          "(a corrupt delta time would otherwise render hours of silence); 0 = no limit", 0.0,
+          G_MAXDOUBLE, DEFAULT_MAX_MIDI_GAP, live));
   g_object_class_install_property (gobject_class, PROP_TIMBRE_VECTOR,
       gst_param_spec_array ("timbre-vector", "Timbre vector", "Timbre coordinates "
           "(timbre_dims floats, the rest 0) used when no timbre pad is linked",

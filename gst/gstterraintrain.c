@@ -26,7 +26,9 @@
  *       this run), total-epochs (uint64, since the element started), loss (double, mean batch
  *       MSE of the epoch), pairs (uint64, training pairs). At most one per 50 ms, plus the
  *       first and the last epoch of every run.
- *   "latent-terrain-saved": location (string), epochs (uint64, total), loss (double)
+ *   "latent-terrain-saved": location (string), epochs (uint64, total), loss (double),
+ *       interrupted (boolean: TRUE when the pipeline stopped mid-training and what was learnt
+ *       so far was saved)
  *   "latent-terrain-dataset-saved": location (string), when `dataset-location` is set. */
 #include "gstterraintrain-private.h"
 #include "latent-caps.h"

@@ -176,23 +176,27 @@ finish (GstTerrainTrain *self, WorkerData *w, gboolean coords_used)
     make_trainer (self);
   if (!restart_training (self, dataset))
     goto out;
-  if (!latent_terrain_trainer_wait (self->trainer, &error)) {
-    g_clear_error (&error); /* cancelled by a state change: no file, no EOS */
-    goto quit;
-  }
-  LatentTerrain *trained = latent_terrain_trainer_copy_terrain (self->trainer);
+  /* Cancelled by a state change (a second Ctrl-C in gst-launch -e): the cancel takes one
+   * batch, and what was learnt is saved all the same, then no EOS. */
+  const gboolean complete = latent_terrain_trainer_wait (self->trainer, &error);
+  g_clear_error (&error);
   LatentTerrainProgress progress;
   latent_terrain_trainer_get_progress (self->trainer, &progress);
+  if (!complete && progress.epoch == 0)
+    goto quit; /* nothing learnt yet: keep any existing file */
+  LatentTerrain *trained = latent_terrain_trainer_copy_terrain (self->trainer);
   if (latent_terrain_save (trained, location, &error)) {
     post_structure (self, gst_structure_new ("latent-terrain-saved", "location", G_TYPE_STRING,
             location, "epochs", G_TYPE_UINT64, progress.epoch, "loss", G_TYPE_DOUBLE,
-            progress.loss, NULL));
+            progress.loss, "interrupted", G_TYPE_BOOLEAN, !complete, NULL));
   } else {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("terraintrain: property location: could not "
             "write the terrain: %s", error->message), (NULL));
     g_clear_error (&error);
   }
   latent_terrain_free (trained);
+  if (!complete)
+    goto quit;
 out:
   post_eos (self);
 quit:

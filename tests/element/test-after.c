@@ -274,6 +274,33 @@ push_note (AtRun *run, guint8 status, guint8 pitch, guint8 velocity, double seco
   at_push_bytes (run, "m", event, 3, (GstClockTime) (seconds * GST_SECOND));
 }
 
+/* A corrupt delta time (a note 77 hours after the first, midiparse ticking every 10 ms in
+ * between) rendered hours of silence: the stream ends with an error naming max-midi-gap once
+ * the gap passes it, after about that much output; ticks alone do not count as events. */
+static void
+test_midi_gap_refused (void)
+{
+  char *desc = g_strdup_printf ("aftertransfer name=a model=%s timbre-vector=\"<1.0>\" "
+      "max-midi-gap=1.5 ! appsink name=sink sync=false appsrc name=m format=time "
+      "caps=audio/x-midi-event ! a.midi", MIDI_MODEL);
+  AtRun *run = at_new (desc);
+  push_note (run, 0x90, 69, 127, 0.0);
+  push_note (run, 0x80, 69, 0, 0.5);
+  const guint8 tick = 0xF9;
+  for (double t = 0.51; t < 4.0; t += 0.01)
+    at_push_bytes (run, "m", &tick, 1, (GstClockTime) (t * GST_SECOND));
+  push_note (run, 0x90, 72, 127, 277000.0);
+  at_end (run, "m");
+  g_assert_true (at_wait (run, TIMEOUT_MS));
+  g_assert_nonnull (run->error);
+  g_test_message ("%s", run->error);
+  g_assert_nonnull (strstr (run->error, "jumps from 0:00:00.500000000"));
+  g_assert_nonnull (strstr (run->error, "max-midi-gap (1.5 s)"));
+  g_assert_cmpuint (run->out->len, <, (size_t) (2.5 * SR));
+  at_free (run);
+  g_free (desc);
+}
+
 /* MIDI model: notes at known times and pitches come out at those times and pitches; a note
  * shorter than a latent frame (16 ms) still sounds in its frame; a third note steals the
  * oldest of the 2 voices. */
@@ -427,6 +454,7 @@ main (int argc, char **argv)
   g_test_add_func ("/aftertransfer/live-steps", test_live_steps);
   g_test_add_func ("/aftertransfer/live-source", test_live_source);
   g_test_add_func ("/aftertransfer/midi-notes", test_midi_notes);
+  g_test_add_func ("/aftertransfer/midi-gap-refused", test_midi_gap_refused);
   g_test_add_func ("/aftertransfer/resample-upstream", test_resample_upstream);
   g_test_add_func ("/aftertransfer/errors", test_errors);
   int status = g_test_run ();

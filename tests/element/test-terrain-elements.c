@@ -421,6 +421,48 @@ test_save_fails_late (void)
   g_free (dir);
 }
 
+/* Stopping the pipeline mid-training (gst-launch -e's second Ctrl-C) saved nothing and the
+ * first Ctrl-C waited for every epoch: now the stop takes about a batch and what was learnt
+ * is written, a loadable terrain. */
+static void
+test_interrupted_training_saves (void)
+{
+  char *location = tmp_path ("interrupted.pt");
+  char *desc = g_strdup_printf ("appsrc name=lat format=time handle-segment-change=true ! "
+      "terraintrain name=train location=%s epochs=1000000", location);
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "lat");
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  push_fragment (src, piano, n_piano, 0);
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+  int progress = 0;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (progress < 3 && g_get_monotonic_time () < deadline) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 100 * GST_MSECOND, GST_MESSAGE_ELEMENT);
+    if (msg && gst_message_has_name (msg, "latent-terrain-progress"))
+      progress++;
+    if (msg)
+      gst_message_unref (msg);
+  }
+  CHECK (progress == 3, "training did not report progress (%d messages)", progress);
+  gint64 t0 = g_get_monotonic_time ();
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  double stop_s = (g_get_monotonic_time () - t0) / 1e6;
+  printf ("interrupted training: stopped and saved in %.3f s\n", stop_s);
+  CHECK (stop_s < 1.0, "stopping took %.3f s", stop_s);
+  GError *error = NULL;
+  LatentTerrain *t = latent_terrain_load (location, &error);
+  CHECK (t, "%s not saved or not loadable: %s", location, error ? error->message : "");
+  g_clear_error (&error);
+  latent_terrain_free (t);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+  gst_object_unref (pipeline);
+  g_free (desc);
+  g_free (location);
+}
+
 /* Fragment centroid and mean distance of its points to it. */
 static void
 fragment_stats (const LatentTerrainDataset *d, guint i, double centroid[2], double *spread)
@@ -568,6 +610,7 @@ main (int argc, char **argv)
   test_follow_never_stalls ();
   test_bad_input ();
   test_save_fails_late ();
+  test_interrupted_training_saves ();
   test_layouts ();
   test_coords_pad ();
   g_free (piano);

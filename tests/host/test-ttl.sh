@@ -14,3 +14,10 @@ if command -v lv2ls >/dev/null; then
     echo "$listed" | grep -qx "urn:latent:$uri" || { echo "lv2ls does not list urn:latent:$uri"; exit 1; }
   done
 fi
+# Every plugin names its maker (hosts such as Carla show it): the project is in the manifest.
+if command -v lv2info >/dev/null; then
+  for uri in rave terrain after after-midi; do
+    lv2info "urn:latent:$uri" | grep -q 'Author: *latent developers' \
+      || { echo "urn:latent:$uri has no author"; exit 1; }
+  done
+fi

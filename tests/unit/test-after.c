@@ -158,6 +158,10 @@ test_voices_midi (void)
   APPLY (0xFF, 0x01, 0x03, 0x90, 75, 100);
   g_assert_cmpfloat (shown_velocity (voices, 74), ==, -1);
   g_assert_cmpfloat (shown_velocity (voices, 75), ==, -1);
+  /* Whether the bytes held a channel message: midiparse's ticks (0xF9) hold none. */
+  const guint8 tick[] = { 0xF9 }, program[] = { 0xC0, 5 };
+  g_assert_false (latent_voices_apply_midi (voices, tick, sizeof tick));
+  g_assert_true (latent_voices_apply_midi (voices, program, sizeof program));
   /* All sound off on any channel. */
   APPLY (0x95, 76, 100, 0xBF, 120, 0);
   latent_voices_next_frame (voices);
