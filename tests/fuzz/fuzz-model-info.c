@@ -3,14 +3,15 @@
  * get_sample_rate() and the attribute accessors answer from the fuzz input through the fuzz
  * backend (fuzz-backend.c), so any value a TorchScript file could hold reaches the checks.
  *
- * Input: one byte of harness choices (bit 0: open it as an AFTER export too), then the
- * backend's answers in the order core/ asks for them.
+ * Input: one byte of harness choices (bit 0: open it as an AFTER export instead), then the
+ * model's description and the answers of its calls (fuzz-backend.c; seeds: make_seeds.py).
  *
- * Besides crashes (a ratio that truncates to 0 and is divided by), leaks and undefined
- * behaviour it checks what the model API promises: a method it lists has positive channel
- * counts and ratios, latent_model_run on a whole block of it hands the backend buffers as
- * long as the shapes say (the backend touches every element, so ASan sees a short one), an
- * unlisted method is refused, and refusals name the file. */
+ * Besides crashes (a ratio of 2^32 truncated to 0 and divided by), leaks and undefined
+ * behaviour (a sample rate of 2^31 converted to int) it checks what the model API promises:
+ * a method it lists has positive channel counts and ratios, latent_model_run on a whole
+ * block of it hands the backend buffers as long as the shapes say (the backend touches every
+ * element, so ASan sees a short one), an unlisted method is refused, the sample rate is not
+ * negative, and refusals name the file. */
 #include "fuzz-backend.h"
 #include "latent.h"
 
