@@ -142,6 +142,14 @@ read_shapes (LatentAfter *after, GError **error)
       return fail (error, LATENT_ERROR_SHAPE, path,
           "decode takes %d channels and gives %d, expected diffuse's %d latents -> mono audio",
           decode.in_channels, decode.out_channels, core.out_channels);
+    /* The buffers hold one chunk of latent frames and one block of audio: other ratios would
+     * make diffuse or decode write past them. */
+    if (core.out_ratio != info->ratio || decode.in_ratio != info->ratio || decode.out_ratio != 1)
+      return fail (error, LATENT_ERROR_SHAPE, path,
+          "diffuse_params outputs ratio %d and decode_params is [%d, %d, %d, %d], expected "
+          "ratio %d latents -> audio at ratio 1 ([%d, %d, 1, 1])", core.out_ratio,
+          decode.in_channels, decode.in_ratio, decode.out_channels, decode.out_ratio,
+          info->ratio, core.out_channels, info->ratio);
   }
   return TRUE;
 }
