@@ -1,5 +1,5 @@
--- Headless Ardour (ardour7-lua, Ardour's Lua session tool): creates a session (44.1 kHz, or
--- LATENT_SESSION_RATE) with one mono track named "clip" (audio, or MIDI when
+-- Headless Ardour (ardour8-lua or ardour7-lua, Ardour's Lua session tool): creates a session
+-- (44.1 kHz, or LATENT_SESSION_RATE) with one mono track named "clip" (audio, or MIDI when
 -- LATENT_TRACK_TYPE=midi) and the LV2 plugin given in LATENT_PLUGIN_URI inserted first on it,
 -- then saves it. test-ardour.sh places the clips (regions) on the tracks and exports.
 -- Environment: LATENT_SESSION_DIR, LATENT_SESSION_NAME, LATENT_PLUGIN_URI (and LV2_PATH, which
