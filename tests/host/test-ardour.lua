@@ -81,6 +81,9 @@ if os.getenv ("LATENT_SIDECHAIN") == "1" then
   timbre, sidechain, send = nil, nil, nil
 end
 
+-- The latency Ardour reads from the plugin (its reportsLatency port) and the track's.
+print ("ardour: latency of " .. insert:plugin (0):name () .. ": " .. insert:signal_latency () ..
+  " frames; track " .. track:signal_latency ())
 Session:save_state ("", false, false, false, false, false)
 -- Drop the script's references to session objects first: collected after close_session they
 -- would unregister ports of a gone engine (Ardour 7.3 crashes at exit).
