@@ -31,7 +31,8 @@ for v in 8 7; do
     break
   fi
 done
-[ -n "$ardour_lua" ] || { echo "ardour8-lua/-export or ardour7-lua/-export not installed (ardour)"; exit 77; }
+[ -n "$ardour_lua" ] || {
+  echo "ardour8-lua/-export or ardour7-lua/-export not installed (ardour)"; exit 77; }
 for tool in lv2apply sox; do
   command -v $tool >/dev/null || { echo "$tool not installed (lilv-utils, sox)"; exit 77; }
 done
@@ -141,9 +142,9 @@ case "$uri" in
     # (measured with the plugin logging the frame of each event it gets: same run() block
     # pattern in both exports, note-on at plugin frame 106001 in Ardour 7, 118289 in Ardour 8:
     # +12288, the latency both report for the plugin). Ardour 8 compensates the rest: a
-    # latency declared by hand (user-latency) moves the notes by exactly that much, and a MIDI
-    # track of MDA DX10 (no latency) followed by urn:latent:rave (latency) starts its notes
-    # on time. So on Ardour 8 the notes are expected one plugin latency late; Ardour 7 must
+    # latency declared by hand (the insert's user-latency 0 / 24576) moves the notes by that
+    # much (envelope lag within 7 ms), and a MIDI track of MDA DX10 (no latency) followed by
+    # urn:latent:rave (latency) starts its notes on time (+0 ms). So on Ardour 8 the notes are expected one plugin latency late; Ardour 7 must
     # compensate it (0).
     late=0
     if [ "$ardour_lua" = ardour8-lua ]; then
