@@ -82,8 +82,15 @@ free_engine (LatentLv2Takeover *takeover, LatentLv2Engine *engine)
 }
 
 void
+latent_lv2_takeover_hand_over (LatentLv2Takeover *takeover, LatentLv2Engine *engine)
+{
+  free_engine (takeover, atomic_exchange (&takeover->handed, engine));
+}
+
+void
 latent_lv2_takeover_clear (LatentLv2Takeover *takeover)
 {
+  free_engine (takeover, atomic_exchange (&takeover->handed, NULL));
   free_engine (takeover, takeover->current);
   free_engine (takeover, takeover->incoming);
   for (int i = 0; i < LATENT_LV2_RETIRED_SLOTS; i++)
@@ -138,6 +145,11 @@ make_current (LatentLv2Takeover *takeover, LatentLv2Engine *engine)
 void
 latent_lv2_takeover_begin_run (LatentLv2Takeover *takeover)
 {
+  if (atomic_load_explicit (&takeover->handed, memory_order_relaxed)) {
+    LatentLv2Engine *handed = atomic_exchange (&takeover->handed, NULL);
+    if (handed)
+      latent_lv2_takeover_offer (takeover, handed);
+  }
   for (int i = 0; i < LATENT_LV2_RETIRED_SLOTS; i++)
     if (takeover->retired[i] && latent_lv2_jobs_schedule (takeover->jobs,
             LATENT_LV2_JOB_FREE_ENGINE, NULL, takeover->retired[i]))
@@ -323,13 +335,21 @@ latent_lv2_model_file_restore (LatentLv2ModelFile *file, LV2_State_Retrieve_Func
     path = g_strdup (file->default_path);
   LV2_Worker_Schedule *schedule = latent_lv2_find_schedule (features);
   if (schedule && file->active) {
-    bool queued = latent_lv2_jobs_schedule_via (file->engines->jobs, schedule, file->job_load,
-        path, NULL);
-    if (!queued)
-      lv2_log_error (&host->logger, "latent %s: restore: the host's worker did not take the "
-          "load of %s\n", file->engines->name, path);
+    if (latent_lv2_jobs_schedule_via (file->engines->jobs, schedule, file->job_load, path,
+            NULL)) {
+      g_free (path);
+      return LV2_STATE_SUCCESS;
+    }
+    /* run() may be running: load here, hand the engine to run(). */
+    lv2_log_note (&host->logger, "latent %s: restore: the host's worker did not take the "
+        "load of %s; loading it in restore()\n", file->engines->name, path);
+    LatentLv2ModelEngine *engine = load_logged (file, path, is_default);
     g_free (path);
-    return queued ? LV2_STATE_SUCCESS : LV2_STATE_ERR_UNKNOWN;
+    if (!engine)
+      return LV2_STATE_ERR_UNKNOWN;
+    atomic_store (&file->chosen, is_default ? NULL : engine->path);
+    latent_lv2_takeover_hand_over (file->engines, &engine->base);
+    return LV2_STATE_SUCCESS;
   }
   const LatentLv2ModelEngine *cur = (const LatentLv2ModelEngine *) file->engines->current;
   if (cur && !strcmp (cur->path, path) && cur->is_default == is_default) {

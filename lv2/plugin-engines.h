@@ -55,6 +55,9 @@ typedef struct {
   /* Send the current file(s) on the notify port: set on every change; plugins also set it
    * on patch:Get and clear it once sent. */
   bool announce;
+  /* Loaded off the audio thread while run() may run, without a job (restore() when the
+   * host's scheduler refused): offered by the next begin_run. */
+  _Atomic (LatentLv2Engine *) handed;
   float incoming_out[LATENT_LV2_SCRATCH];
 } LatentLv2Takeover;
 
@@ -68,6 +71,10 @@ bool latent_lv2_takeover_run_job (LatentLv2Takeover *takeover, uint32_t kind,
  * (freed here, off the audio thread), else true: offered (latent_lv2_takeover_offer). */
 bool latent_lv2_takeover_receive (LatentLv2Takeover *takeover, uint32_t kind,
     LatentLv2Engine *engine);
+/* Off the audio thread, run() may be running: `engine` is offered by the next begin_run
+ * (latent_lv2_takeover_offer), as if a load job had finished. One handed over before and not
+ * yet taken is freed here. */
+void latent_lv2_takeover_hand_over (LatentLv2Takeover *takeover, LatentLv2Engine *engine);
 /* Off the audio thread, with run() not running: frees every engine. */
 void latent_lv2_takeover_clear (LatentLv2Takeover *takeover);
 /* Off the audio thread, with run() not running (activate, restore in the instantiation
@@ -78,8 +85,8 @@ void latent_lv2_takeover_replace (LatentLv2Takeover *takeover, LatentLv2Engine *
  * current one's stream (false with `error` when that fails). */
 bool latent_lv2_takeover_restart (LatentLv2Takeover *takeover, GError **error);
 
-/* Audio thread, first in run(): hands retired engines to free jobs as slots open, reports
- * the current engine's worker error once (a log job). */
+/* Audio thread, first in run(): offers an engine handed over, hands retired engines to free
+ * jobs as slots open, reports the current engine's worker error once (a log job). */
 void latent_lv2_takeover_begin_run (LatentLv2Takeover *takeover);
 /* Audio thread (job_done): a load finished; `engine` takes over as described above. An
  * engine still taking over is dropped for it. */
@@ -148,8 +155,10 @@ LV2_State_Status latent_lv2_model_file_save (LatentLv2ModelFile *file,
     const LV2_Feature *const *features);
 /* The stored model (none: the default). With state:threadSafeRestore while active (the host
  * passes its worker; run() may run meanwhile) the load runs there and the model takes over in
- * job_done, as after a patch:Set; otherwise (run() is not running) it loads and swaps here,
- * as the LV2 book's eg-sampler does. */
+ * job_done, as after a patch:Set; when that worker refuses the job (jalv 1.6.8 creates it
+ * only after its first restore), it loads here and is handed to run(), which lets it take
+ * over the same way (latent_lv2_takeover_hand_over). Otherwise (run() is not running) it
+ * loads and swaps here, as the LV2 book's eg-sampler does. */
 LV2_State_Status latent_lv2_model_file_restore (LatentLv2ModelFile *file,
     LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle,
     const LV2_Feature *const *features);

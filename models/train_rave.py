@@ -213,8 +213,10 @@ class Encoder(nn.Module):
             self.xcache = x[:, x.shape[-1] - ctx:].clone()
         else:
             x = F.pad(x, (ctx, 0))
-        s = torch.stft(x, self.n_fft, self.hop, window=self.window, center=False,
-                       return_complex=False)                 # [B, bins, frames, 2]
+        # (return_complex=True: torch 2.x deprecates real output; view_as_real keeps the
+        # same re^2 + im^2 as before, bit for bit)
+        s = torch.view_as_real(torch.stft(x, self.n_fft, self.hop, window=self.window,
+                                          center=False, return_complex=True))  # [B, bins, frames, 2]
         p = s.pow(2).sum(-1) * (4.0 / (self.n_fft * self.n_fft))  # full-scale sine -> ~1
         pw = p.sum(1)
         pw = pw.reshape(pw.shape[0], pw.shape[1] // self.sub, self.sub).mean(-1)

@@ -4,7 +4,8 @@
 # shipped AFTER-style model, with gst-launch, straight from the build tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GST_PLUGIN_PATH="$PWD/build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+# (LATENT_BUILD_DIR: the build directory setup.sh used, default build.)
+export GST_PLUGIN_PATH="$PWD/${LATENT_BUILD_DIR:-build}/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 mkdir -p out
 model=models/rave-gm.ts
 out="$PWD/out/demo-transformed.wav"

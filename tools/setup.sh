@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package latent needs to build, run its demo and run its tests,
-# then configures and builds into ./build. Safe to run again.
+# Installs every Debian package latent needs to build, run its demo and run its tests (Debian 12
+# and 13: the release is read from /etc/os-release), then configures and builds into ./build
+# (LATENT_BUILD_DIR: another build directory, e.g. build-debian13 in the Debian 13 chroot lane,
+# tools/debian13-chroot.sh). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,16 @@ packages=(
   jalv jackd2 ardour
   clang
 )
+# Per release. The JACK example clients the jalv tests use (jack_metro, jack_midiseq, jack_rec,
+# ...) are in jackd2 on Debian 12 and in jack-example-tools from Debian 13 on.
+. /etc/os-release
+case "${VERSION_ID:-}" in
+  12) ;;
+  13) packages+=(jack-example-tools) ;;
+  *) echo "latent: tools/setup.sh knows Debian 12 and 13, not ${PRETTY_NAME:-this system};" \
+       "trying the Debian 13 names" >&2
+     packages+=(jack-example-tools) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -38,7 +50,8 @@ if ! dpkg-query -W -f='${Status}' "$fuzzer_runtime" 2>/dev/null | grep -q "insta
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$fuzzer_runtime"
 fi
 
-if [ ! -f build/build.ninja ]; then
-  meson setup build
+build=${LATENT_BUILD_DIR:-build}
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build"
 fi
-ninja -C build
+ninja -C "$build"

@@ -3,11 +3,13 @@
 (copy to session) leaves them: Ardour's Lua session tool has no import call, so the file is
 copied into the session's interchange folder and a Source, a whole-file Region and the
 playlist's Region are added to the session XML. Also sets the session range (what
-ardour7-export renders). Runs with Debian's /usr/bin/python3 (standard library only).
+ardourN-export renders). Runs with Debian's /usr/bin/python3 (standard library only).
 
-  ardour-place-regions.py SESSION_DIR NAME FRAMES [PLAYLIST=FILE ...]
+  ardour-place-regions.py SESSION_DIR NAME FRAMES [TRACK=FILE ...]
       FRAMES: the session range's length in samples. FILE: a mono WAV (audio track) or a
-      Standard MIDI File (.mid, MIDI track), placed at 0 on the playlist named PLAYLIST."""
+      Standard MIDI File (.mid, MIDI track), placed at 0 on the playlist of the track named
+      TRACK: the one its Route names in audio-playlist / midi-playlist (Ardour 7 names a new
+      track's playlist after the track, "clip"; Ardour 8 "clip.1")."""
 import os
 import re
 import shutil
@@ -41,7 +43,7 @@ def main():
     sources, regions = [], []
     next_id = 900001  # above the session's id-counter
     for spec in sys.argv[4:]:
-        playlist_name, file = spec.split("=", 1)
+        track, file = spec.split("=", 1)
         base = os.path.basename(file)
         midi = base.lower().endswith(".mid")
         # (Ardour names the interchange folder after the session's directory.)
@@ -66,9 +68,13 @@ def main():
         sources.append(f'<Source name="{base}" type="{fields["type"]}" flags="" '
                        f'id="{source_id}" channel="0" origin="" gain="1"/>')
         regions.append(REGION.format(whole=1, id=whole_id, **fields))
-        playlist = re.search(r'(<Playlist id="\d+" name="%s" type="%s"[^>]*?)/>'
-                             % (re.escape(playlist_name), fields["type"]), xml)
-        assert playlist, f"{path}: no empty {fields['type']} playlist '{playlist_name}'"
+        route = re.search(r'<Route [^>]*name="%s" [^>]*%s-playlist="(\d+)"'
+                          % (re.escape(track), fields["type"]), xml)
+        assert route, f"{path}: no {fields['type']} track '{track}'"
+        playlist = re.search(r'(<Playlist id="%s" name="[^"]*" type="%s"[^>]*?)/>'
+                             % (route.group(1), fields["type"]), xml)
+        assert playlist, (f"{path}: the {fields['type']} playlist {route.group(1)} of track "
+                          f"'{track}' is missing or not empty")
         xml = (xml[:playlist.start()] + playlist.group(1) + ">\n      "
                + REGION.format(whole=0, id=region_id, **fields) + "\n    </Playlist>"
                + xml[playlist.end():])

@@ -9,8 +9,10 @@ with Debian's /usr/bin/python3 and python3-numpy.
       trained to play there (MIDI 64 + 12 x / 8: 8 units per octave; the bound of the lilv
       test of the shipped pair), and the interval between the two within 2 semitones of
       (X2 - X1) / 8 octaves (measured: 13.5 semitones for x -4 -> 4). The spectral centroids are printed.
-  check-instrument-render.py notes RATE CHANNELS EXPORT.f32 PHRASE.mid
-      urn:latent:after-midi on a MIDI track playing PHRASE.mid. Sound where the notes are,
+  check-instrument-render.py notes RATE CHANNELS EXPORT.f32 PHRASE.mid [LATE]
+      urn:latent:after-midi on a MIDI track playing PHRASE.mid, the host delivering the notes
+      LATE frames late (default 0; Ardour 8: the plugin's latency, see test-ardour.sh): the
+      export is advanced by LATE frames, then checked. Sound where the notes are,
       quiet in the phrase's rests: every rest (the start, and >= 0.2 s between a note-off and
       the next note-on; 0.1 s of release allowed) at least 12 dB below the notes' level; every note
       after a rest starts (envelope reaching a third of the note's peak) within 60 ms before
@@ -119,6 +121,10 @@ def check_notes(args):
     rate, channels = int(args[0]), int(args[1])
     y = load_mono(args[2], channels)
     notes = midi_notes(args[3])
+    late = int(args[4]) if len(args) > 4 else 0
+    if late:
+        print(f"notes: the host delivers the notes {late} frames late: export advanced by them")
+        y = np.concatenate([y[late:], np.zeros(late, dtype=y.dtype)])
     assert np.all(np.isfinite(y)), "non-finite samples"
     n = len(y) // HOP
     env = np.sqrt(np.mean(y[: n * HOP].reshape(n, HOP) ** 2, axis=1) + 1e-20)

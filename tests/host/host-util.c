@@ -498,11 +498,25 @@ host_state_save (Host *host, const char *base_dir, const char *key_uri)
   return ctx.value;
 }
 
-/* restore() with mapPath; `threadsafe` adds the host's worker schedule and
- * state:threadSafeRestore, as a host that restores while the plugin runs does. */
+/* A worker that refuses every job, as jalv 1.6.8's is when a state is restored before its
+ * worker exists (it creates that worker only once safe_restore is set, and sets it later). */
+static LV2_Worker_Status
+refuse_work (LV2_Worker_Schedule_Handle handle, uint32_t size, const void *data)
+{
+  (void) handle;
+  (void) size;
+  (void) data;
+  return LV2_WORKER_ERR_UNKNOWN;
+}
+
+typedef enum { RESTORE_PLAIN, RESTORE_THREADSAFE, RESTORE_THREADSAFE_REFUSED } RestoreMode;
+
+/* restore() with mapPath; RESTORE_THREADSAFE adds the host's worker schedule and
+ * state:threadSafeRestore, as a host that restores while the plugin runs does;
+ * RESTORE_THREADSAFE_REFUSED the same with a worker that refuses every job. */
 static int
 restore_one_key (Host *host, const char *base_dir, const char *key_uri, const char *abstract,
-    gboolean threadsafe)
+    RestoreMode mode)
 {
   const LV2_State_Interface *iface = lilv_instance_get_extension_data (host->instance,
       LV2_STATE__interface);
@@ -511,17 +525,20 @@ restore_one_key (Host *host, const char *base_dir, const char *key_uri, const ch
   LV2_State_Map_Path map_path = { &ctx, abstract_path, absolute_path };
   LV2_Feature f_map_path = { LV2_STATE__mapPath, &map_path };
   LV2_Feature f_safe = { LV2_STATE__threadSafeRestore, NULL };
+  LV2_Worker_Schedule refusing = { host, refuse_work };
+  LV2_Feature f_refusing = { LV2_WORKER__schedule, &refusing };
   const LV2_Feature *plain[] = { &f_map_path, NULL };
-  const LV2_Feature *safe[] = { &f_map_path, &host->f_schedule, &f_safe, NULL };
+  const LV2_Feature *safe[] = { &f_map_path,
+    mode == RESTORE_THREADSAFE_REFUSED ? &f_refusing : &host->f_schedule, &f_safe, NULL };
   return iface->restore (lilv_instance_get_handle (host->instance), retrieve, &ctx,
-      LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, threadsafe ? safe : plain);
+      LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, mode == RESTORE_PLAIN ? plain : safe);
 }
 
 int
 host_state_restore (Host *host, const char *base_dir, const char *key_uri,
     const char *abstract)
 {
-  return restore_one_key (host, base_dir, key_uri, abstract, FALSE);
+  return restore_one_key (host, base_dir, key_uri, abstract, RESTORE_PLAIN);
 }
 
 const char *
@@ -625,7 +642,14 @@ int
 host_state_restore_threadsafe (Host *host, const char *base_dir, const char *key_uri,
     const char *abstract)
 {
-  return restore_one_key (host, base_dir, key_uri, abstract, TRUE);
+  return restore_one_key (host, base_dir, key_uri, abstract, RESTORE_THREADSAFE);
+}
+
+int
+host_state_restore_refused (Host *host, const char *base_dir, const char *key_uri,
+    const char *abstract)
+{
+  return restore_one_key (host, base_dir, key_uri, abstract, RESTORE_THREADSAFE_REFUSED);
 }
 
 void

@@ -70,6 +70,10 @@ int host_state_restore (Host *host, const char *base_dir, const char *key_uri,
  * restore() also gets the host's worker:schedule, whose jobs run after the next host_run(). */
 int host_state_restore_threadsafe (Host *host, const char *base_dir, const char *key_uri,
     const char *abstract_path);
+/* As host_state_restore_threadsafe with a worker that refuses every job (jalv 1.6.8 restoring
+ * before its worker exists). */
+int host_state_restore_refused (Host *host, const char *base_dir, const char *key_uri,
+    const char *abstract_path);
 
 /* Saves state; returns the stored abstract paths of keys[0..n-1] (NULL where not stored):
  * free each with g_free, then the array. */

@@ -1,5 +1,5 @@
--- Headless Ardour (ardour7-lua, Ardour's Lua session tool): creates a session (44.1 kHz, or
--- LATENT_SESSION_RATE) with one mono track named "clip" (audio, or MIDI when
+-- Headless Ardour (ardour8-lua or ardour7-lua, Ardour's Lua session tool): creates a session
+-- (44.1 kHz, or LATENT_SESSION_RATE) with one mono track named "clip" (audio, or MIDI when
 -- LATENT_TRACK_TYPE=midi) and the LV2 plugin given in LATENT_PLUGIN_URI inserted first on it,
 -- then saves it. test-ardour.sh places the clips (regions) on the tracks and exports.
 -- Environment: LATENT_SESSION_DIR, LATENT_SESSION_NAME, LATENT_PLUGIN_URI (and LV2_PATH, which
@@ -81,6 +81,9 @@ if os.getenv ("LATENT_SIDECHAIN") == "1" then
   timbre, sidechain, send = nil, nil, nil
 end
 
+-- The latency Ardour reads from the plugin (its reportsLatency port) and the track's.
+print ("ardour: latency of " .. insert:plugin (0):name () .. ": " .. insert:signal_latency () ..
+  " frames; track " .. track:signal_latency ())
 Session:save_state ("", false, false, false, false, false)
 -- Drop the script's references to session objects first: collected after close_session they
 -- would unregister ports of a gone engine (Ardour 7.3 crashes at exit).

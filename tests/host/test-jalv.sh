@@ -16,7 +16,9 @@
 set -eu
 uri=$1
 for tool in jalv jackd jack_metro jack_midiseq jack_rec jack_connect jack_lsp jack_wait sox; do
-  command -v $tool >/dev/null || { echo "$tool not installed (jalv, jackd2, jackd2 examples)"; exit 77; }
+  # (The JACK example clients: in jackd2 on Debian 12, in jack-example-tools from 13 on.)
+  command -v $tool >/dev/null || {
+    echo "$tool not installed (jalv, jackd2, jackd2 / jack-example-tools)"; exit 77; }
 done
 # The plugin's own default model (shipped in the bundle), not the suite's RAVE fixture.
 unset LATENT_LV2_DEFAULT_MODEL

@@ -379,11 +379,13 @@ test_state (void)
 }
 
 static void
-test_state_threadsafe (void)
+test_state_threadsafe (gconstpointer refused)
 {
   /* A host restoring while the plugin runs passes its worker to restore()
    * (state:threadSafeRestore): the load is scheduled there, not done inside restore(), and the
-   * restored model takes over mid-stream with no gap in the output. */
+   * restored model takes over mid-stream with no gap in the output. When that worker refuses
+   * the job (`refused`: jalv 1.6.8 before its worker exists), restore() loads the model itself
+   * and it takes over the same way. */
   char *dir = g_dir_make_tmp ("latent-lv2-XXXXXX", NULL);
   char *copy = host_copy_file (fixture, dir, "chosen.ts");
 
@@ -395,16 +397,23 @@ test_state_threadsafe (void)
     host_run (host, x + t, y + t, 100);
   int latency = (int) host_get_control (host, "latency");
   host_log_clear (host);
-  g_assert_cmpint (host_state_restore_threadsafe (host, dir, MODEL_URI, "chosen.ts"), ==,
-      LV2_STATE_SUCCESS);
-  g_assert_null (strstr (host_log_text (host), "chosen.ts")); /* not loaded in restore() */
+  g_assert_cmpint ((refused ? host_state_restore_refused : host_state_restore_threadsafe) (
+      host, dir, MODEL_URI, "chosen.ts"), ==, LV2_STATE_SUCCESS);
+  if (refused) { /* loaded in restore(), saved from now on */
+    g_assert_true (strstr (host_log_text (host), "chosen.ts (latency") != NULL);
+    char *saved_now = host_state_save (host, dir, MODEL_URI);
+    g_assert_cmpstr (saved_now, ==, "chosen.ts");
+    g_free (saved_now);
+  } else {
+    g_assert_null (strstr (host_log_text (host), "chosen.ts")); /* not loaded in restore() */
+  }
   gboolean seen = FALSE;
   for (; t < N_FRAMES; t += 100) {
     host_run (host, x + t, y + t, 100);
     seen = seen || (host_notified_path (host) && !strcmp (host_notified_path (host), copy));
   }
   g_assert_true (seen);
-  g_assert_true (strstr (host_log_text (host), "chosen.ts") != NULL); /* loaded by the worker */
+  g_assert_true (strstr (host_log_text (host), "chosen.ts") != NULL); /* loaded */
   float *ref = reference (x, latency, 0);
   host_assert_same (y, ref, N_FRAMES, 1e-6f, "through a thread-safe restore");
   char *saved = host_state_save (host, dir, MODEL_URI);
@@ -594,7 +603,8 @@ main (int argc, char **argv)
   g_test_add_func ("/rave/patch-set/worker", test_patch_set_worker);
   g_test_add_func ("/rave/patch-set/own-thread", test_patch_set_own_thread);
   g_test_add_func ("/rave/state", test_state);
-  g_test_add_func ("/rave/state-threadsafe", test_state_threadsafe);
+  g_test_add_data_func ("/rave/state-threadsafe", NULL, test_state_threadsafe);
+  g_test_add_data_func ("/rave/state-threadsafe-refused", "refused", test_state_threadsafe);
   g_test_add_func ("/rave/resampled/impulses", test_resampled_impulses);
   g_test_add_func ("/rave/resampled/sine", test_resampled_sine);
   g_test_add_func ("/rave/no-features", test_no_features);
