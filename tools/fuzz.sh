@@ -10,7 +10,8 @@
 # what earlier runs found (build-fuzz/corpus/TARGET/). Exits 1 on the first crash, hang (10 s),
 # leak or sanitizer report and prints where the reproducer is; 77 (skipped) only when clang or
 # its libFuzzer runtime is not installed (tools/setup.sh installs both).
-# Environment: LATENT_FUZZ_BUILD (default build-fuzz), LATENT_FUZZ_JOBS (ninja -j),
+# Environment: LATENT_FUZZ_BUILD (default: LATENT_BUILD_DIR, or build, + "-fuzz"),
+# LATENT_FUZZ_JOBS (ninja -j),
 # LATENT_FUZZ_CFLAGS (more compiler flags, e.g. -fno-sanitize=float-cast-overflow to look
 # past a known finding).
 set -uo pipefail
@@ -28,7 +29,9 @@ for t in "${targets[@]}"; do
   [[ " ${targets_all[*]} " == *" $t "* ]] || { echo "fuzz: unknown target $t (targets: ${targets_all[*]})" >&2; exit 2; }
 done
 
-build=${LATENT_FUZZ_BUILD:-build-fuzz}
+# Beside the lane's meson build directory: the Debian 13 lane builds the same source tree
+# (build-debian13), and objects of one distribution's clang must not serve the other.
+build=${LATENT_FUZZ_BUILD:-${LATENT_BUILD_DIR:-build}-fuzz}
 clang=${CLANG:-clang}
 if ! command -v "$clang" >/dev/null; then
   echo "fuzz: SKIP: $clang is not installed (apt-get install clang)" >&2
@@ -47,6 +50,7 @@ fi
 # A generated build.ninja: ninja recompiles what changed (depfiles), in parallel.
 mkdir -p "$build"
 root=$PWD
+build=$(realpath --relative-to="$root" "$build")
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined"
 cflags+=" -fno-sanitize-recover=all -fsanitize=fuzzer-no-link -Wall -Wno-unused-parameter"
 cflags+=" -I$root/core -I$root/core/torch -I$root/gst -I$root/tests/fuzz"
