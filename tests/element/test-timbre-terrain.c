@@ -9,6 +9,9 @@
  *     2, as models/README.md measured AFTER at its best; TT_PROPS overrides the properties);
  *   - a walk from the piano's path to the trumpet's interpolates smoothly: the largest
  *     sample jump at chunk boundaries stays within JUMP_FACTOR of the steady runs' largest;
+ *   - the shipped models/timbre-gm.pt (make_timbre_terrain.py: six instruments on a circle of
+ *     radius 8) played the same way at the piano, flute, violin and trumpet centres: each
+ *     output is closest to that instrument's clip;
  *   - a terrain of other dims is refused at caps time, naming what was expected.
  * Exits 77 (skipped) while models/after-gm.ts is absent. Prints the measured figures. */
 #include <gst/gst.h>
@@ -228,6 +231,54 @@ check_regions (void)
     g_free (clip[i].x);
 }
 
+/* The shipped timbre terrain: instrument i of make_timbre_terrain.py at 8 (cos, sin)(60 i deg);
+ * piano 0, flute 1, violin 2, trumpet 3 there, as here. */
+static void
+check_shipped (void)
+{
+  char *terrain = g_build_filename (LATENT_SOURCE_ROOT, "models", "timbre-gm.pt", NULL);
+  if (!g_file_test (terrain, G_FILE_TEST_EXISTS)) {
+    printf ("  (no %s)\n", terrain);
+    g_free (terrain);
+    return;
+  }
+  Signal clip[N_INSTRUMENTS];
+  for (int i = 0; i < N_INSTRUMENTS; i++)
+    clip[i] = read_clip (clips[i]);
+  const size_t n = 6 * COORD_RATE;
+  float *xy = g_new0 (float, 2 * n);
+  for (int i = 0; i < N_INSTRUMENTS; i++) {
+    const double a = G_PI * i / 3.0;
+    for (size_t t = 0; t < n; t++) {
+      xy[2 * t] = (float) (8.0 * cos (a));
+      xy[2 * t + 1] = (float) (8.0 * sin (a));
+    }
+    Signal out = walk (xy, n, terrain);
+    if (!out.n) {
+      CHECK (FALSE, "shipped terrain at the %s centre", names[i]);
+      continue;
+    }
+    int nearest = 0;
+    double dist[N_INSTRUMENTS];
+    printf ("  timbre-gm.pt at the %s centre (%.1f, %.1f): MFCC-mean distance", names[i],
+        xy[0], xy[1]);
+    for (int j = 0; j < N_INSTRUMENTS; j++) {
+      dist[j] = am_mfcc_distance (out.x, out.n, clip[j].x, clip[j].n, out.rate);
+      printf (" %s %.2f", names[j], dist[j]);
+      if (dist[j] < dist[nearest])
+        nearest = j;
+    }
+    printf ("\n");
+    CHECK (nearest == i, "timbre-gm.pt: the %s centre makes the output closest to the %s clip",
+        names[i], names[nearest]);
+    g_free (out.x);
+  }
+  g_free (xy);
+  for (int i = 0; i < N_INSTRUMENTS; i++)
+    g_free (clip[i].x);
+  g_free (terrain);
+}
+
 /* A terrain over rave-gm's 8 latents is not a timbre terrain for after-gm (6 timbre dims). */
 static void
 check_mismatch (void)
@@ -266,6 +317,9 @@ main (int argc, char **argv)
   if (g_file_test (TERRAIN, G_FILE_TEST_EXISTS)) {
     check_regions ();
     check_mismatch ();
+  }
+  check_shipped ();
+  {
   }
   CHECK (latent_test_no_streaming_compilations ("timbre-terrain"),
       "a warmed-up model optimised a graph while streaming");
