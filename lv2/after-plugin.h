@@ -74,6 +74,7 @@ typedef struct {
   _Atomic (const char *) terrain_chosen;
   char *default_terrain;
   _Atomic int timbre_dims;
+  _Atomic bool terrain_announce; /* a terrain was chosen: send its path on the notify port */
   /* x, y smoothed per sample (one pole) in run(), fed to the stream beside the audio. */
   float sx, sy, smooth;
   bool smooth_started;

@@ -283,8 +283,10 @@ load_timbre_terrain (AfterPlugin *self, const char *path, bool chosen)
   g_ptr_array_add (self->terrains, t);
   g_mutex_unlock (&self->terrain_lock);
   atomic_store (&self->timbre_terrain, t);
-  if (chosen)
+  if (chosen) {
     atomic_store (&self->terrain_chosen, t->path);
+    atomic_store (&self->terrain_announce, true);
+  }
   lv2_log_note (&self->host.logger, "latent %s: timbre terrain %s (%d dims)\n", self->name,
       path, t->dims);
 }
@@ -488,6 +490,11 @@ after_run (AfterPlugin *self, uint32_t n_samples,
   latent_lv2_takeover_sanitize (engines, self->out, n_samples);
   latent_lv2_takeover_report (engines, self->latency, self->underruns);
   AfterEngine *cur = (AfterEngine *) engines->current;
+  /* The timbre terrain (before the model: hosts that keep one path keep the model's). */
+  const AfterTimbreTerrain *terrain = atomic_load (&self->timbre_terrain);
+  if (can_notify && terrain && (atomic_exchange (&self->terrain_announce, false)
+          || (engines->announce && cur)))
+    latent_lv2_write_patch_set (&self->host, &self->forge, self->terrain_urid, terrain->path);
   if (can_notify && engines->announce && cur) {
     latent_lv2_write_patch_set (&self->host, &self->forge, self->model_urid, cur->model.path);
     engines->announce = false;

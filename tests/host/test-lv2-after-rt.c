@@ -102,14 +102,17 @@ check_plugin (const char *uri, const char *fixture, const char *terrain)
   all.free -= base.free;
   all.lock -= base.lock;
   all.wait -= base.wait;
-  const char *notified = host_notified_path (host);
+  const char *notified = host_notified_path_for (host, property);
   gboolean swapped = notified && !strcmp (notified, copy);
+  const char *terrain_notified = terrain ? host_notified_path_for (host, terrain_property) : NULL;
+  gboolean terrain_swapped = !terrain || (terrain_notified && !strcmp (terrain_notified, terrain));
   printf ("%s%s run(): %d frames in 64- and 1-frame blocks, model change %s: malloc-family %lu, "
       "free %lu, mutex locks %lu; semaphore waits %lu while paced in real time, %lu offline "
       "(underrun frames %g); paced, from the change on: longest silence %d frames, underruns "
       "%g, so a gap of at most %d frames (latency %d)\n", uri,
       terrain ? " (timbre terrain, moving x/y, terrain change)" : "", total,
-      swapped ? "done" : "NOT done", all.malloc, all.free, all.lock, paced.wait,
+      swapped ? (terrain_swapped ? "done" : "done, terrain change NOT done") : "NOT done",
+      all.malloc, all.free, all.lock, paced.wait,
       all.wait - paced.wait,
       host_get_control (host, "underruns"), longest_silent_run, underrun_frames, gap, latency);
   host_free (host);
@@ -121,7 +124,8 @@ check_plugin (const char *uri, const char *fixture, const char *terrain)
   g_free (property);
   g_free (terrain_property);
   gboolean gap_free = gap < latency;
-  return all.malloc || all.free || all.lock || paced.wait || !swapped || !gap_free;
+  return all.malloc || all.free || all.lock || paced.wait || !swapped || !terrain_swapped
+      || !gap_free;
 }
 
 int

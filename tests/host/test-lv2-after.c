@@ -486,6 +486,9 @@ test_after_terrain (void)
   int from = half + 2 * BLOCK + latency; /* the change lands within a chunk */
   host_assert_same (y + from, ref_other + from - latency, N_FRAMES - from, 1e-5f,
       "the chosen terrain");
+  const char *notified = host_notified_path_for (host, "urn:latent:after#timbre_terrain");
+  g_assert_nonnull (notified);
+  g_assert_true (g_str_has_suffix (notified, "other.pt"));
   char *saved = host_state_save (host, dir, "urn:latent:after#timbre_terrain");
   g_assert_nonnull (saved);
   g_assert_true (g_str_has_suffix (saved, "other.pt"));
