@@ -131,17 +131,23 @@ discover_attributes (LatentModel *model)
 }
 
 static int
-discover_sample_rate (LatentModel *model)
+discover_sample_rate (LatentModel *model, const char **source, double *stated)
 {
   double rate = 0.0;
-  if (model->backend->get_number (model->module, "sr", &rate) && rate > 0)
-    return (int) rate;
-  if (model->backend->get_number (model->module, "sampling_rate", &rate) && rate > 0)
-    return (int) rate;
-  if (strv_has ((const char *const *) model->all_methods, "get_sample_rate")
-      && model->backend->call_getter (model->module, "get_sample_rate", &rate, NULL) && rate > 0)
-    return (int) rate;
-  return 0;
+  *source = NULL;
+  if (model->backend->get_number (model->module, "sr", &rate) && rate != 0)
+    *source = "sr";
+  else if (model->backend->get_number (model->module, "sampling_rate", &rate) && rate != 0)
+    *source = "sampling_rate";
+  else if (strv_has ((const char *const *) model->all_methods, "get_sample_rate")
+      && model->backend->call_getter (model->module, "get_sample_rate", &rate, NULL)
+      && rate != 0)
+    *source = "get_sample_rate()";
+  *stated = rate;
+  if (!*source)
+    return 0; /* the model states none */
+  /* (int) of 2^31 or of a NaN is undefined: only a real audio rate is one. */
+  return rate >= 1 && rate <= LATENT_MAX_SAMPLE_RATE && rate == floor (rate) ? (int) rate : -1;
 }
 
 static gboolean
@@ -179,7 +185,15 @@ latent_model_open (const char *path, int threads, GError **error)
   model->infos = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   model->methods = discover_methods (model);
   model->attributes = discover_attributes (model);
-  model->sample_rate = discover_sample_rate (model);
+  const char *rate_source;
+  double stated_rate;
+  model->sample_rate = discover_sample_rate (model, &rate_source, &stated_rate);
+  if (model->sample_rate < 0) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_ATTRIBUTE, "%s: %s is %g, not a sample rate "
+        "(a whole number of Hz, 1..%d)", path, rate_source, stated_rate, LATENT_MAX_SAMPLE_RATE);
+    latent_model_free (model);
+    return NULL;
+  }
   if (!model->methods[0]) {
     char *found = g_strjoinv (", ", model->all_methods);
     char *refused = g_strjoinv ("; ", model->refused);

@@ -170,7 +170,7 @@ static LatentLv2ModelEngine *
 engine_load (void *owner, const char *path, bool is_default, GError **error)
 {
   AfterPlugin *self = owner;
-  int threads = self->threads ? (int) CLAMP (*self->threads, 1, 64) : 1;
+  int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
   LatentAfter *after = latent_after_open (path, threads, error);
   if (!after)
     return NULL;
@@ -379,7 +379,8 @@ static void
 publish_settings (AfterPlugin *self)
 {
   if (self->steps && isfinite (*self->steps))
-    atomic_store (&self->set_steps, (int) lrintf (*self->steps));
+    atomic_store (&self->set_steps, latent_lv2_control_int (self->steps, 1, 1,
+            LATENT_AFTER_MAX_STEPS));
   if (self->guidance_structure && isfinite (*self->guidance_structure))
     atomic_store (&self->set_structure, *self->guidance_structure);
   if (self->guidance_timbre && isfinite (*self->guidance_timbre))
@@ -445,7 +446,7 @@ after_run (AfterPlugin *self, uint32_t n_samples,
 
   LatentLv2Takeover *engines = &self->engines;
   if (self->threads) {
-    int threads = (int) CLAMP (*self->threads, 1, 64);
+    int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
     if (engines->current)
       latent_rt_stream_set_threads (engines->current->rt, threads);
     if (engines->incoming)

@@ -1,6 +1,8 @@
 /* Shared LV2 glue (see plugin-common.h). */
 #include "plugin-common.h"
 
+#include <math.h>
+
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,14 @@ latent_lv2_host_clear (LatentLv2Host *host)
 {
   g_free (host->bundle_path);
   host->bundle_path = NULL;
+}
+
+int
+latent_lv2_control_int (const float *port, int fallback, int lo, int hi)
+{
+  if (!port || !isfinite (*port))
+    return fallback;
+  return (int) lrintf (CLAMP (*port, (float) lo, (float) hi));
 }
 
 char *

@@ -53,6 +53,10 @@ void latent_lv2_host_init (LatentLv2Host *host, const char *bundle_path,
     const LV2_Feature *const *features);
 void latent_lv2_host_clear (LatentLv2Host *host);
 
+/* A control port's value as an integer in lo..hi: `fallback` when the port is unconnected or
+ * not finite (a host may send NaN or Inf; casting those to int is undefined). RT-safe. */
+int latent_lv2_control_int (const float *port, int fallback, int lo, int hi);
+
 /* The default model: $LATENT_LV2_DEFAULT_MODEL, else <bundle>/models/<file_name>. Newly
  * allocated. */
 char *latent_lv2_default_model (const LatentLv2Host *host, const char *file_name);

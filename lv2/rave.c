@@ -87,7 +87,7 @@ static Engine *
 engine_load (void *owner, const char *path, bool is_default, GError **error)
 {
   Rave *self = owner;
-  int threads = self->threads ? (int) CLAMP (*self->threads, 1, 64) : 1;
+  int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
   LatentModel *model = latent_model_open (path, threads, error);
   if (!model)
     return NULL;
@@ -266,7 +266,8 @@ set_controls (Rave *self, Engine *engine)
   }
   latent_rt_stream_set_affine (engine->base.rt, bias, scale, N_LATENT_PORTS);
   if (self->threads)
-    latent_rt_stream_set_threads (engine->base.rt, (int) CLAMP (*self->threads, 1, 64));
+    latent_rt_stream_set_threads (engine->base.rt, latent_lv2_control_int (self->threads, 1, 1,
+        64));
 }
 
 static void

@@ -102,7 +102,7 @@ current_engine (Terrain *self)
 static Engine *
 engine_load (Terrain *self, const char *terrain_path, const char *model_path, GError **error)
 {
-  int threads = self->threads ? (int) CLAMP (*self->threads, 1, 64) : 1;
+  int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
   LatentRtStream *rt = latent_lv2_terrain_stream_new (terrain_path, model_path, self->rate,
       self->host.max_block, threads, error);
   if (!rt)
@@ -292,7 +292,7 @@ run (LV2_Handle instance, uint32_t n_samples)
       loads, 2, &self->engines.announce);
 
   if (self->threads) {
-    int threads = (int) CLAMP (control_value (self->threads, 1), 1, 64);
+    int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
     if (self->engines.current)
       latent_rt_stream_set_threads (self->engines.current->rt, threads);
     if (self->engines.incoming)

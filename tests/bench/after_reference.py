@@ -2,7 +2,8 @@
 """Reference timing for tests/bench/bench-after (run with Debian's /usr/bin/python3 and
 python3-torch): the same AFTER model methods on the same blocks as `aftertransfer` calls them
 through core/after.c, one intra-op (and inter-op) thread, profiling executor off, warm-up on
-zeros then reset, as the C side does:
+zeros then a state reset (every buffer restored from a snapshot taken right after load;
+reset() is never required, AFTER exports have none), as the C side does:
   per chunk: timbre(timbre block) -> mean over the chunk's frames = timbre vector;
              structure(structure block) -> zs; generate(zs + timbre vector held over the chunk).
 
@@ -25,6 +26,9 @@ def main():
     torch._C._jit_set_profiling_executor(False)
     t0 = time.perf_counter()
     m = torch.jit.load(path).eval()
+    # AFTER exports have no reset(): state is reset as the C side does it, by restoring a
+    # snapshot of every buffer taken right after load (after the chunk probe and warm-up).
+    snapshot = [(b, b.detach().clone()) for _, b in m.named_buffers()]
     ratio = int(m.timbre_params[3])
     # AFTER's timbre returns one chunk whatever it is given: find it as core/after.c does.
     chunk = 0
@@ -51,7 +55,8 @@ def main():
         zeros = torch.zeros(1, 1, block)
         for _ in range(3):
             chunk_call(zeros, zeros)
-        m.reset()
+        for buffer, saved in snapshot:
+            buffer.copy_(saved)
     load_s = time.perf_counter() - t0
     with torch.inference_mode():
         t0 = time.perf_counter()

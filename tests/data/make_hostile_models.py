@@ -77,6 +77,10 @@ def main():
     for name, module in models.items():
         torch.jit.script(module).save(os.path.join(out, name))
     torch.jit.script(Raises()).save(os.path.join(out, "raises.ts"))
+    # sr = 2^31: cast to int in C, undefined (found by the model-info fuzzer).
+    huge_rate = Codec(good_encode, good_decode)
+    huge_rate.sr = 2 ** 31
+    torch.jit.script(huge_rate).save(os.path.join(out, "rate-2-31.ts"))
     write_bad_terrains(out)
 
 

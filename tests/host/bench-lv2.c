@@ -17,7 +17,9 @@
  *      fraction of the block's duration, and underrun frames.
  * The host connects every audio input to one buffer, so `after` gets the clip as structure and
  * as timbre; the core API gets the same. Models: the shipped ones in models/ (a plugin whose
- * model is missing is skipped). Arguments: plugin names to run (default: all four). */
+ * model is missing is skipped), or `--model PATH` for the plugins named (default: the one
+ * that runs that kind of file: rave, after or after-midi). Arguments: [--model PATH]
+ * [plugin names] (default: all four). */
 #include "host-checks.h"
 #include "latent.h"
 
@@ -48,6 +50,15 @@ struct Bench {
   /* Before each run() of frames [t, t + n): controls and MIDI events. */
   void (*feed) (Host *host, const Signal *s, int t, int n);
 };
+
+/* --model PATH: the file every benchmarked plugin loads instead of its shipped model. */
+static const char *model_override;
+
+static char *
+bench_model_path (const Bench *bench)
+{
+  return model_override ? g_strdup (model_override) : g_strconcat (MODELS, bench->model, NULL);
+}
 
 static double
 now_s (void)
@@ -131,8 +142,9 @@ feed_midi (Host *host, const Signal *s, int t, int n)
 static double
 core_rave (const Bench *bench, const Signal *s, GError **error)
 {
-  (void) bench;
-  LatentModel *model = latent_model_open (MODELS "rave-gm.ts", 1, error);
+  char *path = bench_model_path (bench);
+  LatentModel *model = latent_model_open (path, 1, error);
+  g_free (path);
   if (!model)
     return NAN;
   LatentStream *enc = latent_stream_new (model, "encode", 0, error);
@@ -242,7 +254,7 @@ core_terrain (const Bench *bench, const Signal *s, GError **error)
 static double
 core_after (const Bench *bench, const Signal *s, GError **error)
 {
-  char *path = g_strconcat (MODELS, bench->model, NULL);
+  char *path = bench_model_path (bench);
   LatentAfter *after = latent_after_open (path, 1, error);
   g_free (path);
   if (!after)
@@ -436,7 +448,7 @@ compare_doubles (const void *a, const void *b)
 static double
 run_bench (const Bench *bench, double *median)
 {
-  char *model = g_strconcat (MODELS, bench->model, NULL);
+  char *model = bench_model_path (bench);
   char *terrain = bench->terrain ? g_strconcat (MODELS, bench->terrain, NULL) : NULL;
   double ratio = NAN;
   GError *error = NULL;
@@ -492,7 +504,7 @@ run_bench (const Bench *bench, double *median)
     qsort (paired, ROUNDS, sizeof (double), compare_doubles);
     *median = paired[ROUNDS / 2];
     printf ("urn:latent:%s (%s%s%s, %d Hz, latency %d frames = %.1f ms)\n", bench->name,
-        bench->model, terrain ? " + " : "", terrain ? bench->terrain : "", s.rate, latency,
+        model_override ? model_override : bench->model, terrain ? " + " : "", terrain ? bench->terrain : "", s.rate, latency,
         1e3 * latency / s.rate);
     printf ("  throughput, %.2f s in %d-frame run() calls, best of %d (core/plugin s: %s):\n"
         "    core API %.3f s, plugin %.3f s, ratio %.3f (target <= %.2f: %s); real-time factor "
@@ -514,11 +526,52 @@ out:
   return ratio;
 }
 
+/* With --model and no plugin named: the plugin that runs that kind of file. */
+static const char *
+plugin_for_model (const char *path)
+{
+  GError *error = NULL;
+  LatentModel *model = latent_model_open (path, 1, &error);
+  if (!model) {
+    fprintf (stderr, "%s\n", error->message);
+    g_error_free (error);
+    return NULL;
+  }
+  const char *name = NULL;
+  if (latent_model_has_method (model, "timbre"))
+    name = latent_model_has_method (model, "structure") ? "after" : "after-midi";
+  else if (latent_model_has_method (model, "encode") && latent_model_has_method (model, "decode"))
+    name = "rave";
+  latent_model_free (model);
+  if (!name)
+    fprintf (stderr, "%s: neither an autoencoder (encode/decode) nor an AFTER export\n", path);
+  return name;
+}
+
 int
 main (int argc, char **argv)
 {
   if (!g_getenv ("LV2_PATH"))
     g_setenv ("LV2_PATH", LATENT_LV2_PATH, TRUE);
+  /* [--model PATH] [plugin ...] */
+  GPtrArray *names = g_ptr_array_new ();
+  g_ptr_array_add (names, argv[0]);
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp (argv[i], "--model") && i + 1 < argc)
+      model_override = argv[++i];
+    else if (g_str_has_prefix (argv[i], "--model="))
+      model_override = argv[i] + strlen ("--model=");
+    else
+      g_ptr_array_add (names, argv[i]);
+  }
+  if (model_override && names->len == 1) {
+    const char *name = plugin_for_model (model_override);
+    if (!name)
+      return 1;
+    g_ptr_array_add (names, (gpointer) name);
+  }
+  argc = (int) names->len;
+  argv = (char **) names->pdata;
   double ratios[G_N_ELEMENTS (benches)], medians[G_N_ELEMENTS (benches)];
   for (gsize i = 0; i < G_N_ELEMENTS (benches); i++) {
     ratios[i] = medians[i] = NAN;

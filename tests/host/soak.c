@@ -11,6 +11,7 @@
 #include "latent.h"
 
 #include <gst/gst.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,9 +29,12 @@ typedef struct {
 static GRand *rng;
 static Counts counts;
 
+/* Resident memory once freed blocks are given back (malloc_trim), so what is left is what
+ * is held, not the allocator's slack. */
 static double
 rss_mb (void)
 {
+  malloc_trim (0);
   long pages = 0, resident = 0;
   FILE *f = fopen ("/proc/self/statm", "r");
   if (f) {
@@ -254,6 +258,11 @@ main (int argc, char **argv)
     soak_gstreamer (round_s);
     if (++rounds == 1)
       warm_rss = rss_mb ();
+    if (rounds % 5 == 0) {
+      printf ("soak: round %d, %.0f s: resident %.1f MB\n", rounds,
+          (g_get_monotonic_time () - start) / 1e6, rss_mb ());
+      fflush (stdout);
+    }
   }
   const double elapsed = (g_get_monotonic_time () - start) / 1e6, end_rss = rss_mb ();
   guint64 streaming = 0, graphs = latent_backend_graph_compilations (&streaming);

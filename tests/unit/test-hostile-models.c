@@ -63,6 +63,14 @@ test_params_refused_with_reason (void)
   g_assert_nonnull (strstr (error->message, "no usable method"));
   g_assert_nonnull (strstr (error->message, "ratios must be"));
   g_assert_nonnull (strstr (error->message, "channels must be 1..4096"));
+  g_clear_error (&error);
+  g_free (path);
+
+  /* sr = 2^31 was cast to int (undefined): found by the model-info fuzzer. */
+  path = hostile ("rate-2-31.ts");
+  g_assert_null (latent_model_open (path, 1, &error));
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "sr is 2.14748e+09, not a sample rate"));
   g_error_free (error);
   g_free (path);
 }
