@@ -386,8 +386,8 @@ publish_settings (AfterPlugin *self)
   if (self->guidance_timbre && isfinite (*self->guidance_timbre))
     atomic_store (&self->set_timbre_guidance, *self->guidance_timbre);
   if (self->timbre_source && isfinite (*self->timbre_source))
-    atomic_store (&self->set_source, (int) CLAMP (lrintf (*self->timbre_source),
-            AFTER_SOURCE_SIDECHAIN, AFTER_SOURCE_MAP));
+    atomic_store (&self->set_source, latent_lv2_control_int (self->timbre_source,
+            AFTER_SOURCE_SIDECHAIN, AFTER_SOURCE_SIDECHAIN, AFTER_SOURCE_MAP));
   for (int i = 0; i < AFTER_TIMBRE_CONTROLS; i++)
     if (self->timbre[i] && isfinite (*self->timbre[i]))
       atomic_store (&self->set_timbre[i], *self->timbre[i]);
