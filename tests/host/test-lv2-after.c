@@ -529,6 +529,31 @@ test_after_terrain (void)
   g_free (x);
 }
 
+/* after-midi's map source (3) on after-midi-map.ts: x = 2 gives timbre0 = 1, so the output
+ * equals the timbre controls' with timbre0 = 1 on the same maths (after-midi.ts). */
+static void
+test_midi_map (void)
+{
+  int latency = 0;
+  float *controls = run_midi (64, 1, 1.0f, &latency);
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER_MIDI", LATENT_TEST_DATA "/after-midi-map.ts", TRUE);
+  float *silence = g_new0 (float, N_FRAMES);
+  Host *host = new_host ("urn:latent:after-midi", full);
+  host_set_control (host, "timbre_source", 3);
+  host_set_control (host, "x", 2.0f);
+  host_set_control (host, "y", 0.0f);
+  host_activate (host);
+  float *y = run_pattern (host, silence, 64, 1, notes, G_N_ELEMENTS (notes));
+  g_assert_cmpint ((int) host_get_control (host, "latency"), ==, latency);
+  host_assert_same (y, controls, N_FRAMES, 1e-6f, "after-midi: map (2, 0) as timbre0 = 1");
+  g_assert_cmpfloat (frame_rms (y, latency, 5), >, 0.5);
+  host_free (host);
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER_MIDI", midi_fixture, TRUE);
+  g_free (silence);
+  g_free (y);
+  g_free (controls);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -543,6 +568,7 @@ main (int argc, char **argv)
   g_test_add_func ("/after/controls", test_after_controls);
   g_test_add_func ("/after/wrong-kind", test_wrong_kind);
   g_test_add_func ("/after/timbre-terrain", test_after_terrain);
+  g_test_add_func ("/after-midi/timbre-map", test_midi_map);
   g_test_add_func ("/after-midi/notes", test_midi_notes);
   g_test_add_func ("/after/resampled", test_after_resampled);
   g_test_add_func ("/after-midi/resampled", test_midi_resampled);

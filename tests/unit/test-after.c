@@ -296,6 +296,10 @@ test_timbre_map (void)
   g_assert_cmpfloat (timbre[0], ==, 0.0f);
   g_assert_cmpfloat (timbre[1], ==, 0.0f);
   latent_after_free (after);
+  after = open_fixture ("after-midi-map.ts", &error);
+  g_assert_no_error (error);
+  g_assert_true (latent_after_has_map (after));
+  latent_after_free (after);
   /* Without map2latent: has_map is FALSE and the call says what is missing. */
   after = open_fixture ("after-audio.ts", &error);
   g_assert_no_error (error);
