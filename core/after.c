@@ -15,6 +15,8 @@ struct LatentAfter {
   float *structure;     /* [structure_dims][chunk] scratch for `structure` output */
   float *diffuse_in;    /* [structure + timbre channels][chunk] */
   float *latents;       /* [latent_dims][chunk] (diffuse + decode path) */
+  int map_block;        /* frames per map2latent call; 0: the model has no 2-D map */
+  float *map_in, *map_out; /* [2][map_block], [timbre_dims][map_block] */
   /* Attribute values set, re-applied after a reset that reloads the file. */
   int steps;
   double guidance_structure, guidance_timbre;
@@ -155,19 +157,18 @@ read_shapes (LatentAfter *after, GError **error)
 }
 
 /* AFTER's timbre returns one chunk of frames whatever it is given: the first k whose call
- * succeeds with k frames out for k * R samples in is the chunk. */
-static gboolean
-find_chunk (LatentAfter *after, GError **error)
+ * succeeds with k frames out for k * R samples in is the chunk. Leaves the state reset. */
+static int
+probe_chunk (LatentModel *model, int ratio, int dims, GError **error)
 {
-  const int ratio = after->info.ratio, dims = after->info.timbre_dims;
   float *in = g_new0 (float, (gsize) 16 * ratio);
   float *out = g_new0 (float, (gsize) 16 * dims);
   GString *tried = g_string_new (NULL);
-  after->info.chunk = 0;
-  for (int k = 1; k <= 16 && !after->info.chunk; k++) {
+  int chunk = 0;
+  for (int k = 1; k <= 16 && !chunk; k++) {
     GError *probe = NULL;
-    if (latent_model_run (after->model, "timbre", in, k * ratio, out, &probe))
-      after->info.chunk = k;
+    if (latent_model_run (model, "timbre", in, k * ratio, out, &probe))
+      chunk = k;
     else if (k == 1 || k == 16) {
       /* The core's message starts with the path and method: keep what the model did. */
       const char *what = g_strrstr (probe->message, "timbre: ");
@@ -178,12 +179,56 @@ find_chunk (LatentAfter *after, GError **error)
   }
   g_free (in);
   g_free (out);
-  gboolean ok = after->info.chunk > 0
-      || fail (error, LATENT_ERROR_SHAPE, latent_model_get_path (after->model),
+  gboolean ok = chunk > 0
+      || fail (error, LATENT_ERROR_SHAPE, latent_model_get_path (model),
           "timbre returned no block of k latent frames for k * %d samples, k = 1..16, so the "
           "model's chunk is unknown%s", ratio, tried->str);
   g_string_free (tried, TRUE);
-  return ok && latent_model_reset (after->model, error);
+  return ok && latent_model_reset (model, error) ? chunk : 0;
+}
+
+static gboolean
+find_chunk (LatentAfter *after, GError **error)
+{
+  after->info.chunk = probe_chunk (after->model, after->info.ratio, after->info.timbre_dims,
+      error);
+  return after->info.chunk > 0;
+}
+
+int
+latent_after_timbre_block (LatentModel *model, GError **error)
+{
+  LatentMethodInfo timbre;
+  if (!latent_model_has_method (model, "timbre")
+      || !(latent_model_has_method (model, "generate")
+          || latent_model_has_method (model, "diffuse"))
+      || !latent_model_get_method_info (model, "timbre", &timbre, NULL)
+      || timbre.in_ratio != 1 || timbre.out_ratio < 1)
+    return 0; /* not an AFTER export: its timbre follows its _params */
+  int chunk = probe_chunk (model, timbre.out_ratio, timbre.out_channels, error);
+  return chunk > 0 ? chunk * timbre.out_ratio : -1;
+}
+
+/* AFTER's optional 2-D timbre map: map2latent takes (x, y) and gives timbre_dims channels at
+ * the same rate. A map2latent of another shape is ignored (the map is then absent). */
+static void
+find_map (LatentAfter *after)
+{
+  LatentMethodInfo map;
+  if (!latent_model_has_method (after->model, "map2latent")
+      || !latent_model_get_method_info (after->model, "map2latent", &map, NULL))
+    return;
+  if (map.in_channels != 2 || map.out_channels != after->info.timbre_dims
+      || map.in_ratio != map.out_ratio) {
+    g_message ("%s: map2latent_params [%d, %d, %d, %d] is not [2, r, timbre_dims %d, r]: "
+        "the 2-D timbre map is not used", latent_model_get_path (after->model),
+        map.in_channels, map.in_ratio, map.out_channels, map.out_ratio,
+        after->info.timbre_dims);
+    return;
+  }
+  after->map_block = latent_method_info_min_block (&map);
+  after->map_in = g_new0 (float, (gsize) 2 * after->map_block);
+  after->map_out = g_new0 (float, (gsize) after->info.timbre_dims * after->map_block);
 }
 
 static void
@@ -210,7 +255,8 @@ warm_up (LatentAfter *after, GError **error)
   /* The profiling executor optimises after a couple of calls per method. */
   for (int i = 0; ok && i < 3; i++)
     ok = latent_after_update_timbre (after, silence, error)
-        && latent_after_render (after, structure, out, error);
+        && latent_after_render (after, structure, out, error)
+        && (!after->map_block || latent_after_set_timbre_from_map (after, 0.0f, 0.0f, error));
   g_free (silence);
   g_free (out);
   g_free (notes);
@@ -237,6 +283,7 @@ latent_after_open (const char *path, int threads, GError **error)
     return NULL;
   }
   allocate_buffers (after);
+  find_map (after);
   double steps = 1.0;
   if (!latent_model_get_attribute (model, "nb_steps", &steps, error)
       || !latent_model_get_attribute (model, "guidance_structure", &after->guidance_structure,
@@ -277,6 +324,8 @@ latent_after_free (LatentAfter *after)
   g_free (after->structure);
   g_free (after->diffuse_in);
   g_free (after->latents);
+  g_free (after->map_in);
+  g_free (after->map_out);
   g_free (after);
 }
 
@@ -347,6 +396,63 @@ latent_after_set_timbre (LatentAfter *after, const float *timbre, int n)
 {
   for (int d = 0; d < after->info.timbre_dims; d++)
     after->timbre[d] = d < n && isfinite (timbre[d]) ? timbre[d] : 0.0f;
+}
+
+gboolean
+latent_after_has_map (const LatentAfter *after)
+{
+  return after->map_block > 0;
+}
+
+gboolean
+latent_after_set_timbre_from_map (LatentAfter *after, float x, float y, GError **error)
+{
+  const int dims = after->info.timbre_dims, n = after->map_block;
+  if (!n)
+    return fail (error, LATENT_ERROR_METHOD, latent_after_get_path (after),
+        "no 2-D timbre map (method map2latent with map2latent_params [2, r, %d, r])", dims);
+  for (int t = 0; t < n; t++) {
+    after->map_in[t] = isfinite (x) ? x : 0.0f;
+    after->map_in[n + t] = isfinite (y) ? y : 0.0f;
+  }
+  if (!latent_model_run (after->model, "map2latent", after->map_in, n, after->map_out, error))
+    return FALSE;
+  for (int d = 0; d < dims; d++) {
+    double sum = 0.0;
+    for (int t = 0; t < n; t++)
+      sum += after->map_out[d * n + t];
+    after->timbre[d] = (float) (sum / n);
+  }
+  return TRUE;
+}
+
+gboolean
+latent_after_check_terrain (const LatentAfter *after, const LatentTerrain *terrain,
+    const char *terrain_path, GError **error)
+{
+  const LatentTerrainConfig *tc = latent_terrain_get_config (terrain);
+  if (tc->latent_dims != after->info.timbre_dims)
+    return fail (error, LATENT_ERROR_SHAPE, terrain_path ? terrain_path : "(terrain)",
+        "the terrain gives %d dims but the AFTER model %s has %d timbre dims", tc->latent_dims,
+        latent_after_get_path (after), after->info.timbre_dims);
+  return TRUE;
+}
+
+gboolean
+latent_after_set_timbre_from_terrain (LatentAfter *after, const LatentTerrain *terrain,
+    LatentTerrainWorkspace *workspace, const float *coords, int n)
+{
+  const LatentTerrainConfig *tc = latent_terrain_get_config (terrain);
+  float x[LATENT_TERRAIN_MAX_CONTROL_DIMS] = { 0 };
+  float z[LATENT_TERRAIN_MAX_LATENT_DIMS];
+  if (tc->latent_dims != after->info.timbre_dims)
+    return FALSE;
+  for (int i = 0; i < MIN (n, tc->control_dims); i++)
+    x[i] = isfinite (coords[i]) ? coords[i] : 0.0f;
+  if (!latent_terrain_forward (terrain, x, z, workspace))
+    return FALSE;
+  latent_after_set_timbre (after, z, tc->latent_dims);
+  return TRUE;
 }
 
 void

@@ -18,6 +18,8 @@
 
 #include <glib.h>
 
+#include "latent-terrain.h"
+
 G_BEGIN_DECLS
 
 #define LATENT_AFTER_MAX_STEPS 16
@@ -65,6 +67,23 @@ gboolean latent_after_set_guidance (LatentAfter *after, double structure, double
 gboolean latent_after_update_timbre (LatentAfter *after, const float *audio, GError **error);
 /* Sets the timbre vector by hand (manual exploration, a terrain); n values, the rest 0. */
 void latent_after_set_timbre (LatentAfter *after, const float *timbre, int n);
+/* AFTER's own 2-D timbre map: exports may carry map2latent ([2, r, timbre_dims, r]: a point
+ * (x, y) of a learned 2-D map of the timbre space -> a timbre vector) and latent2map (the
+ * inverse). has_map says whether this model has a usable map2latent; set_timbre_from_map
+ * runs it on (x, y) (held over the method's smallest block, outputs averaged) and keeps the
+ * result as the timbre vector. A model call: off the audio thread. */
+gboolean latent_after_has_map (const LatentAfter *after);
+gboolean latent_after_set_timbre_from_map (LatentAfter *after, float x, float y,
+    GError **error);
+/* A Latent Terrain over the timbre space (its latent dims = the model's timbre dims, e.g.
+ * trained by terraintrain on `raveencode method=timbre` output): check_terrain refuses one of
+ * other dims (LATENT_ERROR_SHAPE naming both); set_timbre_from_terrain evaluates it at coords
+ * (n values, missing control dims 0, non-finite as 0) and keeps the result as the timbre
+ * vector (FALSE, vector unchanged, when dims or workspace do not fit). Real-time safe. */
+gboolean latent_after_check_terrain (const LatentAfter *after, const LatentTerrain *terrain,
+    const char *terrain_path, GError **error);
+gboolean latent_after_set_timbre_from_terrain (LatentAfter *after, const LatentTerrain *terrain,
+    LatentTerrainWorkspace *workspace, const float *coords, int n);
 /* Copies the current timbre vector (timbre_dims values) into timbre. */
 void latent_after_get_timbre (const LatentAfter *after, float *timbre);
 
@@ -74,6 +93,13 @@ void latent_after_get_timbre (const LatentAfter *after, float *timbre);
  * Uses the current timbre vector. */
 gboolean latent_after_render (LatentAfter *after, const float *structure, float *out,
     GError **error);
+
+/* Streaming an AFTER export's `timbre` on its own (raveencode method=timbre): AFTER's timbre
+ * answers one chunk of frames whatever it is given, so its calls must be exactly one chunk.
+ * For a model with AFTER's interface (methods timbre and generate or diffuse) returns that
+ * block in audio samples (chunk * ratio), found by probing `timbre` (state reset after);
+ * 0 for other models (their timbre follows its _params); -1 with `error` when no chunk fits. */
+int latent_after_timbre_block (LatentModel *model, GError **error);
 
 /* Clears streaming state (model reset() or reload); keeps attributes and timbre. */
 gboolean latent_after_reset (LatentAfter *after, GError **error);

@@ -35,6 +35,21 @@ latent_stream_new (LatentModel *model, const char *method, int block, GError **e
   if (!latent_model_get_method_info (model, method, &info, error))
     return NULL;
   int min_block = latent_method_info_min_block (&info);
+  if (!strcmp (method, "timbre")) {
+    /* An AFTER export's timbre answers one chunk per call, whatever its _params say. */
+    int chunk_block = latent_after_timbre_block (model, error);
+    if (chunk_block < 0)
+      return NULL;
+    if (chunk_block > 0 && block == 0)
+      block = chunk_block;
+    else if (chunk_block > 0 && block != chunk_block) {
+      g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE,
+          "%s: timbre of this AFTER export answers one chunk (%d samples) per call: block must "
+          "be %d (or 0, the default), got %d", latent_model_get_path (model), chunk_block,
+          chunk_block, block);
+      return NULL;
+    }
+  }
   if (block == 0)
     block = default_block (&info);
   if (block < 0 || block % min_block) {

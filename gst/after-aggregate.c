@@ -38,6 +38,21 @@ output_time (GstAfterTransfer *self, guint64 samples)
   return self->base + latent_frames_to_time (samples, 1, self->out_rate);
 }
 
+/* A timbre point from a coordinate or latent stream or timbre-vector: the timbre vector
+ * itself, or with timbre-map (x, y) on the model's 2-D map (map2latent). */
+static gboolean
+set_timbre_point (GstAfterTransfer *self, const float *values, int n, GError **error)
+{
+  GST_OBJECT_LOCK (self);
+  gboolean map = self->timbre_map;
+  GST_OBJECT_UNLOCK (self);
+  if (map)
+    return latent_after_set_timbre_from_map (self->after, n > 0 ? values[0] : 0.0f,
+        n > 1 ? values[1] : 0.0f, error);
+  latent_after_set_timbre (self->after, values, n);
+  return TRUE;
+}
+
 /* Steps, guidance, threads and the hand-set timbre, applied between chunks. */
 static gboolean
 apply_properties (GstAfterTransfer *self)
@@ -60,8 +75,11 @@ apply_properties (GstAfterTransfer *self)
       return FALSE;
     }
   }
-  if (timbre && !self->timbre_seen)
-    latent_after_set_timbre (self->after, vector, n);
+  if (timbre && !self->timbre_seen && !set_timbre_point (self, vector, n, &error)) {
+    GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("%s", error->message), (NULL));
+    g_error_free (error);
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -89,8 +107,32 @@ feed_timbre_audio (GstAfterTransfer *self, const float *data, gsize from, gsize 
  * crossing `end` is consumed in part), coordinate buffers whole. TRUE when the chunk ending
  * there may be rendered: the timbre stream reached `end`, ended, is absent, or the
  * aggregator timed out waiting for it; FALSE with *error unset: wait for more timbre. */
+static gboolean consume_timbre_stream (GstAfterTransfer *self, GstClockTime end,
+    gboolean timeout, GError **error);
+
+/* consume_timbre_stream, then the mean of a latent stream's frames of this chunk (none: the
+ * last timbre is held). */
 static gboolean
 consume_timbre (GstAfterTransfer *self, GstClockTime end, gboolean timeout, GError **error)
+{
+  gboolean ready = consume_timbre_stream (self, end, timeout, error);
+  if (ready && self->timbre_sum_n > 0) {
+    GstAfterTransferPad *tpad = get_pad (self, ROLE_TIMBRE);
+    float mean[MAX_TIMBRE_VECTOR];
+    int n = tpad ? MIN (tpad->channels, MAX_TIMBRE_VECTOR) : 0;
+    for (int c = 0; c < n; c++)
+      mean[c] = (float) (self->timbre_sum[c] / self->timbre_sum_n);
+    memset (self->timbre_sum, 0, sizeof self->timbre_sum);
+    self->timbre_sum_n = 0;
+    if (n > 0 && !set_timbre_point (self, mean, n, error))
+      return FALSE;
+  }
+  return ready;
+}
+
+static gboolean
+consume_timbre_stream (GstAfterTransfer *self, GstClockTime end, gboolean timeout,
+    GError **error)
 {
   GstAfterTransferPad *tpad = get_pad (self, ROLE_TIMBRE);
   if (!tpad || !gst_pad_is_linked (GST_PAD (tpad)))
@@ -112,9 +154,25 @@ consume_timbre (GstAfterTransfer *self, GstClockTime end, gboolean timeout, GErr
       self->timbre_seen = TRUE;
       const float *data = (const float *) map.data;
       frames = map.size / sizeof (float) / tpad->channels;
-      if (tpad->coordinates && frames > 0) {
-        latent_after_set_timbre (self->after, data + (frames - 1) * tpad->channels,
-            tpad->channels);
+      if (tpad->latent) {
+        /* Frames that start before `end` belong to this chunk: their mean is its timbre. */
+        gsize until = frames;
+        if (timed)
+          until = (gsize) MIN ((guint64) frames, gst_util_uint64_scale_ceil (end - start,
+                  tpad->rate, (guint64) tpad->ratio * GST_SECOND));
+        until = MAX (until, tpad->offset);
+        for (gsize f = tpad->offset; f < until; f++) {
+          for (int c = 0; c < tpad->channels && c < MAX_TIMBRE_VECTOR; c++) {
+            float v = data[f * tpad->channels + c];
+            self->timbre_sum[c] += isfinite (v) ? v : 0.0f;
+          }
+          self->timbre_sum_n++;
+        }
+        tpad->offset = until;
+        reached = until < frames;
+      } else if (tpad->coordinates && frames > 0) {
+        ok = set_timbre_point (self, data + (frames - 1) * tpad->channels, tpad->channels,
+            error);
         tpad->offset = frames;
       } else if (!tpad->coordinates) {
         gsize until = frames;

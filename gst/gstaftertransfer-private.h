@@ -23,8 +23,9 @@ struct _GstAfterTransferPad {
   PadRole role;
   gsize offset;         /* frames of the peeked buffer already consumed */
   gboolean negotiated;
-  gboolean coordinates; /* timbre pad carrying timbre_dims-channel coordinates */
-  int channels, rate;
+  gboolean coordinates; /* timbre pad carrying timbre vectors (or map points), not audio */
+  gboolean latent;      /* ... as audio/x-latent (frames of `ratio` samples at `rate`) */
+  int channels, rate, ratio;
 };
 
 struct _GstAfterTransfer {
@@ -37,6 +38,7 @@ struct _GstAfterTransfer {
   double max_midi_gap; /* seconds between MIDI events beyond which the file is refused; 0: none */
   float timbre_vector[MAX_TIMBRE_VECTOR];
   int timbre_vector_n;
+  gboolean timbre_map;  /* timbre coordinates are (x, y) points of the model's map2latent */
   gboolean params_dirty, timbre_vector_dirty;
 
   /* Pads by role (object lock), NULL when not requested. */
@@ -57,6 +59,8 @@ struct _GstAfterTransfer {
   guint64 produced;
   int out_rate;
   gboolean midi_ended;
+  double timbre_sum[MAX_TIMBRE_VECTOR]; /* latent timbre frames of the chunk being gathered */
+  guint64 timbre_sum_n;
   gboolean timbre_seen; /* the timbre pad delivered data: timbre-vector no longer applies */
   gboolean non_finite_warned; /* told once that the model returned NaN/Inf */
   int upstream_live;    /* atomic: -1 not asked yet, else whether an upstream is live */

@@ -13,8 +13,13 @@
  * starts before t1 (running times), or has ended (its last timbre is kept), or the timeout
  * fired. Timbre audio is consumed up to t1 exactly and updates the timbre vector each time it
  * fills a chunk (so with aligned streams chunk k's timbre comes from timbre chunk k, as in the
- * model's own forward()); a coordinate stream (timbre_dims channels, e.g. from terrainplay)
- * sets the vector from its latest frame.
+ * model's own forward()); a coordinate stream (audio/x-raw, timbre_dims channels) sets the
+ * vector from its latest frame; a latent stream (audio/x-latent, timbre_dims channels: from
+ * terrainplay over a timbre terrain, or raveencode method=timbre, recorded or live) is consumed
+ * frame by frame up to t1 (a frame belongs to the chunk holding its start) and the chunk takes
+ * the mean of its frames, as AFTER's own timbre does; when it ends its last timbre is held.
+ * With timbre-map=true those streams (and timbre-vector) carry 2 values, (x, y) on the
+ * model's own 2-D timbre map, turned into the timbre by its map2latent.
  * MIDI: each event lands on the latent frame that holds its pts; a note shorter than a frame
  * still shows in its frame (LatentVoices' latch); the output ends one chunk after the last
  * event. Properties steps / guidance-* / timbre-vector apply before the next chunk. */
@@ -53,6 +58,7 @@ enum {
   PROP_THREADS,
   PROP_TIMBRE_VECTOR,
   PROP_MAX_MIDI_GAP,
+  PROP_TIMBRE_MAP,
 };
 
 G_DEFINE_TYPE (GstAfterTransfer, gst_after_transfer, GST_TYPE_AGGREGATOR)
@@ -64,7 +70,8 @@ static GstStaticPadTemplate structure_template = GST_STATIC_PAD_TEMPLATE ("struc
     GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS ("audio/x-raw, format=(string)F32LE, "
         "layout=(string)interleaved, channels=(int)1, rate=(int)[1, 2147483647]"));
 static GstStaticPadTemplate timbre_template = GST_STATIC_PAD_TEMPLATE ("timbre",
-    GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS (LATENT_AUDIO_CAPS_TEMPLATE_STRING));
+    GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS (LATENT_AUDIO_CAPS_TEMPLATE_STRING "; " LATENT_CAPS_TEMPLATE_STRING));
 static GstStaticPadTemplate midi_template = GST_STATIC_PAD_TEMPLATE ("midi",
     GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS (MIDI_CAPS));
 
@@ -110,16 +117,31 @@ release_pad (GstElement *element, GstPad *pad)
   GST_ELEMENT_CLASS (gst_after_transfer_parent_class)->release_pad (element, pad);
 }
 
+/* Values per frame of a timbre coordinate or latent stream: the timbre dims, or 2 (x, y)
+ * with timbre-map. */
+static int
+timbre_point_dims (GstAfterTransfer *self)
+{
+  GST_OBJECT_LOCK (self);
+  gboolean map = self->timbre_map;
+  GST_OBJECT_UNLOCK (self);
+  return map ? 2 : self->info.timbre_dims;
+}
+
 /* What a pad takes once the model is known: mono audio at the model's rate (so an upstream
- * audioresample converts to it), or for timbre also a coordinate stream at any rate. */
+ * audioresample converts to it), or for timbre also a coordinate stream at any rate and a
+ * latent stream of timbre vectors (or map points). */
 static GstCaps *
 pad_caps (GstAfterTransfer *self, GstAfterTransferPad *pad)
 {
   if (pad->role == ROLE_MIDI)
     return gst_caps_from_string (MIDI_CAPS);
   GstCaps *caps = latent_audio_caps_new_partial (1, self->info.sample_rate);
-  if (pad->role == ROLE_TIMBRE && self->info.timbre_dims > 1)
-    gst_caps_append (caps, latent_audio_caps_new_partial (self->info.timbre_dims, 0));
+  int dims = timbre_point_dims (self);
+  if (pad->role == ROLE_TIMBRE && dims > 1)
+    gst_caps_append (caps, latent_audio_caps_new_partial (dims, 0));
+  if (pad->role == ROLE_TIMBRE)
+    gst_caps_append (caps, latent_caps_new_partial (dims, 0, 0));
   return caps;
 }
 
@@ -156,10 +178,16 @@ sink_query (GstAggregator *agg, GstAggregatorPad *aggpad, GstQuery *query)
       if (gst_caps_is_empty (caps) && raw_audio && pad->role != ROLE_MIDI
           && !g_atomic_int_get (&self->caps_refused)) {
         char *offered = gst_caps_to_string (filter);
+        int dims = timbre_point_dims (self);
+        char *timbre = pad->role != ROLE_TIMBRE ? g_strdup ("")
+            : g_strdup_printf ("; or timbre as F32LE audio/x-raw or audio/x-latent with %d "
+                "channels (%s) at any rate", dims, dims == self->info.timbre_dims
+                && !self->timbre_map ? "the model's timbre dims" : "x, y on its timbre map");
         refuse_caps (self, g_strdup_printf ("aftertransfer: %s pad was offered %s; the model "
                 "%s takes mono F32LE audio at %d Hz: put audioconvert ! audioresample "
-                "upstream", role_names[pad->role], offered, model_name (self),
-                self->info.sample_rate), NULL);
+                "upstream%s", role_names[pad->role], offered, model_name (self),
+                self->info.sample_rate, timbre), NULL);
+        g_free (timbre);
         g_free (offered);
       }
     }
@@ -189,13 +217,39 @@ check_caps (GstAfterTransfer *self, GstAfterTransferPad *pad, GstCaps *caps)
   LatentCapsInfo info;
   char *reason = NULL;
   const char *name = role_names[pad->role];
+  if (pad->role == ROLE_TIMBRE && latent_caps_is_latent (caps)) {
+    int dims = timbre_point_dims (self);
+    if (!latent_caps_parse (caps, &info, &reason)) {
+      refuse_caps (self, g_strdup_printf ("aftertransfer: timbre pad: %s", reason), NULL);
+      g_free (reason);
+      return FALSE;
+    }
+    if (info.channels != dims) {
+      char *debug = g_strdup_printf ("model %s, timbre_dims %d", model_name (self),
+          self->info.timbre_dims);
+      refuse_caps (self, g_strdup_printf ("aftertransfer: timbre pad got a latent stream of %d "
+              "channels, expected %d: %s", info.channels, dims, dims == 2 && self->timbre_map
+              ? "x and y on the model's 2-D timbre map (timbre-map=true)"
+              : "the model's timbre dims (a terrain over its timbre space, or raveencode "
+              "method=timbre of the same model)"), debug);
+      g_free (debug);
+      return FALSE;
+    }
+    pad->coordinates = pad->latent = TRUE;
+    pad->channels = info.channels;
+    pad->rate = info.rate;
+    pad->ratio = info.ratio;
+    pad->negotiated = TRUE;
+    return TRUE;
+  }
+  pad->latent = FALSE;
   if (!latent_audio_caps_parse (caps, &info, &reason)) {
     refuse_caps (self, g_strdup_printf ("aftertransfer: %s pad: %s", name, reason), NULL);
     g_free (reason);
     return FALSE;
   }
   int rate = self->info.sample_rate;
-  pad->coordinates = pad->role == ROLE_TIMBRE && info.channels == self->info.timbre_dims
+  pad->coordinates = pad->role == ROLE_TIMBRE && info.channels == timbre_point_dims (self)
       && info.channels > 1;
   if (!pad->coordinates && info.channels != 1) {
     char *debug = g_strdup_printf ("model %s, timbre_dims %d", model_name (self),
@@ -254,6 +308,8 @@ reset_streaming (GstAfterTransfer *self)
 {
   self->structure_fill = self->timbre_fill = self->note_frame = 0;
   self->started = self->midi_ended = self->timbre_seen = FALSE;
+  memset (self->timbre_sum, 0, sizeof self->timbre_sum);
+  self->timbre_sum_n = 0;
   self->base = 0;
   self->last_event = GST_CLOCK_TIME_NONE;
   self->last_message = GST_CLOCK_TIME_NONE;
@@ -299,6 +355,18 @@ load_model (GstAfterTransfer *self)
     else
       GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error->message), (NULL));
     g_error_free (error);
+    g_free (path);
+    return FALSE;
+  }
+  GST_OBJECT_LOCK (self);
+  gboolean map = self->timbre_map;
+  GST_OBJECT_UNLOCK (self);
+  if (map && !latent_after_has_map (after)) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("aftertransfer: timbre-map=true but %s has no "
+            "2-D timbre map (method map2latent with map2latent_params [2, r, %d, r]; `latent "
+            "model info` lists its methods)", path, latent_after_get_info (after)->timbre_dims),
+        (NULL));
+    latent_after_free (after);
     g_free (path);
     return FALSE;
   }
@@ -506,6 +574,10 @@ set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
     case PROP_MAX_MIDI_GAP:
       self->max_midi_gap = g_value_get_double (value);
       break;
+    case PROP_TIMBRE_MAP:
+      self->timbre_map = g_value_get_boolean (value);
+      self->timbre_vector_dirty = TRUE;
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
       break;
@@ -537,6 +609,9 @@ get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
       break;
     case PROP_MAX_MIDI_GAP:
       g_value_set_double (value, self->max_midi_gap);
+      break;
+    case PROP_TIMBRE_MAP:
+      g_value_set_boolean (value, self->timbre_map);
       break;
     case PROP_TIMBRE_VECTOR:
       for (int i = 0; i < self->timbre_vector_n; i++) {
@@ -609,6 +684,12 @@ gst_after_transfer_class_init (GstAfterTransferClass *klass)
           "two MIDI events beyond which the stream is taken as damaged and ends with an error "
           "(a corrupt delta time would otherwise render hours of silence); 0 = no limit", 0.0,
           G_MAXDOUBLE, DEFAULT_MAX_MIDI_GAP, live));
+  g_object_class_install_property (gobject_class, PROP_TIMBRE_MAP,
+      g_param_spec_boolean ("timbre-map", "Timbre map", "Timbre coordinates (the timbre pad's "
+          "audio/x-raw or audio/x-latent stream, and timbre-vector) are 2 values, x and y on the "
+          "model's own 2-D timbre map (AFTER's map2latent), instead of timbre_dims values; "
+          "models without map2latent are refused. Set in NULL", FALSE,
+          rw | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TIMBRE_VECTOR,
       gst_param_spec_array ("timbre-vector", "Timbre vector", "Timbre coordinates "
           "(timbre_dims floats, the rest 0) used when no timbre pad is linked",

@@ -46,7 +46,8 @@ gst_rave_encode_class_init (GstRaveEncodeClass *klass)
       "(own copy per element) and warmed up in NULL->READY; output lags input by one block "
       "(reported as latency). At end of stream the tail is encoded and the last latent "
       "buffer's duration is the real remaining audio time, so ravedecode gives back exactly "
-      "as many samples. Example: gst-launch-1.0 filesrc location=in.wav ! decodebin ! "
+      "as many samples. method=timbre on an AFTER export gives its timbre latents (one chunk "
+      "per call, found by probing), e.g. for terraintrain. Example: gst-launch-1.0 filesrc location=in.wav ! decodebin ! "
       "audioconvert ! audioresample ! raveencode model=rave.ts ! ravedecode model=rave.ts "
       "! audioconvert ! autoaudiosink",
       "latent <https://example.invalid/latent>");

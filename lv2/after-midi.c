@@ -1,7 +1,8 @@
 /* urn:latent:after-midi: AFTER timbre transfer as an instrument. MIDI notes (on the atom
  * control port, beside patch messages) are the structure; the timbre comes from the sidechain
  * audio input or from six timbre controls (manual exploration), as the "timbre source"
- * control picks. Engine, model file, state and latency: lv2/after.c.
+ * control picks, or from x and y on a timbre terrain or the model's 2-D timbre map. Engine,
+ * model file, timbre terrain, state and latency: lv2/after.c.
  *
  * run() applies each MIDI event at its frame to the engine's LatentVoices (real-time safe)
  * and writes every voice's pitch and velocity for every sample into the stream's input ring,
@@ -29,6 +30,8 @@ enum {
   MIDI_PORT_FREEWHEEL,
   MIDI_PORT_LATENCY,
   MIDI_PORT_UNDERRUNS,
+  MIDI_PORT_X,
+  MIDI_PORT_Y,
 };
 
 /* Worker: input frames [chunk * ratio][in_channels] (timbre audio, then 2 per voice) to
@@ -68,6 +71,8 @@ midi_connect_port (LV2_Handle instance, uint32_t port, void *data)
     case MIDI_PORT_FREEWHEEL: self->freewheel = data; break;
     case MIDI_PORT_LATENCY: self->latency = data; break;
     case MIDI_PORT_UNDERRUNS: self->underruns = data; break;
+    case MIDI_PORT_X: self->x = data; break;
+    case MIDI_PORT_Y: self->y = data; break;
     default:
       if (port >= MIDI_PORT_TIMBRE0 && port < MIDI_PORT_TIMBRE0 + AFTER_TIMBRE_CONTROLS)
         self->timbre[port - MIDI_PORT_TIMBRE0] = data;
@@ -103,6 +108,8 @@ midi_fill (AfterPlugin *self, AfterEngine *engine, uint32_t done, uint32_t n)
     float *row = self->in_buf + (gsize) i * c;
     row[0] = self->timbre_audio ? self->timbre_audio[done + i] : 0.0f;
     latent_voices_write (engine->voices, row + 1);
+    row[c - 2] = self->xy_buf[2 * i]; /* x, y: the last two channels */
+    row[c - 1] = self->xy_buf[2 * i + 1];
     int64_t before = engine->fed++;
     if (engine->fed * engine->frame_num / engine->frame_den
         != before * engine->frame_num / engine->frame_den)

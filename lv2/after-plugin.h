@@ -11,8 +11,23 @@
 
 #define AFTER_TIMBRE_CONTROLS 6
 #define AFTER_SCRATCH 256 /* <= LATENT_LV2_SCRATCH */
-/* Interleaved input channels at most: timbre audio + 2 per voice. */
-#define AFTER_MAX_IN (1 + 2 * LATENT_AFTER_MAX_POLY)
+/* Interleaved input channels at most: timbre audio + 2 per voice + x, y. */
+#define AFTER_MAX_IN (1 + 2 * LATENT_AFTER_MAX_POLY + 2)
+
+/* Timbre sources (the timbre_source control). */
+enum {
+  AFTER_SOURCE_SIDECHAIN,
+  AFTER_SOURCE_CONTROLS,
+  AFTER_SOURCE_TERRAIN, /* x, y on the timbre terrain (urn:latent:after#timbre_terrain) */
+  AFTER_SOURCE_MAP,     /* x, y on the model's own 2-D timbre map (map2latent) */
+};
+
+/* A timbre terrain loaded off the audio thread; kept until cleanup (the workers may hold it). */
+typedef struct {
+  LatentTerrain *terrain;
+  const char *path; /* interned */
+  int dims;         /* latent dims = the timbre dims it is for */
+} AfterTimbreTerrain;
 
 /* A loaded model and its stream. Created and freed off the audio thread. */
 typedef struct {
@@ -28,7 +43,7 @@ typedef struct {
   LatentAfterKind kind;
   const char *name; /* "after" or "after-midi", for messages */
   LatentLv2Host host;
-  LV2_URID model_urid;
+  LV2_URID model_urid, terrain_urid;
   LV2_URID midi_event;
   LV2_Atom_Forge forge;
   LV2_Atom_Forge_Frame notify_frame;
@@ -40,7 +55,7 @@ typedef struct {
   const LV2_Atom_Sequence *control;
   LV2_Atom_Sequence *notify;
   const float *steps, *guidance_structure, *guidance_timbre, *threads, *freewheel;
-  const float *timbre_source, *timbre[AFTER_TIMBRE_CONTROLS];
+  const float *timbre_source, *timbre[AFTER_TIMBRE_CONTROLS], *x, *y;
   float *latency, *underruns;
 
   LatentLv2Takeover engines; /* AfterEngine *: current, incoming, retired */
@@ -49,6 +64,21 @@ typedef struct {
   /* Settings from the control ports, read by the worker before each block. */
   _Atomic int set_steps, set_source;
   _Atomic float set_structure, set_timbre_guidance, set_timbre[AFTER_TIMBRE_CONTROLS];
+
+  /* Timbre terrain: the one the workers use (NULL: none usable yet), every one loaded (freed
+   * at cleanup; loaders only, under terrain_lock), the user's choice (saved; NULL: the
+   * default), and the current model's timbre dims (0 before the first load). */
+  _Atomic (AfterTimbreTerrain *) timbre_terrain;
+  GPtrArray *terrains;
+  GMutex terrain_lock;
+  _Atomic (const char *) terrain_chosen;
+  char *default_terrain;
+  _Atomic int timbre_dims;
+  _Atomic bool terrain_announce; /* a terrain was chosen: send its path on the notify port */
+  /* x, y smoothed per sample (one pole) in run(), fed to the stream beside the audio. */
+  float sx, sy, smooth;
+  bool smooth_started;
+  float xy_buf[AFTER_SCRATCH * 2];
 
   float in_buf[AFTER_SCRATCH * AFTER_MAX_IN], out_buf[AFTER_SCRATCH];
 

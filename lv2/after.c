@@ -15,14 +15,27 @@
  * over without a gap (lv2/plugin-engines.h). A bad file or a model of the other kind leaves
  * the previous model running and is logged. A model at another rate than the host's is
  * resampled on the stream's worker (core/latent-rt.h; MIDI voice channels held, not
- * filtered), its delay included in the latency port. */
+ * filtered), its delay included in the latency port.
+ *
+ * Timbre sources (control timbre_source): 0 the sidechain audio, 1 the timbre controls, 2 a
+ * timbre terrain walked with x and y, 3 the model's own 2-D timbre map (map2latent) walked with
+ * x and y. run() smooths x and y per sample (one pole, 10 ms, as urn:latent:terrain) and feeds
+ * them through the stream beside the audio (held, not filtered, when resampled); the worker
+ * takes their mean over each chunk. The terrain (an nn_terrain .pt over the model's timbre
+ * space: latent dims = timbre dims) is the patch:writable parameter urn:latent:after#timbre_terrain
+ * (after-midi: urn:latent:after-midi#timbre_terrain), loaded off the audio thread and saved with
+ * state; without a choice <bundle>/models/timbre-gm.pt (after-midi: timbre-gm-midi.pt;
+ * $LATENT_LV2_DEFAULT_TIMBRE_TERRAIN / $LATENT_LV2_DEFAULT_TIMBRE_TERRAIN_MIDI override). A bad
+ * file or one whose dims are not the model's timbre dims keeps the previous terrain (logged);
+ * with no usable terrain (or no map in the model) the timbre stays what it was. */
 #include "after-plugin.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { JOB_LOAD = 1 }; /* beside the takeover's jobs (plugin-engines.h) */
+enum { JOB_LOAD = 1, JOB_LOAD_TERRAIN }; /* beside the takeover's jobs (plugin-engines.h) */
+#define SMOOTH_SECONDS 0.01
 
 /* ----------------------------------------------------- worker-side processor */
 
@@ -34,6 +47,10 @@ typedef struct {
   int steps;
   float guidance_structure, guidance_timbre;
   float *structure, *timbre_audio, *scratch, *planar;
+  int xy_channel;                     /* x, then y: the last two input channels */
+  bool has_map;                       /* the model has a usable map2latent */
+  LatentTerrainWorkspace *workspace;  /* for the timbre terrain; worker only */
+  const AfterTimbreTerrain *workspace_for;
 } AfterWork;
 
 static void
@@ -45,6 +62,7 @@ work_free (gpointer data)
   g_free (w->timbre_audio);
   g_free (w->scratch);
   g_free (w->planar);
+  latent_terrain_workspace_free (w->workspace);
   g_free (w);
 }
 
@@ -79,14 +97,38 @@ work_process (gpointer data, const float *in, float *out, int block, GError **er
   const int timbre_channel = w->kind == LATENT_AFTER_AUDIO ? 1 : 0;
   for (int t = 0; t < block; t++)
     w->timbre_audio[t] = in[(gsize) t * c + timbre_channel];
-  if (atomic_load (&w->plugin->set_source) == 0) {
+  const int source = atomic_load (&w->plugin->set_source);
+  if (source == AFTER_SOURCE_SIDECHAIN) {
     if (!latent_after_update_timbre (w->after, w->timbre_audio, error))
       return FALSE;
-  } else {
+  } else if (source == AFTER_SOURCE_CONTROLS) {
     float timbre[AFTER_TIMBRE_CONTROLS];
     for (int i = 0; i < AFTER_TIMBRE_CONTROLS; i++)
       timbre[i] = atomic_load (&w->plugin->set_timbre[i]);
     latent_after_set_timbre (w->after, timbre, MIN (w->n_timbre, AFTER_TIMBRE_CONTROLS));
+  } else {
+    /* x, y: their mean over the chunk. */
+    double sx = 0, sy = 0;
+    for (int t = 0; t < block; t++) {
+      sx += in[(gsize) t * c + w->xy_channel];
+      sy += in[(gsize) t * c + w->xy_channel + 1];
+    }
+    float xy[2] = { (float) (sx / block), (float) (sy / block) };
+    const AfterTimbreTerrain *terrain = atomic_load (&w->plugin->timbre_terrain);
+    if (source == AFTER_SOURCE_MAP) {
+      if (w->has_map && !latent_after_set_timbre_from_map (w->after, xy[0], xy[1], error))
+        return FALSE;
+    } else if (terrain && terrain->dims == w->n_timbre) {
+      if (w->workspace_for != terrain) { /* a new terrain: its own workspace (worker thread) */
+        const LatentTerrainConfig *tc = latent_terrain_get_config (terrain->terrain);
+        if (!w->workspace || !latent_terrain_workspace_fits (w->workspace, tc)) {
+          latent_terrain_workspace_free (w->workspace);
+          w->workspace = latent_terrain_workspace_new (tc);
+        }
+        w->workspace_for = terrain;
+      }
+      latent_after_set_timbre_from_terrain (w->after, terrain->terrain, w->workspace, xy, 2);
+    }
   }
   if (w->kind == LATENT_AFTER_AUDIO) {
     for (int t = 0; t < block; t++)
@@ -150,7 +192,16 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
   w->ratio = info->ratio;
   w->n_poly = info->n_poly;
   w->n_timbre = info->timbre_dims;
-  w->in_channels = info->kind == LATENT_AFTER_AUDIO ? 2 : 1 + 2 * info->n_poly;
+  w->in_channels = (info->kind == LATENT_AFTER_AUDIO ? 2 : 1 + 2 * info->n_poly) + 2;
+  w->xy_channel = w->in_channels - 2;
+  w->has_map = latent_after_has_map (after);
+  atomic_store (&self->timbre_dims, info->timbre_dims);
+  const AfterTimbreTerrain *terrain = atomic_load (&self->timbre_terrain);
+  if (terrain && terrain->dims != info->timbre_dims)
+    lv2_log_note (&self->host.logger, "latent %s: the timbre terrain %s gives %d dims, the "
+        "model %s has %d timbre dims: the terrain timbre source holds the last timbre until "
+        "a fitting terrain is set\n", self->name, terrain->path, terrain->dims, path,
+        info->timbre_dims);
   w->steps = -1; /* applied before the first block */
   w->guidance_structure = w->guidance_timbre = NAN;
   w->structure = g_new0 (float, w->block);
@@ -184,9 +235,11 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     .rate = self->rate,
     .threads = threads,
     .model_rate = info->sample_rate > 0 ? info->sample_rate : 0,
-    /* MIDI: the voices' pitch and velocity channels (all but the timbre audio) are held. */
-    .hold_channels = info->kind == LATENT_AFTER_MIDI
-        ? (((uint64_t) 1 << w->in_channels) - 1) & ~(uint64_t) 1 : 0,
+    /* MIDI: the voices' pitch and velocity channels (all but the timbre audio) are held;
+     * x and y too. */
+    .hold_channels = (info->kind == LATENT_AFTER_MIDI
+        ? (((uint64_t) 1 << w->in_channels) - 1) & ~(uint64_t) 1 : 0)
+        | (uint64_t) 3 << w->xy_channel,
   };
   LatentLv2ModelEngine *model = &engine->model;
   model->base.rt = latent_rt_stream_new_custom (&processor, &config, error);
@@ -200,6 +253,52 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
   return model;
 }
 
+/* ------------------------------------------------------------ timbre terrain */
+
+/* Off the audio thread: loads a timbre terrain; it replaces the previous one only when it loads
+ * and fits the model's timbre dims (else logged, the previous one stays). */
+static void
+load_timbre_terrain (AfterPlugin *self, const char *path, bool chosen)
+{
+  GError *error = NULL;
+  LatentTerrain *terrain = latent_terrain_load (path, &error);
+  int dims = atomic_load (&self->timbre_dims);
+  if (terrain && dims > 0 && latent_terrain_get_config (terrain)->latent_dims != dims) {
+    g_set_error (&error, LATENT_ERROR, LATENT_ERROR_SHAPE, "%s: the terrain gives %d dims but "
+        "the model's timbre has %d", path, latent_terrain_get_config (terrain)->latent_dims,
+        dims);
+    g_clear_pointer (&terrain, latent_terrain_free);
+  }
+  if (!terrain) {
+    lv2_log_error (&self->host.logger, "latent %s: cannot use timbre terrain: %s (the previous "
+        "timbre terrain stays)\n", self->name, error->message);
+    g_error_free (error);
+    return;
+  }
+  AfterTimbreTerrain *t = g_new0 (AfterTimbreTerrain, 1);
+  t->terrain = terrain;
+  t->path = latent_lv2_paths_intern (&self->paths, path);
+  t->dims = latent_terrain_get_config (terrain)->latent_dims;
+  g_mutex_lock (&self->terrain_lock);
+  g_ptr_array_add (self->terrains, t);
+  g_mutex_unlock (&self->terrain_lock);
+  atomic_store (&self->timbre_terrain, t);
+  if (chosen) {
+    atomic_store (&self->terrain_chosen, t->path);
+    atomic_store (&self->terrain_announce, true);
+  }
+  lv2_log_note (&self->host.logger, "latent %s: timbre terrain %s (%d dims)\n", self->name,
+      path, t->dims);
+}
+
+static void
+timbre_terrain_free (gpointer data)
+{
+  AfterTimbreTerrain *t = data;
+  latent_terrain_free (t->terrain);
+  g_free (t);
+}
+
 /* --------------------------------------------------------------------- jobs */
 
 static void *
@@ -208,6 +307,10 @@ job_run (void *owner, uint32_t kind, const char *text, void *ptr)
   AfterPlugin *self = owner;
   if (kind == JOB_LOAD)
     return latent_lv2_model_file_load (&self->model, text);
+  if (kind == JOB_LOAD_TERRAIN) {
+    load_timbre_terrain (self, text, true);
+    return NULL;
+  }
   latent_lv2_takeover_run_job (&self->engines, kind, text, ptr);
   return NULL;
 }
@@ -217,6 +320,8 @@ static void
 job_done (void *owner, uint32_t kind, void *result)
 {
   AfterPlugin *self = owner;
+  if (kind == JOB_LOAD_TERRAIN)
+    return; /* the terrain took over in job_run already */
   latent_lv2_model_file_loaded (&self->model, kind, result);
 }
 
@@ -235,6 +340,9 @@ after_instantiate (LatentAfterKind kind, double rate, const char *bundle_path,
     char *uri = g_strdup_printf (LATENT_LV2_URI "%s#model", self->name);
     self->model_urid = self->host.map->map (self->host.map->handle, uri);
     g_free (uri);
+    uri = g_strdup_printf (LATENT_LV2_URI "%s#timbre_terrain", self->name);
+    self->terrain_urid = self->host.map->map (self->host.map->handle, uri);
+    g_free (uri);
     self->midi_event = self->host.map->map (self->host.map->handle,
         "http://lv2plug.in/ns/ext/midi#MidiEvent");
     lv2_atom_forge_init (&self->forge, self->host.map);
@@ -245,6 +353,16 @@ after_instantiate (LatentAfterKind kind, double rate, const char *bundle_path,
   char *default_path = env && *env ? g_strdup (env) : g_build_filename (bundle_path
       ? bundle_path : ".", "models", kind == LATENT_AFTER_AUDIO ? "after-gm.ts"
       : "after-gm-midi.ts", NULL);
+  g_mutex_init (&self->terrain_lock);
+  self->terrains = g_ptr_array_new_with_free_func (timbre_terrain_free);
+  self->smooth = (float) (1.0 - exp (-1.0 / (SMOOTH_SECONDS * rate)));
+  const char *terrain_env = g_getenv (kind == LATENT_AFTER_AUDIO
+      ? "LATENT_LV2_DEFAULT_TIMBRE_TERRAIN" : "LATENT_LV2_DEFAULT_TIMBRE_TERRAIN_MIDI");
+  self->default_terrain = terrain_env && *terrain_env ? g_strdup (terrain_env)
+      : g_build_filename (bundle_path ? bundle_path : ".", "models", kind == LATENT_AFTER_AUDIO
+          ? "timbre-gm.pt" : "timbre-gm-midi.pt", NULL);
+  if (g_file_test (self->default_terrain, G_FILE_TEST_EXISTS))
+    load_timbre_terrain (self, self->default_terrain, false); /* small: loads in milliseconds */
   atomic_store (&self->set_steps, 4);
   atomic_store (&self->set_structure, 1.0f);
   atomic_store (&self->set_timbre_guidance, 1.0f);
@@ -267,8 +385,9 @@ publish_settings (AfterPlugin *self)
     atomic_store (&self->set_structure, *self->guidance_structure);
   if (self->guidance_timbre && isfinite (*self->guidance_timbre))
     atomic_store (&self->set_timbre_guidance, *self->guidance_timbre);
-  if (self->timbre_source)
-    atomic_store (&self->set_source, *self->timbre_source > 0.5f ? 1 : 0);
+  if (self->timbre_source && isfinite (*self->timbre_source))
+    atomic_store (&self->set_source, latent_lv2_control_int (self->timbre_source,
+            AFTER_SOURCE_SIDECHAIN, AFTER_SOURCE_SIDECHAIN, AFTER_SOURCE_MAP));
   for (int i = 0; i < AFTER_TIMBRE_CONTROLS; i++)
     if (self->timbre[i] && isfinite (*self->timbre[i]))
       atomic_store (&self->set_timbre[i], *self->timbre[i]);
@@ -303,6 +422,9 @@ after_cleanup (LV2_Handle instance)
   latent_lv2_takeover_clear (&self->engines);
   latent_lv2_paths_clear (&self->paths);
   latent_lv2_model_file_clear (&self->model);
+  g_ptr_array_unref (self->terrains);
+  g_mutex_clear (&self->terrain_lock);
+  g_free (self->default_terrain);
   latent_lv2_host_clear (&self->host);
   g_free (self);
 }
@@ -317,8 +439,9 @@ after_run (AfterPlugin *self, uint32_t n_samples,
   latent_lv2_takeover_begin_run (&self->engines);
   gboolean can_notify = latent_lv2_notify_begin (&self->host, &self->forge,
       &self->notify_frame, self->notify);
+  const LV2_URID files[] = { self->model_urid, self->terrain_urid };
   latent_lv2_read_file_messages (&self->host, &self->jobs, &self->forge, self->control,
-      &self->model_urid, (const uint32_t[]) { JOB_LOAD }, 1, &self->engines.announce);
+      files, (const uint32_t[]) { JOB_LOAD, JOB_LOAD_TERRAIN }, 2, &self->engines.announce);
   publish_settings (self);
 
   LatentLv2Takeover *engines = &self->engines;
@@ -331,8 +454,21 @@ after_run (AfterPlugin *self, uint32_t n_samples,
   }
   LatentRtWait wait = self->freewheel && *self->freewheel > 0.5f ? LATENT_RT_WAIT_ALWAYS
       : LATENT_RT_WAIT_AUTO;
+  const float target_x = self->x && isfinite (*self->x) ? *self->x : 0.0f;
+  const float target_y = self->y && isfinite (*self->y) ? *self->y : 0.0f;
+  if (!self->smooth_started) { /* start where the controls are, not at a ramp from 0 */
+    self->sx = target_x;
+    self->sy = target_y;
+    self->smooth_started = true;
+  }
   for (uint32_t done = 0; done < n_samples;) {
     uint32_t n = MIN (n_samples - done, AFTER_SCRATCH);
+    for (uint32_t i = 0; i < n; i++) {
+      self->sx += self->smooth * (target_x - self->sx);
+      self->sy += self->smooth * (target_y - self->sy);
+      self->xy_buf[2 * i] = self->sx;
+      self->xy_buf[2 * i + 1] = self->sy;
+    }
     AfterEngine *cur = (AfterEngine *) engines->current;
     AfterEngine *next = (AfterEngine *) engines->incoming;
     if (cur) {
@@ -355,6 +491,11 @@ after_run (AfterPlugin *self, uint32_t n_samples,
   latent_lv2_takeover_sanitize (engines, self->out, n_samples);
   latent_lv2_takeover_report (engines, self->latency, self->underruns);
   AfterEngine *cur = (AfterEngine *) engines->current;
+  /* The timbre terrain (before the model: hosts that keep one path keep the model's). */
+  const AfterTimbreTerrain *terrain = atomic_load (&self->timbre_terrain);
+  if (can_notify && terrain && (atomic_exchange (&self->terrain_announce, false)
+          || (engines->announce && cur)))
+    latent_lv2_write_patch_set (&self->host, &self->forge, self->terrain_urid, terrain->path);
   if (can_notify && engines->announce && cur) {
     latent_lv2_write_patch_set (&self->host, &self->forge, self->model_urid, cur->model.path);
     engines->announce = false;
@@ -370,7 +511,11 @@ save (LV2_Handle instance, LV2_State_Store_Function store, LV2_State_Handle hand
     uint32_t flags, const LV2_Feature *const *features)
 {
   AfterPlugin *self = instance;
-  return latent_lv2_model_file_save (&self->model, store, handle, features);
+  LV2_State_Status status = latent_lv2_model_file_save (&self->model, store, handle, features);
+  if (status != LV2_STATE_SUCCESS)
+    return status;
+  return latent_lv2_state_store_path (&self->host, store, handle, features, self->terrain_urid,
+      atomic_load (&self->terrain_chosen));
 }
 
 static LV2_State_Status
@@ -378,6 +523,18 @@ restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Ha
     uint32_t flags, const LV2_Feature *const *features)
 {
   AfterPlugin *self = instance;
+  /* The timbre terrain first (small, no model call: loaded here, in any thread, as the
+   * workers only ever see a whole terrain); none stored: the default. */
+  char *terrain = latent_lv2_state_retrieve_path (&self->host, retrieve, handle, features,
+      self->terrain_urid);
+  if (terrain)
+    load_timbre_terrain (self, terrain, true);
+  else if (atomic_load (&self->terrain_chosen)
+      && g_file_test (self->default_terrain, G_FILE_TEST_EXISTS)) {
+    load_timbre_terrain (self, self->default_terrain, false);
+    atomic_store (&self->terrain_chosen, NULL);
+  }
+  g_free (terrain);
   return latent_lv2_model_file_restore (&self->model, retrieve, handle, features);
 }
 
@@ -403,6 +560,10 @@ enum {
   AUDIO_PORT_FREEWHEEL,
   AUDIO_PORT_LATENCY,
   AUDIO_PORT_UNDERRUNS,
+  AUDIO_PORT_TIMBRE_SOURCE,
+  AUDIO_PORT_TIMBRE0,
+  AUDIO_PORT_X = AUDIO_PORT_TIMBRE0 + AFTER_TIMBRE_CONTROLS,
+  AUDIO_PORT_Y,
 };
 
 static LV2_Handle
@@ -429,16 +590,25 @@ audio_connect_port (LV2_Handle instance, uint32_t port, void *data)
     case AUDIO_PORT_FREEWHEEL: self->freewheel = data; break;
     case AUDIO_PORT_LATENCY: self->latency = data; break;
     case AUDIO_PORT_UNDERRUNS: self->underruns = data; break;
+    case AUDIO_PORT_TIMBRE_SOURCE: self->timbre_source = data; break;
+    case AUDIO_PORT_X: self->x = data; break;
+    case AUDIO_PORT_Y: self->y = data; break;
+    default:
+      if (port >= AUDIO_PORT_TIMBRE0 && port < AUDIO_PORT_TIMBRE0 + AFTER_TIMBRE_CONTROLS)
+        self->timbre[port - AUDIO_PORT_TIMBRE0] = data;
   }
 }
 
-/* Interleaves structure and timbre (a missing sidechain is silence). */
+/* Interleaves structure, timbre (a missing sidechain is silence), x and y. */
 static void
 audio_fill (AfterPlugin *self, AfterEngine *engine, uint32_t done, uint32_t n)
 {
   for (uint32_t i = 0; i < n; i++) {
-    self->in_buf[2 * i] = self->structure ? self->structure[done + i] : 0.0f;
-    self->in_buf[2 * i + 1] = self->timbre_audio ? self->timbre_audio[done + i] : 0.0f;
+    float *row = self->in_buf + 4 * i;
+    row[0] = self->structure ? self->structure[done + i] : 0.0f;
+    row[1] = self->timbre_audio ? self->timbre_audio[done + i] : 0.0f;
+    row[2] = self->xy_buf[2 * i];
+    row[3] = self->xy_buf[2 * i + 1];
   }
 }
 

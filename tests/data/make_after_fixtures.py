@@ -17,6 +17,9 @@ checkable maths instead of a diffusion model, so tests can predict the output:
     (pitch_v, velocity_v / 127 * timbre0 * guidances * nb_steps);
   decode (both): latents (pitch0, amp0, pitch1, amp1) -> sum of two sines at the MIDI
     pitches' frequencies with those amplitudes, phase carried between calls (reset clears it).
+With AFTER's 2-D timbre map (after-audio-map.ts, after-midi-map.ts): map2latent / latent2map,
+  params [2, 1, zt, 1] / [zt, 1, 2, 1], map2latent (x, y) -> timbre (0.5 x, 0.25 y) per frame
+  (latent2map its inverse).
 Bad ones: after-missing-attr.ts (no get_/set_guidance_timbre), after-wrong-channels.ts
 (diffuse takes zs + zt + 1 channels), after-no-chunk.ts (timbre always returns 32 frames)."""
 import math
@@ -167,6 +170,30 @@ class AfterComplete(AfterBase):
         return ["timbre", "diffuse", "decode", "generate"]
 
 
+class AfterMap(AfterComplete):
+    """AfterComplete plus AFTER's 2-D timbre map (zt = 2 here)."""
+
+    def __init__(self, n_poly: int = 0):
+        super().__init__(n_poly=n_poly)
+        self.register_buffer("map2latent_params", torch.tensor([2, 1, ZT, 1]))
+        self.register_buffer("latent2map_params", torch.tensor([ZT, 1, 2, 1]))
+
+    @torch.jit.export
+    def map2latent(self, xy: torch.Tensor) -> torch.Tensor:
+        return torch.stack([0.5 * xy[:, 0], 0.25 * xy[:, 1]], 1)
+
+    @torch.jit.export
+    def latent2map(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.stack([2.0 * z[:, 0], 4.0 * z[:, 1]], 1)
+
+    @torch.jit.export
+    def get_methods(self) -> List[str]:
+        if self.n_poly == 0:
+            return ["forward", "structure", "timbre", "diffuse", "decode", "generate",
+                    "map2latent", "latent2map"]
+        return ["timbre", "diffuse", "decode", "generate", "map2latent", "latent2map"]
+
+
 class AfterMissingAttr(AfterBase):
     @torch.jit.export
     def get_attributes(self) -> List[str]:
@@ -188,6 +215,8 @@ def main() -> None:
     # At 48 kHz, for the LV2 plugins at a 44.1 kHz host (resampling): A4 must stay 440 Hz.
     save(AfterComplete(sr=48000), "after-audio-48k.ts")
     save(AfterComplete(n_poly=2, sr=48000), "after-midi-48k.ts")
+    save(AfterMap(), "after-audio-map.ts")
+    save(AfterMap(n_poly=2), "after-midi-map.ts")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
  * from a coordinate stream, from `timbre-vector`, held after the timbre stream ends, a timbre
  * pad that never gets data (no deadlock), live properties, MIDI onsets/pitches, and errors. */
 #include <gst/gst.h>
+#include <gst/app/gstappsrc.h>
 #include <math.h>
 #include <string.h>
 
@@ -267,6 +268,87 @@ test_timbre_coordinates (void)
   g_free (coords);
 }
 
+#define LATENT_TIMBRE "audio/x-latent,format=F32LE,layout=interleaved,channels=2,rate=16000," \
+  "ratio=256"
+
+/* An audio/x-latent timbre stream (e.g. terrainplay over a timbre terrain): each chunk takes
+ * the mean of its 4 frames; after the stream ends the last chunk's timbre holds. */
+static void
+test_timbre_latent (void)
+{
+  const size_t n = 8 * BLOCK, frames = 16; /* the latent stream covers the first 4 chunks */
+  float *structure = sine (n, 1000.0, 0.4), *z = g_new0 (float, 2 * frames);
+  const float t0[16] = { 0.1f, 0.3f, 0.1f, 0.3f, 0.1f, 0.3f, 0.1f, 0.3f,
+    0.5f, 0.3f, 0.4f, 0.4f, 0.5f, 0.3f, 0.4f, 0.4f };
+  for (size_t f = 0; f < frames; f++)
+    z[2 * f] = t0[f];
+  char *desc = g_strdup_printf ("aftertransfer name=a model=%s ! appsink name=sink sync=false "
+      "appsrc name=s format=time caps=" MONO "16000 ! a.structure "
+      "appsrc name=t format=time caps=" LATENT_TIMBRE " ! a.timbre", AUDIO_MODEL);
+  AtRun *run = at_new (desc);
+  /* Latent frames last 256 / 16000 s: push them as 16 kHz "samples" of 1/256 the spacing. */
+  for (size_t f = 0; f < frames; f += 3) {
+    size_t m = MIN (3, frames - f);
+    GstBuffer *buf = gst_buffer_new_memdup (z + 2 * f, m * 2 * sizeof (float));
+    GST_BUFFER_PTS (buf) = START + gst_util_uint64_scale_round (f * FRAME, GST_SECOND, SR);
+    GST_BUFFER_DURATION (buf) = gst_util_uint64_scale_round (m * FRAME, GST_SECOND, SR);
+    GstElement *src = gst_bin_get_by_name (GST_BIN (run->pipeline), "t");
+    g_assert_cmpint (gst_app_src_push_buffer (GST_APP_SRC (src), buf), ==, GST_FLOW_OK);
+    gst_object_unref (src);
+  }
+  at_end (run, "t");
+  at_push (run, "s", structure, n, 1, SR, 700, START);
+  at_end (run, "s");
+  g_assert_true (at_wait (run, TIMEOUT_MS));
+  g_assert_null (run->error);
+  const double level = 0.4 / sqrt (2.0);
+  const double expect[8] = { 0.2, 0.2, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4 };
+  for (int k = 0; k < 8; k++) {
+    double measured = amp_440 (run, (size_t) k * BLOCK, BLOCK);
+    g_test_message ("chunk %d: 440 Hz amplitude %.4f, expected %.4f", k, measured,
+        level * expect[k]);
+    g_assert_cmpfloat_with_epsilon (measured, level * expect[k], level * expect[k] * 0.05);
+  }
+  at_free (run);
+  g_free (desc);
+  g_free (structure);
+  g_free (z);
+}
+
+/* timbre-map=true: the timbre pad's 2 values and timbre-vector are (x, y) on the model's
+ * map2latent (after-audio-map.ts: timbre = (x / 2, y / 4)); a model without one is refused. */
+static void
+test_timbre_map (void)
+{
+  const size_t n = 4 * BLOCK;
+  float *structure = sine (n, 1000.0, 0.4);
+  char *desc = g_strdup_printf ("aftertransfer name=a model=%s timbre-map=true "
+      "timbre-vector=\"<0.6, 0.0>\" ! appsink name=sink sync=false appsrc name=s format=time "
+      "caps=" MONO "16000 ! a.structure", LATENT_TEST_DATA "/after-audio-map.ts");
+  AtRun *run = at_new (desc);
+  at_push (run, "s", structure, n, 1, SR, 700, START);
+  at_end (run, "s");
+  g_assert_true (at_wait (run, TIMEOUT_MS));
+  g_assert_null (run->error);
+  double expected = 0.4 / sqrt (2.0) * 0.3;
+  g_assert_cmpfloat_with_epsilon (amp_440 (run, BLOCK, 2 * BLOCK), expected, expected * 0.05);
+  at_free (run);
+  g_free (desc);
+  desc = g_strdup_printf ("aftertransfer name=a model=%s timbre-map=true ! appsink name=sink "
+      "sync=false appsrc name=s format=time caps=" MONO "16000 ! a.structure", AUDIO_MODEL);
+  run = at_new (desc);
+  if (!run->error) {
+    at_push (run, "s", structure, n, 1, SR, 700, START);
+    at_end (run, "s");
+    at_wait (run, TIMEOUT_MS);
+  }
+  g_assert_nonnull (run->error);
+  g_assert_nonnull (strstr (run->error, "map2latent"));
+  at_free (run);
+  g_free (desc);
+  g_free (structure);
+}
+
 static void
 push_note (AtRun *run, guint8 status, guint8 pitch, guint8 velocity, double seconds)
 {
@@ -451,6 +533,8 @@ main (int argc, char **argv)
   g_test_add_func ("/aftertransfer/timbre-vector", test_timbre_vector_and_properties);
   g_test_add_func ("/aftertransfer/timbre-never-arrives", test_timbre_never_arrives);
   g_test_add_func ("/aftertransfer/timbre-coordinates", test_timbre_coordinates);
+  g_test_add_func ("/aftertransfer/timbre-latent", test_timbre_latent);
+  g_test_add_func ("/aftertransfer/timbre-map", test_timbre_map);
   g_test_add_func ("/aftertransfer/live-steps", test_live_steps);
   g_test_add_func ("/aftertransfer/live-source", test_live_source);
   g_test_add_func ("/aftertransfer/midi-notes", test_midi_notes);

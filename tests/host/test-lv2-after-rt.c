@@ -7,18 +7,22 @@
  * swapping at once would output the new stream's first latency's worth of frames, all exactly
  * 0, so from the change on the longest run of silent frames (less any underrun frames) must be
  * shorter than the latency. (The fixtures themselves output up to 1024 silent frames at
- * times, and a new after-midi engine does not know the notes held before it started.) */
+ * times, and a new after-midi engine does not know the notes held before it started.)
+ * Then both again with the timbre from a timbre terrain (timbre_source 2), x and y moving every
+ * cycle and a patch:Set of another terrain (loaded by the host's worker) mid-run. */
 #include "host-checks.h"
+#include "latent.h"
 #include "rt-interpose.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #define RATE 16000
 
 static int
-check_plugin (const char *uri, const char *fixture)
+check_plugin (const char *uri, const char *fixture, const char *terrain)
 {
   char *dir = g_dir_make_tmp ("latent-rt-XXXXXX", NULL);
   char *copy = host_copy_file (fixture, dir, "copy.ts");
@@ -31,6 +35,9 @@ check_plugin (const char *uri, const char *fixture)
     host_set_control (host, "timbre_source", 1);
     host_set_control (host, "timbre0", 1.0f);
   }
+  char *terrain_property = g_strdup_printf ("%s#timbre_terrain", uri);
+  if (terrain)
+    host_set_control (host, "timbre_source", 2);
   host_activate (host);
   host_set_run_hooks (host, rt_enter, rt_leave);
 
@@ -53,6 +60,12 @@ check_plugin (const char *uri, const char *fixture)
       in[t] = (float) g_rand_double_range (rand, -0.5, 0.5);
     if (i == 100)
       host_patch_set_path (host, property, copy);
+    if (terrain && i == 300)
+      host_patch_set_path (host, terrain_property, terrain);
+    if (terrain) {
+      host_set_control (host, "x", 3.0f * sinf (i * 0.05f));
+      host_set_control (host, "y", 3.0f * cosf (i * 0.03f));
+    }
     if (i % 7 == 0) {
       host_set_control (host, "steps", 1 + i % 4);
       host_set_control (host, "guidance_timbre", 1.0f + (float) (i % 3) * 0.5f);
@@ -89,13 +102,17 @@ check_plugin (const char *uri, const char *fixture)
   all.free -= base.free;
   all.lock -= base.lock;
   all.wait -= base.wait;
-  const char *notified = host_notified_path (host);
+  const char *notified = host_notified_path_for (host, property);
   gboolean swapped = notified && !strcmp (notified, copy);
-  printf ("%s run(): %d frames in 64- and 1-frame blocks, model change %s: malloc-family %lu, "
+  const char *terrain_notified = terrain ? host_notified_path_for (host, terrain_property) : NULL;
+  gboolean terrain_swapped = !terrain || (terrain_notified && !strcmp (terrain_notified, terrain));
+  printf ("%s%s run(): %d frames in 64- and 1-frame blocks, model change %s: malloc-family %lu, "
       "free %lu, mutex locks %lu; semaphore waits %lu while paced in real time, %lu offline "
       "(underrun frames %g); paced, from the change on: longest silence %d frames, underruns "
-      "%g, so a gap of at most %d frames (latency %d)\n", uri, total,
-      swapped ? "done" : "NOT done", all.malloc, all.free, all.lock, paced.wait,
+      "%g, so a gap of at most %d frames (latency %d)\n", uri,
+      terrain ? " (timbre terrain, moving x/y, terrain change)" : "", total,
+      swapped ? (terrain_swapped ? "done" : "done, terrain change NOT done") : "NOT done",
+      all.malloc, all.free, all.lock, paced.wait,
       all.wait - paced.wait,
       host_get_control (host, "underruns"), longest_silent_run, underrun_frames, gap, latency);
   host_free (host);
@@ -105,8 +122,10 @@ check_plugin (const char *uri, const char *fixture)
   g_free (copy);
   g_free (dir);
   g_free (property);
+  g_free (terrain_property);
   gboolean gap_free = gap < latency;
-  return all.malloc || all.free || all.lock || paced.wait || !swapped || !gap_free;
+  return all.malloc || all.free || all.lock || paced.wait || !swapped || !terrain_swapped
+      || !gap_free;
 }
 
 int
@@ -122,7 +141,33 @@ main (int argc, char **argv)
     printf ("interposition does not work\n");
     return 1;
   }
-  int failed = check_plugin ("urn:latent:after", audio);
-  failed |= check_plugin ("urn:latent:after-midi", midi);
+  int failed = check_plugin ("urn:latent:after", audio, NULL);
+  failed |= check_plugin ("urn:latent:after-midi", midi, NULL);
+  /* Timbre terrains of the fixtures' 2 timbre dims: the default one and a change. */
+  char *dir = g_dir_make_tmp ("latent-rt-terrain-XXXXXX", NULL);
+  char *first = g_build_filename (dir, "first.pt", NULL);
+  char *second = g_build_filename (dir, "second.pt", NULL);
+  LatentTerrainConfig config;
+  latent_terrain_config_init (&config);
+  config.latent_dims = 2;
+  for (int i = 0; i < 2; i++) {
+    GError *error = NULL;
+    LatentTerrain *t = latent_terrain_new (&config, 7 + i, &error);
+    if (!t || !latent_terrain_save (t, i ? second : first, &error)) {
+      printf ("cannot make a terrain: %s\n", error->message);
+      return 1;
+    }
+    latent_terrain_free (t);
+  }
+  g_setenv ("LATENT_LV2_DEFAULT_TIMBRE_TERRAIN", first, TRUE);
+  g_setenv ("LATENT_LV2_DEFAULT_TIMBRE_TERRAIN_MIDI", first, TRUE);
+  failed |= check_plugin ("urn:latent:after", audio, second);
+  failed |= check_plugin ("urn:latent:after-midi", midi, second);
+  g_unlink (first);
+  g_unlink (second);
+  g_rmdir (dir);
+  g_free (first);
+  g_free (second);
+  g_free (dir);
   return failed;
 }

@@ -11,11 +11,17 @@
  * - both with 48 kHz fixtures (after-*-48k.ts) at a 44.1 kHz host: resampled inside; after
  *   equals the core API behind the core resampler, delayed by the latency port; A4 stays
  *   440 Hz; after-midi's note starts where the latency says.
+ * - timbre sources 2 and 3: x, y on a timbre terrain (core API reference: the terrain's output
+ *   as the timbre vector) and on the model's 2-D map (after-audio-map.ts: map2latent (x, y) ->
+ *   (x / 2, y / 4)); a terrain of other dims or a bad file keeps the previous one (logged, the
+ *   output unchanged); the chosen terrain is saved with state.
  * The host's audio inputs share one buffer: after's structure and sidechain get the same
  * signal. */
 #include "host-checks.h"
 #include "compile-check.h"
 #include "latent.h"
+
+#include <glib/gstdio.h>
 
 #include <math.h>
 #include <string.h>
@@ -394,6 +400,160 @@ test_wrong_kind (void)
   host_free (host);
 }
 
+static char *
+make_terrain (const char *dir, const char *name, int dims, guint64 seed)
+{
+  LatentTerrainConfig config;
+  latent_terrain_config_init (&config);
+  config.latent_dims = dims;
+  GError *error = NULL;
+  LatentTerrain *t = latent_terrain_new (&config, seed, &error);
+  g_assert_no_error (error);
+  char *path = g_build_filename (dir, name, NULL);
+  g_assert_true (latent_terrain_save (t, path, &error));
+  latent_terrain_free (t);
+  return path;
+}
+
+/* The core API on the same blocks with the timbre from a terrain at (x, y) (terrain != NULL)
+ * or from the model's map. */
+static float *
+core_timbre_reference (const char *model, const float *x, const char *terrain_path, float cx,
+    float cy)
+{
+  GError *error = NULL;
+  LatentAfter *after = latent_after_open (model, 1, &error);
+  g_assert_no_error (error);
+  g_assert_true (latent_after_set_steps (after, 4, &error));
+  LatentTerrain *terrain = terrain_path ? latent_terrain_load (terrain_path, &error) : NULL;
+  g_assert_no_error (error);
+  LatentTerrainWorkspace *ws = terrain
+      ? latent_terrain_workspace_new (latent_terrain_get_config (terrain)) : NULL;
+  const float xy[2] = { cx, cy };
+  float *ref = g_new0 (float, N_FRAMES);
+  for (int b = 0; b + BLOCK <= N_FRAMES; b += BLOCK) {
+    if (terrain)
+      g_assert_true (latent_after_set_timbre_from_terrain (after, terrain, ws, xy, 2));
+    else
+      g_assert_true (latent_after_set_timbre_from_map (after, cx, cy, &error));
+    g_assert_true (latent_after_render (after, x + b, ref + b, &error));
+  }
+  latent_terrain_workspace_free (ws);
+  latent_terrain_free (terrain);
+  latent_after_free (after);
+  return ref;
+}
+
+static void
+test_after_terrain (void)
+{
+  char *dir = g_dir_make_tmp ("latent-after-terrain-XXXXXX", NULL);
+  char *good = make_terrain (dir, "good.pt", 2, 3), *other = make_terrain (dir, "other.pt", 2, 4);
+  char *wide = make_terrain (dir, "wide.pt", 8, 5);
+  char *bad = g_build_filename (dir, "bad.pt", NULL);
+  g_assert_true (g_file_set_contents (bad, "not a terrain", -1, NULL));
+  g_setenv ("LATENT_LV2_DEFAULT_TIMBRE_TERRAIN", good, TRUE);
+  float *x = make_signal ();
+  float *ref = core_timbre_reference (audio_fixture, x, good, 1.5f, -2.0f);
+  Host *host = new_host ("urn:latent:after", full);
+  host_set_control (host, "timbre_source", 2);
+  host_set_control (host, "x", 1.5f);
+  host_set_control (host, "y", -2.0f);
+  host_activate (host);
+  float *y = g_new0 (float, N_FRAMES);
+  const int half = N_FRAMES / 2;
+  host_run (host, x, y, 64);
+  host_log_clear (host);
+  /* A terrain of 8 dims (the fixture's timbre has 2) and a file that is no terrain: refused,
+   * logged, the default terrain keeps playing. */
+  host_patch_set_path (host, "urn:latent:after#timbre_terrain", wide);
+  host_run (host, x + 64, y + 64, 64);
+  host_patch_set_path (host, "urn:latent:after#timbre_terrain", bad);
+  for (int t = 128; t < half; t += 64)
+    host_run (host, x + t, y + t, 64);
+  const char *log = host_log_text (host);
+  g_assert_nonnull (strstr (log, "wide.pt: the terrain gives 8 dims but the model's timbre has 2"));
+  g_assert_nonnull (strstr (log, "bad.pt"));
+  g_assert_nonnull (strstr (log, "previous timbre terrain stays"));
+  int latency = (int) host_get_control (host, "latency");
+  host_assert_same (y + latency, ref, half - latency, 1e-5f, "timbre terrain against the core API");
+  g_assert_cmpfloat (host_rms (y + latency, half - latency), >, 0.001);
+  /* Another terrain: saved with state, and the output follows it. */
+  host_patch_set_path (host, "urn:latent:after#timbre_terrain", other);
+  for (int t = half; t < N_FRAMES; t += 64)
+    host_run (host, x + t, y + t, MIN (64, N_FRAMES - t));
+  float *ref_other = core_timbre_reference (audio_fixture, x, other, 1.5f, -2.0f);
+  int from = half + 2 * BLOCK + latency; /* the change lands within a chunk */
+  host_assert_same (y + from, ref_other + from - latency, N_FRAMES - from, 1e-5f,
+      "the chosen terrain");
+  const char *notified = host_notified_path_for (host, "urn:latent:after#timbre_terrain");
+  g_assert_nonnull (notified);
+  g_assert_true (g_str_has_suffix (notified, "other.pt"));
+  char *saved = host_state_save (host, dir, "urn:latent:after#timbre_terrain");
+  g_assert_nonnull (saved);
+  g_assert_true (g_str_has_suffix (saved, "other.pt"));
+  g_test_message ("terrain source: core API reference met; refused: 8-dim terrain, bad file; "
+      "saved: %s", saved);
+  g_free (saved);
+  host_free (host);
+  g_free (ref_other);
+  g_free (ref);
+
+  /* The model's own map (source 3). */
+  const char *map_fixture = LATENT_TEST_DATA "/after-audio-map.ts";
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER", map_fixture, TRUE);
+  ref = core_timbre_reference (map_fixture, x, NULL, 1.2f, 0.8f);
+  host = new_host ("urn:latent:after", full);
+  host_set_control (host, "timbre_source", 3);
+  host_set_control (host, "x", 1.2f);
+  host_set_control (host, "y", 0.8f);
+  host_activate (host);
+  g_free (y);
+  y = run_pattern (host, x, 64, 1, NULL, 0);
+  latency = (int) host_get_control (host, "latency");
+  host_assert_same (y + latency, ref, N_FRAMES - latency, 1e-5f, "timbre map against the core API");
+  g_assert_cmpfloat (host_rms (y + latency, N_FRAMES - latency), >, 0.001);
+  host_free (host);
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER", audio_fixture, TRUE);
+  g_unsetenv ("LATENT_LV2_DEFAULT_TIMBRE_TERRAIN");
+  for (const char *const *f = (const char *const[]) { good, other, wide, bad, NULL }; *f; f++)
+    g_unlink (*f);
+  g_rmdir (dir);
+  g_free (good);
+  g_free (other);
+  g_free (wide);
+  g_free (bad);
+  g_free (dir);
+  g_free (ref);
+  g_free (y);
+  g_free (x);
+}
+
+/* after-midi's map source (3) on after-midi-map.ts: x = 2 gives timbre0 = 1, so the output
+ * equals the timbre controls' with timbre0 = 1 on the same maths (after-midi.ts). */
+static void
+test_midi_map (void)
+{
+  int latency = 0;
+  float *controls = run_midi (64, 1, 1.0f, &latency);
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER_MIDI", LATENT_TEST_DATA "/after-midi-map.ts", TRUE);
+  float *silence = g_new0 (float, N_FRAMES);
+  Host *host = new_host ("urn:latent:after-midi", full);
+  host_set_control (host, "timbre_source", 3);
+  host_set_control (host, "x", 2.0f);
+  host_set_control (host, "y", 0.0f);
+  host_activate (host);
+  float *y = run_pattern (host, silence, 64, 1, notes, G_N_ELEMENTS (notes));
+  g_assert_cmpint ((int) host_get_control (host, "latency"), ==, latency);
+  host_assert_same (y, controls, N_FRAMES, 1e-6f, "after-midi: map (2, 0) as timbre0 = 1");
+  g_assert_cmpfloat (frame_rms (y, latency, 5), >, 0.5);
+  host_free (host);
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER_MIDI", midi_fixture, TRUE);
+  g_free (silence);
+  g_free (y);
+  g_free (controls);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -407,6 +567,8 @@ main (int argc, char **argv)
   g_test_add_func ("/after/patterns", test_after_patterns);
   g_test_add_func ("/after/controls", test_after_controls);
   g_test_add_func ("/after/wrong-kind", test_wrong_kind);
+  g_test_add_func ("/after/timbre-terrain", test_after_terrain);
+  g_test_add_func ("/after-midi/timbre-map", test_midi_map);
   g_test_add_func ("/after-midi/notes", test_midi_notes);
   g_test_add_func ("/after/resampled", test_after_resampled);
   g_test_add_func ("/after-midi/resampled", test_midi_resampled);

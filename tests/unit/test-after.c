@@ -339,6 +339,113 @@ test_bad_models (void)
   expect_open_error ("not-there.ts", LATENT_ERROR_LOAD, (const char *[]) { "no such", NULL });
 }
 
+/* AFTER's 2-D timbre map: the fixture's map2latent is (x, y) -> (0.5 x, 0.25 y). */
+static void
+test_timbre_map (void)
+{
+  GError *error = NULL;
+  LatentAfter *after = open_fixture ("after-audio-map.ts", &error);
+  g_assert_no_error (error);
+  g_assert_true (latent_after_has_map (after));
+  g_assert_true (latent_after_set_timbre_from_map (after, 2.0f, -4.0f, &error));
+  g_assert_no_error (error);
+  float timbre[2];
+  latent_after_get_timbre (after, timbre);
+  g_assert_cmpfloat_with_epsilon (timbre[0], 1.0f, 1e-6);
+  g_assert_cmpfloat_with_epsilon (timbre[1], -1.0f, 1e-6);
+  /* Non-finite coordinates reach the map as 0. */
+  g_assert_true (latent_after_set_timbre_from_map (after, NAN, INFINITY, &error));
+  latent_after_get_timbre (after, timbre);
+  g_assert_cmpfloat (timbre[0], ==, 0.0f);
+  g_assert_cmpfloat (timbre[1], ==, 0.0f);
+  latent_after_free (after);
+  after = open_fixture ("after-midi-map.ts", &error);
+  g_assert_no_error (error);
+  g_assert_true (latent_after_has_map (after));
+  latent_after_free (after);
+  /* Without map2latent: has_map is FALSE and the call says what is missing. */
+  after = open_fixture ("after-audio.ts", &error);
+  g_assert_no_error (error);
+  g_assert_false (latent_after_has_map (after));
+  g_assert_false (latent_after_set_timbre_from_map (after, 0.0f, 0.0f, &error));
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_METHOD);
+  g_assert_nonnull (strstr (error->message, "map2latent"));
+  g_clear_error (&error);
+  latent_after_free (after);
+}
+
+/* Timbre from a terrain: dims must be the timbre dims; the terrain's output becomes the
+ * timbre vector. */
+static void
+test_timbre_terrain (void)
+{
+  GError *error = NULL;
+  LatentAfter *after = open_fixture ("after-audio.ts", &error);
+  g_assert_no_error (error);
+  LatentTerrainConfig config;
+  latent_terrain_config_init (&config);
+  config.latent_dims = 2;
+  LatentTerrain *terrain = latent_terrain_new (&config, 1, &error);
+  g_assert_no_error (error);
+  LatentTerrainWorkspace *ws = latent_terrain_workspace_new (&config);
+  g_assert_true (latent_after_check_terrain (after, terrain, "t.pt", &error));
+  float xy[2] = { 1.5f, -2.0f }, expect[2], timbre[2];
+  g_assert_true (latent_terrain_forward (terrain, xy, expect, ws));
+  g_assert_true (latent_after_set_timbre_from_terrain (after, terrain, ws, xy, 2));
+  latent_after_get_timbre (after, timbre);
+  g_assert_cmpfloat (timbre[0], ==, expect[0]);
+  g_assert_cmpfloat (timbre[1], ==, expect[1]);
+  latent_terrain_workspace_free (ws);
+  latent_terrain_free (terrain);
+  config.latent_dims = 8;
+  terrain = latent_terrain_new (&config, 1, &error);
+  ws = latent_terrain_workspace_new (&config);
+  g_assert_false (latent_after_check_terrain (after, terrain, "t.pt", &error));
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "8 dims"));
+  g_assert_nonnull (strstr (error->message, "2 timbre dims"));
+  g_clear_error (&error);
+  g_assert_false (latent_after_set_timbre_from_terrain (after, terrain, ws, xy, 2));
+  latent_after_get_timbre (after, timbre);
+  g_assert_cmpfloat (timbre[0], ==, expect[0]); /* unchanged */
+  latent_terrain_workspace_free (ws);
+  latent_terrain_free (terrain);
+  latent_after_free (after);
+}
+
+/* Streaming `timbre` alone (raveencode method=timbre): the block is one chunk. */
+static void
+test_timbre_stream (void)
+{
+  GError *error = NULL;
+  char *path = g_build_filename (LATENT_TEST_DATA, "after-audio.ts", NULL);
+  LatentModel *model = latent_model_open (path, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (latent_after_timbre_block (model, &error), ==, BLOCK);
+  LatentStream *stream = latent_stream_new (model, "timbre", 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (latent_stream_get_block (stream), ==, BLOCK);
+  float in[BLOCK * 2], out[CHUNK * 2 * 2];
+  for (int i = 0; i < BLOCK * 2; i++)
+    in[i] = 0.5f;
+  g_assert_true (latent_stream_process (stream, in, BLOCK * 2, out, NULL, &error));
+  g_assert_cmpfloat_with_epsilon (out[0], 0.5f, 1e-6); /* rms of a constant 0.5 */
+  latent_stream_free (stream);
+  stream = latent_stream_new (model, "timbre", 2 * BLOCK, &error);
+  g_assert_null (stream);
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "one chunk"));
+  g_clear_error (&error);
+  latent_model_free (model);
+  /* Not an AFTER export: 0, its timbre (if any) follows its _params. */
+  path = (g_free (path), g_build_filename (LATENT_TEST_DATA, "stateful-codec.ts", NULL));
+  model = latent_model_open (path, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (latent_after_timbre_block (model, &error), ==, 0);
+  latent_model_free (model);
+  g_free (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -350,5 +457,8 @@ main (int argc, char **argv)
   g_test_add_func ("/after/audio-render", test_audio_render);
   g_test_add_func ("/after/midi-render", test_midi_render);
   g_test_add_func ("/after/bad-models", test_bad_models);
+  g_test_add_func ("/after/timbre-map", test_timbre_map);
+  g_test_add_func ("/after/timbre-terrain", test_timbre_terrain);
+  g_test_add_func ("/after/timbre-stream", test_timbre_stream);
   return g_test_run ();
 }
