@@ -428,6 +428,10 @@ def main() -> None:
     outdir = sys.argv[1] if len(sys.argv) > 1 else "."
     os.makedirs(outdir, exist_ok=True)
     torch.set_num_threads(1)
+    # As the C backend runs TorchScript: torch 2.x's profiling executor (its default) took
+    # over 20 minutes of CPU on these reference runs in Debian 13's python3-torch 2.6, 8 s
+    # without it.
+    torch._C._jit_set_profiling_executor(False)
     t0 = time.time()
     info = {}
     for name, midi, seed in [("after-v2-audio.ts", False, 21), ("after-v2-midi.ts", True, 22)]:
