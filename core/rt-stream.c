@@ -31,6 +31,9 @@ struct LatentRtStream {
   int latency; /* L: ring latency; the reported one adds delay */
   int delay;   /* D: resampling delay (0 without) */
   int model_block; /* Bm: frames per model call (== B without resampling) */
+  LatentRtLatency mode;
+  int margin;      /* M (LOW): measured compute margin, host frames */
+  double step_us;  /* LOW: slowest worker step measured at creation */
   int in_ch, out_ch;
   double rate;
 
@@ -74,6 +77,7 @@ struct LatentRtStream {
   gint64 anchor_us[2];
   int64_t window;
   gboolean started;
+  gboolean offline; /* the last verdict: offline needs 2x real time, back needs < 1.25x */
 
   sem_t work_sem, done_sem;
   GThread *thread;
@@ -85,9 +89,27 @@ struct LatentRtStream {
 };
 
 static gpointer worker_main (gpointer data);
-static gboolean setup_rings (LatentRtStream *rt, const LatentRtConfig *config);
+static gboolean setup_rings (LatentRtStream *rt, const LatentRtConfig *config,
+    GError **error);
 static gboolean setup_resampling (LatentRtStream *rt, const LatentRtConfig *config,
     GError **error);
+static gboolean run_model (LatentRtStream *rt, const float *in, const float **out);
+static gboolean run_resampled (LatentRtStream *rt, const float **out);
+
+int
+latent_rt_block_count (int samples_per_min_block, LatentRtLatency mode)
+{
+  int want = mode == LATENT_RT_LATENCY_LOW ? LATENT_RT_LOW_MIN_SAMPLES : 2048;
+  samples_per_min_block = MAX (1, samples_per_min_block);
+  return MAX (1, (want + samples_per_min_block - 1) / samples_per_min_block);
+}
+
+int
+latent_rt_method_block (const LatentMethodInfo *info, LatentRtLatency mode)
+{
+  int min_block = latent_method_info_min_block (info);
+  return min_block * latent_rt_block_count (min_block * info->in_ratio, mode);
+}
 
 static int64_t
 round_up_pow2 (int64_t v)
@@ -127,6 +149,7 @@ clear_state (LatentRtStream *rt)
   atomic_store (&rt->queue_tail, 0);
   rt->affine_pending = FALSE;
   rt->started = FALSE;
+  rt->offline = FALSE;
   atomic_store (&rt->underruns, 0);
   atomic_store (&rt->overruns, 0);
   atomic_store (&rt->blocks, 0);
@@ -170,6 +193,12 @@ latent_rt_stream_new (LatentModel *model, const char *const *methods, int n_meth
 
   /* Chain: each stage's block is the previous stage's output per step. */
   int frames = config->block;
+  if (frames == 0) {
+    LatentMethodInfo first;
+    if (!latent_model_get_method_info (model, methods[0], &first, error))
+      goto fail;
+    frames = latent_rt_method_block (&first, config->latency);
+  }
   int mid_ch = 0;
   for (int i = 0; i < n_methods; i++) {
     rt->stages[i] = latent_stream_new (model, methods[i], frames, error);
@@ -203,7 +232,7 @@ latent_rt_stream_new (LatentModel *model, const char *const *methods, int n_meth
     rt->affine_channels = MIN (LATENT_RT_MAX_AFFINE,
         latent_stream_get_info (rt->stages[rt->affine_stage])->in_channels);
 
-  if (!setup_resampling (rt, config, error) || !setup_rings (rt, config))
+  if (!setup_resampling (rt, config, error) || !setup_rings (rt, config, error))
     goto fail;
   return rt;
 
@@ -241,12 +270,76 @@ setup_resampling (LatentRtStream *rt, const LatentRtConfig *config, GError **err
   return TRUE;
 }
 
+/* LOW: times LATENT_RT_MARGIN_RUNS worker steps on zeros (before the worker starts, so on
+ * the creating thread), then resets the model state. Returns the slowest step in us, or a
+ * negative value when a step failed (the error is then the worker's, cleared by the caller). */
+static double
+measure_step (LatentRtStream *rt)
+{
+  double worst = 0;
+  memset (rt->work_in, 0, sizeof (float) * rt->block * rt->in_ch);
+  for (int i = 0; i < LATENT_RT_MARGIN_RUNS; i++) {
+    const float *out;
+    gint64 t0 = g_get_monotonic_time ();
+    gboolean ok = rt->down ? run_resampled (rt, &out) : run_model (rt, rt->work_in, &out);
+    gint64 t1 = g_get_monotonic_time ();
+    if (!ok)
+      return -1;
+    if (rt->down) { /* as run_step does: the step's B frames leave */
+      rt->host_out_fill -= rt->block;
+      memmove (rt->host_out, rt->host_out + (size_t) rt->block * rt->out_ch,
+          sizeof (float) * rt->host_out_fill * rt->out_ch);
+    }
+    worst = MAX (worst, (double) (t1 - t0));
+  }
+  GError *error = NULL;
+  gboolean ok = TRUE;
+  for (int i = 0; i < rt->n_stages && ok; i++)
+    ok = latent_stream_reset (rt->stages[i], &error);
+  if (ok && !rt->model && rt->processor.reset)
+    ok = rt->processor.reset (rt->processor.user_data, &error);
+  if (!ok) {
+    g_strlcpy (rt->error, error ? error->message : "reset failed", sizeof rt->error);
+    g_clear_error (&error);
+    return -1;
+  }
+  return worst;
+}
+
 /* Latency, rings and scratch for rt->block, rt->in_ch and rt->out_ch; starts the worker. */
 static gboolean
-setup_rings (LatentRtStream *rt, const LatentRtConfig *config)
+setup_rings (LatentRtStream *rt, const LatentRtConfig *config, GError **error)
 {
   int host = MAX (0, config->max_host_block);
   rt->latency = rt->block + MAX (rt->block, host);
+  rt->mode = config->latency;
+  rt->work_in = g_new0 (float, (gsize) rt->block * rt->in_ch);
+  if (rt->mode == LATENT_RT_LATENCY_LOW) {
+    if (rt->down) {
+      /* measure_step runs whole resampling steps: start them as the worker would. */
+      rt->host_out_fill = rt->delay;
+    }
+    /* LATENT_RT_MARGIN_US: the margin's time, given instead of measured (reproducible
+     * latencies for tests; a user who knows their machine). */
+    const char *fixed = g_getenv ("LATENT_RT_MARGIN_US");
+    double worst = fixed && *fixed ? -2 : measure_step (rt);
+    if (worst == -2) {
+      worst = 0;
+      double us = g_ascii_strtod (fixed, NULL);
+      rt->margin = (int) ceil (rt->rate * MAX (0, us) / G_USEC_PER_SEC);
+    } else if (worst < 0) {
+      g_set_error (error, LATENT_ERROR, LATENT_ERROR_RUN, "timing the worker step: %s",
+          rt->error[0] ? rt->error : "failed");
+      return FALSE;
+    } else {
+      rt->step_us = worst;
+      int m = (int) ceil (rt->rate * (LATENT_RT_MARGIN_FACTOR * worst
+          + LATENT_RT_MARGIN_FLOOR_US) / G_USEC_PER_SEC);
+      rt->margin = (m + LATENT_RT_MARGIN_STEP - 1) / LATENT_RT_MARGIN_STEP
+          * LATENT_RT_MARGIN_STEP;
+    }
+    rt->latency = rt->block + (host > 0 ? host : rt->block) + rt->margin;
+  }
   rt->chunk = rt->block;
   rt->window = 2 * (int64_t) rt->latency;
   rt->in_size = round_up_pow2 (2 * ((int64_t) rt->latency + rt->delay + rt->chunk
@@ -255,7 +348,6 @@ setup_rings (LatentRtStream *rt, const LatentRtConfig *config)
   rt->in_ring = g_new0 (float, (gsize) rt->in_size * rt->in_ch);
   rt->out_ring = g_new0 (float, (gsize) rt->n_slots * rt->block * rt->out_ch);
   rt->tags = g_new (_Atomic int64_t, rt->n_slots);
-  rt->work_in = g_new0 (float, (gsize) rt->block * rt->in_ch);
   for (int c = 0; c < LATENT_RT_MAX_AFFINE; c++) {
     rt->wanted.scale[c] = rt->sent.scale[c] = 1.0f;
   }
@@ -296,7 +388,10 @@ latent_rt_stream_new_custom (const LatentRtProcessor *processor, const LatentRtC
     latent_rt_stream_free (rt);
     return NULL;
   }
-  setup_rings (rt, config);
+  if (!setup_rings (rt, config, error)) {
+    latent_rt_stream_free (rt);
+    return NULL;
+  }
   return rt;
 }
 
@@ -336,6 +431,24 @@ int
 latent_rt_stream_get_latency (const LatentRtStream *rt)
 {
   return rt->latency + rt->delay;
+}
+
+LatentRtLatency
+latent_rt_stream_get_latency_mode (const LatentRtStream *rt)
+{
+  return rt->mode;
+}
+
+int
+latent_rt_stream_get_margin (const LatentRtStream *rt)
+{
+  return rt->margin;
+}
+
+double
+latent_rt_stream_get_measured_step_us (const LatentRtStream *rt)
+{
+  return rt->step_us;
 }
 
 int
@@ -630,7 +743,10 @@ host_is_offline (LatentRtStream *rt, int64_t t)
   if (frames < rt->block)
     return FALSE;
   double wall = (now - rt->anchor_us[0]) / (double) G_USEC_PER_SEC;
-  return wall < 0.5 * (double) frames / rt->rate;
+  /* Hysteresis: once offline, a hiccup of the host's own thread (a loaded machine stalls an
+   * offline render too) must not flip the verdict back; only pacing near real time does. */
+  rt->offline = wall < (rt->offline ? 0.8 : 0.5) * (double) frames / rt->rate;
+  return rt->offline;
 }
 
 /* Waits (offline only) until block k is ready, the worker failed, or the limit passed. */

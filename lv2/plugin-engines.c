@@ -162,7 +162,7 @@ latent_lv2_takeover_offer (LatentLv2Takeover *takeover, LatentLv2Engine *engine)
 {
   retire (takeover, takeover->incoming); /* a newer load replaces one still taking over */
   takeover->incoming = NULL;
-  if (!takeover->current || takeover->current->latency != engine->latency) {
+  if (!takeover->current) {
     make_current (takeover, engine);
   } else {
     takeover->incoming = engine; /* announced when it takes over */
@@ -237,6 +237,8 @@ latent_lv2_model_file_init (LatentLv2ModelFile *file, LatentLv2Takeover *engines
   file->default_path = default_path;
   file->load = load;
   file->owner = owner;
+  file->latency_asked = LATENT_RT_LATENCY_LOW;
+  atomic_store (&file->latency_mode, LATENT_RT_LATENCY_LOW);
 }
 
 void
@@ -283,11 +285,42 @@ latent_lv2_model_file_loaded (LatentLv2ModelFile *file, uint32_t kind,
     atomic_store (&file->chosen, engine->is_default ? NULL : engine->path);
 }
 
+LatentRtLatency
+latent_lv2_latency_mode (const float *port)
+{
+  return port && *port >= 0.5f ? LATENT_RT_LATENCY_SAFE : LATENT_RT_LATENCY_LOW;
+}
+
+LatentRtLatency
+latent_lv2_model_file_latency (LatentLv2ModelFile *file)
+{
+  return (LatentRtLatency) atomic_load (&file->latency_mode);
+}
+
+void
+latent_lv2_model_file_check_latency (LatentLv2ModelFile *file)
+{
+  int want = latent_lv2_latency_mode (file->latency_port);
+  if (want == file->latency_asked)
+    return;
+  atomic_store (&file->latency_mode, want);
+  const LatentLv2ModelEngine *cur = (const LatentLv2ModelEngine *) file->engines->current;
+  if (!cur) {
+    file->latency_asked = want; /* the next load uses it */
+    return;
+  }
+  const char *path = cur->is_default ? file->default_path : cur->path;
+  if (latent_lv2_jobs_schedule (file->engines->jobs, file->job_load, path, NULL))
+    file->latency_asked = want; /* else: tried again in the next run() */
+}
+
 void
 latent_lv2_model_file_activate (LatentLv2ModelFile *file)
 {
   GError *error = NULL;
   if (!file->engines->current) {
+    file->latency_asked = latent_lv2_latency_mode (file->latency_port);
+    atomic_store (&file->latency_mode, file->latency_asked);
     LatentLv2ModelEngine *engine = load_logged (file, file->default_path, true);
     if (engine)
       latent_lv2_takeover_replace (file->engines, &engine->base);
