@@ -180,6 +180,7 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     .model = latent_after_get_model (w->after),
   };
   LatentRtConfig config = {
+    .latency = latent_lv2_model_file_latency (&self->model),
     .max_host_block = self->host.max_block,
     .rate = self->rate,
     .threads = threads,
@@ -319,6 +320,7 @@ after_run (AfterPlugin *self, uint32_t n_samples,
       &self->notify_frame, self->notify);
   latent_lv2_read_file_messages (&self->host, &self->jobs, &self->forge, self->control,
       &self->model_urid, (const uint32_t[]) { JOB_LOAD }, 1, &self->engines.announce);
+  latent_lv2_model_file_check_latency (&self->model);
   publish_settings (self);
 
   LatentLv2Takeover *engines = &self->engines;
@@ -403,6 +405,7 @@ enum {
   AUDIO_PORT_FREEWHEEL,
   AUDIO_PORT_LATENCY,
   AUDIO_PORT_UNDERRUNS,
+  AUDIO_PORT_LATENCY_MODE, /* 0 low, 1 safe (core/latent-rt.h) */
 };
 
 static LV2_Handle
@@ -429,6 +432,7 @@ audio_connect_port (LV2_Handle instance, uint32_t port, void *data)
     case AUDIO_PORT_FREEWHEEL: self->freewheel = data; break;
     case AUDIO_PORT_LATENCY: self->latency = data; break;
     case AUDIO_PORT_UNDERRUNS: self->underruns = data; break;
+    case AUDIO_PORT_LATENCY_MODE: self->model.latency_port = data; break;
   }
 }
 

@@ -42,10 +42,11 @@ enum {
   PORT_FREEWHEEL,
   PORT_LATENCY,
   PORT_UNDERRUNS,
+  PORT_LATENCY_MODE, /* 0 low, 1 safe (core/latent-rt.h) */
   N_PORTS,
 };
 
-enum { JOB_LOAD_TERRAIN = 1, JOB_LOAD_MODEL }; /* beside the takeover's (plugin-engines.h) */
+enum { JOB_LOAD_TERRAIN = 1, JOB_LOAD_MODEL, JOB_RELOAD }; /* beside the takeover's (plugin-engines.h) */
 
 /* A terrain and a decoder, ready to run. Created and freed off the audio thread. */
 typedef struct {
@@ -66,6 +67,9 @@ typedef struct {
   LV2_Atom_Sequence *notify;
   const float *x, *y, *threads, *freewheel;
   float *latency, *underruns;
+  const float *latency_mode;
+  _Atomic int mode; /* the latency mode loads use */
+  int mode_asked;   /* audio thread: the mode last asked for */
 
   LatentLv2Takeover engines; /* Engine *: current, incoming, retired */
 
@@ -104,7 +108,7 @@ engine_load (Terrain *self, const char *terrain_path, const char *model_path, GE
 {
   int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
   LatentRtStream *rt = latent_lv2_terrain_stream_new (terrain_path, model_path, self->rate,
-      self->host.max_block, threads, error);
+      self->host.max_block, threads, (LatentRtLatency) atomic_load (&self->mode), error);
   if (!rt)
     return NULL;
   Engine *engine = g_new0 (Engine, 1);
@@ -173,6 +177,12 @@ job_run (void *owner, uint32_t kind, const char *text, void *ptr)
     case JOB_LOAD_TERRAIN:
     case JOB_LOAD_MODEL:
       return load_request (self, kind == JOB_LOAD_TERRAIN, text);
+    case JOB_RELOAD: { /* the latency mode changed: the active pair again */
+      g_mutex_lock (&self->load_lock);
+      const char *terrain = self->active_terrain, *model = self->active_model;
+      g_mutex_unlock (&self->load_lock);
+      return terrain && model ? load_pair (self, terrain, model, TRUE) : NULL;
+    }
   }
   latent_lv2_takeover_run_job (&self->engines, kind, text, ptr);
   return NULL;
@@ -233,6 +243,7 @@ connect_port (LV2_Handle instance, uint32_t port, void *data)
     case PORT_FREEWHEEL: self->freewheel = data; break;
     case PORT_LATENCY: self->latency = data; break;
     case PORT_UNDERRUNS: self->underruns = data; break;
+    case PORT_LATENCY_MODE: self->latency_mode = data; break;
   }
 }
 
@@ -242,6 +253,8 @@ activate (LV2_Handle instance)
   Terrain *self = instance;
   GError *error = NULL;
   if (!self->engines.current) {
+    self->mode_asked = latent_lv2_latency_mode (self->latency_mode);
+    atomic_store (&self->mode, self->mode_asked);
     Engine *engine = load_pair (self, self->default_terrain, self->default_model, TRUE);
     if (engine)
       latent_lv2_takeover_replace (&self->engines, &engine->base);
@@ -290,6 +303,13 @@ run (LV2_Handle instance, uint32_t n_samples)
   const uint32_t loads[] = { JOB_LOAD_TERRAIN, JOB_LOAD_MODEL };
   latent_lv2_read_file_messages (&self->host, &self->jobs, &self->forge, self->control, files,
       loads, 2, &self->engines.announce);
+  int mode = latent_lv2_latency_mode (self->latency_mode);
+  if (mode != self->mode_asked) { /* reload the pair in the new mode; takes over gap-free */
+    atomic_store (&self->mode, mode);
+    if (!self->engines.current
+        || latent_lv2_jobs_schedule (&self->jobs, JOB_RELOAD, NULL, NULL))
+      self->mode_asked = mode;
+  }
 
   if (self->threads) {
     int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
