@@ -265,8 +265,12 @@ load_logged (LatentLv2ModelFile *file, const char *path, bool is_default)
         error ? error->message : "unknown error");
     g_clear_error (&error);
   } else {
-    lv2_log_note (logger, "latent %s: model %s (latency %d frames)\n", file->engines->name,
-        path, engine->base.latency);
+    LatentRtStream *rt = engine->base.rt;
+    lv2_log_note (logger, "latent %s: model %s (latency %d frames, %s: block %d, margin %d, "
+        "resampling %d; slowest warm-up step %.0f us)\n", file->engines->name, path,
+        engine->base.latency, latent_rt_stream_get_latency_mode (rt) ? "low" : "safe",
+        latent_rt_stream_get_block (rt), latent_rt_stream_get_margin (rt),
+        latent_rt_stream_get_resample_delay (rt), latent_rt_stream_get_measured_step_us (rt));
   }
   return engine;
 }

@@ -133,8 +133,13 @@ load_pair (Terrain *self, const char *terrain_path, const char *model_path, gboo
     g_clear_error (&error);
     return NULL;
   }
+  LatentRtStream *rt = engine->base.rt;
   lv2_log_note (&self->host.logger, "latent terrain: terrain %s, decoder %s (latency %d "
-      "frames)\n", terrain_path, model_path, engine->base.latency);
+      "frames, %s: block %d, margin %d, resampling %d; slowest warm-up step %.0f us)\n",
+      terrain_path, model_path, engine->base.latency,
+      latent_rt_stream_get_latency_mode (rt) ? "low" : "safe", latent_rt_stream_get_block (rt),
+      latent_rt_stream_get_margin (rt), latent_rt_stream_get_resample_delay (rt),
+      latent_rt_stream_get_measured_step_us (rt));
   g_mutex_lock (&self->load_lock);
   self->active_terrain = self->wanted_terrain = engine->terrain_path;
   self->active_model = self->wanted_model = engine->model_path;
