@@ -98,6 +98,15 @@ typedef enum {
 int latent_rt_block_count (int samples_per_min_block, LatentRtLatency mode);
 /* The worker block (input frames) `mode` picks for a method (min block * the count above). */
 int latent_rt_method_block (const LatentMethodInfo *info, LatentRtLatency mode);
+/* M in frames at `rate` for a slowest step of `worst_us` (the LOW formula below, rounded up to
+ * LATENT_RT_MARGIN_STEP; LATENT_RT_MARGIN_US overrides it). */
+int latent_rt_margin_frames (double worst_us, double rate);
+/* Not real-time: the slowest of LATENT_RT_MARGIN_RUNS calls of `method` on `block` frames of
+ * zeros (warm the model up first), in microseconds; the model's state is reset afterwards.
+ * -1 with `error` when a call fails. For elements that run the model on their own streaming
+ * thread (GStreamer), whose latency is their block plus this margin. */
+double latent_rt_time_method (LatentModel *model, const char *method, int block,
+    GError **error);
 
 typedef struct {
   int block;          /* input frames per worker step; 0: latent_rt_method_block of the first

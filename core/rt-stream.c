@@ -105,6 +105,42 @@ latent_rt_block_count (int samples_per_min_block, LatentRtLatency mode)
 }
 
 int
+latent_rt_margin_frames (double worst_us, double rate)
+{
+  /* LATENT_RT_MARGIN_US: the margin's time, given instead of measured (reproducible
+   * latencies for tests; a user who knows their machine). */
+  const char *fixed = g_getenv ("LATENT_RT_MARGIN_US");
+  if (fixed && *fixed)
+    return (int) ceil (rate * MAX (0, g_ascii_strtod (fixed, NULL)) / G_USEC_PER_SEC);
+  int m = (int) ceil (rate * (LATENT_RT_MARGIN_FACTOR * MAX (0, worst_us)
+      + LATENT_RT_MARGIN_FLOOR_US) / G_USEC_PER_SEC);
+  return (m + LATENT_RT_MARGIN_STEP - 1) / LATENT_RT_MARGIN_STEP * LATENT_RT_MARGIN_STEP;
+}
+
+double
+latent_rt_time_method (LatentModel *model, const char *method, int block, GError **error)
+{
+  LatentMethodInfo info;
+  if (!latent_model_get_method_info (model, method, &info, error))
+    return -1;
+  int out_frames = (int) ((gint64) block * info.in_ratio / info.out_ratio);
+  float *in = g_new0 (float, (gsize) block * info.in_channels);
+  float *out = g_new0 (float, (gsize) out_frames * info.out_channels);
+  double worst = 0;
+  gboolean ok = TRUE;
+  for (int i = 0; ok && i < LATENT_RT_MARGIN_RUNS; i++) {
+    gint64 t0 = g_get_monotonic_time ();
+    ok = latent_model_run (model, method, in, block, out, error);
+    worst = MAX (worst, (double) (g_get_monotonic_time () - t0));
+  }
+  g_free (in);
+  g_free (out);
+  if (!ok || !latent_model_reset (model, error))
+    return -1;
+  return worst;
+}
+
+int
 latent_rt_method_block (const LatentMethodInfo *info, LatentRtLatency mode)
 {
   int min_block = latent_method_info_min_block (info);
@@ -319,25 +355,15 @@ setup_rings (LatentRtStream *rt, const LatentRtConfig *config, GError **error)
       /* measure_step runs whole resampling steps: start them as the worker would. */
       rt->host_out_fill = rt->delay;
     }
-    /* LATENT_RT_MARGIN_US: the margin's time, given instead of measured (reproducible
-     * latencies for tests; a user who knows their machine). */
     const char *fixed = g_getenv ("LATENT_RT_MARGIN_US");
-    double worst = fixed && *fixed ? -2 : measure_step (rt);
-    if (worst == -2) {
-      worst = 0;
-      double us = g_ascii_strtod (fixed, NULL);
-      rt->margin = (int) ceil (rt->rate * MAX (0, us) / G_USEC_PER_SEC);
-    } else if (worst < 0) {
+    double worst = fixed && *fixed ? 0 : measure_step (rt); /* fixed: no need to time */
+    if (worst < 0) {
       g_set_error (error, LATENT_ERROR, LATENT_ERROR_RUN, "timing the worker step: %s",
           rt->error[0] ? rt->error : "failed");
       return FALSE;
-    } else {
-      rt->step_us = worst;
-      int m = (int) ceil (rt->rate * (LATENT_RT_MARGIN_FACTOR * worst
-          + LATENT_RT_MARGIN_FLOOR_US) / G_USEC_PER_SEC);
-      rt->margin = (m + LATENT_RT_MARGIN_STEP - 1) / LATENT_RT_MARGIN_STEP
-          * LATENT_RT_MARGIN_STEP;
     }
+    rt->step_us = worst;
+    rt->margin = latent_rt_margin_frames (worst, rt->rate);
     rt->latency = rt->block + (host > 0 ? host : rt->block) + rt->margin;
   }
   rt->chunk = rt->block;
