@@ -101,6 +101,8 @@ int latent_rt_method_block (const LatentMethodInfo *info, LatentRtLatency mode);
 /* M in frames at `rate` for a slowest step of `worst_us` (the LOW formula below, rounded up to
  * LATENT_RT_MARGIN_STEP; LATENT_RT_MARGIN_US overrides it). */
 int latent_rt_margin_frames (double worst_us, double rate);
+/* Whether LATENT_RT_MARGIN_US fixes M (read once, at the first call of either function). */
+gboolean latent_rt_margin_fixed (void);
 /* Not real-time: the slowest of LATENT_RT_MARGIN_RUNS calls of `method` on `block` frames of
  * zeros (warm the model up first), in microseconds; the model's state is reset afterwards.
  * -1 with `error` when a call fails. For elements that run the model on their own streaming
@@ -185,6 +187,10 @@ void latent_rt_stream_set_affine (LatentRtStream *rt, const float *bias, const f
 /* Any thread: intra-op threads, applied by the worker before its next block. */
 void latent_rt_stream_set_threads (LatentRtStream *rt, int threads);
 
+/* Any thread: whether the worker runs SCHED_FIFO (it asks for the lowest real-time priority,
+ * above ordinary threads such as a CPU hog and below any host audio thread; refused without
+ * RLIMIT_RTPRIO, and never asked with LATENT_RT_NO_FIFO set). */
+int latent_rt_stream_get_worker_fifo (const LatentRtStream *rt);
 /* Any thread. Frames output as silence because their block was not ready. */
 uint64_t latent_rt_stream_get_underruns (const LatentRtStream *rt);
 /* Host frames the worker output as silence because the resampled model output fell short

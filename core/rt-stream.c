@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -80,12 +82,14 @@ struct LatentRtStream {
   gboolean offline; /* the last verdict: offline needs 2x real time, back needs < 1.25x */
 
   sem_t work_sem, done_sem;
+  sem_t started_sem; /* the worker has set its priority */
   GThread *thread;
   _Atomic int running;
   _Atomic int failed;
   char error[512];
 
   _Atomic uint64_t underruns, overruns, blocks;
+  _Atomic int worker_fifo; /* the worker got SCHED_FIFO (latent-rt.h) */
 };
 
 static gpointer worker_main (gpointer data);
@@ -104,17 +108,38 @@ latent_rt_block_count (int samples_per_min_block, LatentRtLatency mode)
   return MAX (1, (want + samples_per_min_block - 1) / samples_per_min_block);
 }
 
+/* LATENT_RT_MARGIN_US: the margin's time, given instead of measured (reproducible latencies
+ * for tests; a user who knows their machine). Read once: getenv is not safe against a setenv
+ * on another thread, which test programs do. Negative when unset. */
+static double
+fixed_margin_us (void)
+{
+  static gsize once = 0;
+  static double value = -1;
+  if (g_once_init_enter (&once)) {
+    const char *fixed = g_getenv ("LATENT_RT_MARGIN_US");
+    if (fixed && *fixed)
+      value = MAX (0, g_ascii_strtod (fixed, NULL));
+    g_once_init_leave (&once, 1);
+  }
+  return value;
+}
+
 int
 latent_rt_margin_frames (double worst_us, double rate)
 {
-  /* LATENT_RT_MARGIN_US: the margin's time, given instead of measured (reproducible
-   * latencies for tests; a user who knows their machine). */
-  const char *fixed = g_getenv ("LATENT_RT_MARGIN_US");
-  if (fixed && *fixed)
-    return (int) ceil (rate * MAX (0, g_ascii_strtod (fixed, NULL)) / G_USEC_PER_SEC);
+  double fixed = fixed_margin_us ();
+  if (fixed >= 0)
+    return (int) ceil (rate * fixed / G_USEC_PER_SEC);
   int m = (int) ceil (rate * (LATENT_RT_MARGIN_FACTOR * MAX (0, worst_us)
       + LATENT_RT_MARGIN_FLOOR_US) / G_USEC_PER_SEC);
   return (m + LATENT_RT_MARGIN_STEP - 1) / LATENT_RT_MARGIN_STEP * LATENT_RT_MARGIN_STEP;
+}
+
+gboolean
+latent_rt_margin_fixed (void)
+{
+  return fixed_margin_us () >= 0;
 }
 
 double
@@ -161,6 +186,8 @@ start_worker (LatentRtStream *rt)
 {
   atomic_store (&rt->running, 1);
   rt->thread = g_thread_new ("latent-rt", worker_main, rt);
+  while (sem_wait (&rt->started_sem) != 0 && errno == EINTR)
+    ;
 }
 
 static void
@@ -226,6 +253,7 @@ latent_rt_stream_new (LatentModel *model, const char *const *methods, int n_meth
   latent_model_set_threads (model, MAX (1, config->threads));
   sem_init (&rt->work_sem, 0, 0);
   sem_init (&rt->done_sem, 0, 0);
+  sem_init (&rt->started_sem, 0, 0);
 
   /* Chain: each stage's block is the previous stage's output per step. */
   int frames = config->block;
@@ -355,8 +383,7 @@ setup_rings (LatentRtStream *rt, const LatentRtConfig *config, GError **error)
       /* measure_step runs whole resampling steps: start them as the worker would. */
       rt->host_out_fill = rt->delay;
     }
-    const char *fixed = g_getenv ("LATENT_RT_MARGIN_US");
-    double worst = fixed && *fixed ? 0 : measure_step (rt); /* fixed: no need to time */
+    double worst = latent_rt_margin_fixed () ? 0 : measure_step (rt); /* fixed: no timing */
     if (worst < 0) {
       g_set_error (error, LATENT_ERROR, LATENT_ERROR_RUN, "timing the worker step: %s",
           rt->error[0] ? rt->error : "failed");
@@ -410,6 +437,7 @@ latent_rt_stream_new_custom (const LatentRtProcessor *processor, const LatentRtC
     processor->set_threads (processor->user_data, MAX (1, config->threads));
   sem_init (&rt->work_sem, 0, 0);
   sem_init (&rt->done_sem, 0, 0);
+  sem_init (&rt->started_sem, 0, 0);
   if (!setup_resampling (rt, config, error)) {
     latent_rt_stream_free (rt);
     return NULL;
@@ -444,6 +472,7 @@ latent_rt_stream_free (LatentRtStream *rt)
   g_free (rt->host_out);
   sem_destroy (&rt->work_sem);
   sem_destroy (&rt->done_sem);
+  sem_destroy (&rt->started_sem);
   g_free (rt);
 }
 
@@ -674,10 +703,31 @@ run_step (LatentRtStream *rt, int64_t k)
   return TRUE;
 }
 
+/* The worker's deadline is audio's: ask for SCHED_FIFO at the lowest priority, above every
+ * ordinary thread (a CPU hog, a build) and below any host audio thread. Refused (no
+ * RLIMIT_RTPRIO, a container): it stays an ordinary thread. */
+static void
+raise_worker_priority (LatentRtStream *rt)
+{
+  if (g_getenv ("LATENT_RT_NO_FIFO"))
+    return;
+  struct sched_param sp = { .sched_priority = sched_get_priority_min (SCHED_FIFO) };
+  atomic_store (&rt->worker_fifo,
+      pthread_setschedparam (pthread_self (), SCHED_FIFO, &sp) == 0);
+}
+
+int
+latent_rt_stream_get_worker_fifo (const LatentRtStream *rt)
+{
+  return atomic_load (&((LatentRtStream *) rt)->worker_fifo);
+}
+
 static gpointer
 worker_main (gpointer data)
 {
   LatentRtStream *rt = data;
+  raise_worker_priority (rt);
+  sem_post (&rt->started_sem);
   const int64_t B = rt->block;
   /* Frames the audio thread may be writing beyond what it has published. */
   const int64_t safe = rt->in_size - rt->chunk;

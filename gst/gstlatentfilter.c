@@ -849,9 +849,8 @@ load_model (GstLatentFilter *self)
   double step_us = 0;
   int margin = 0;
   if (!error && mode == LATENT_RT_LATENCY_LOW) {
-    const char *fixed = g_getenv ("LATENT_RT_MARGIN_US");
     int rate = latent_model_get_sample_rate (model);
-    if (!(fixed && *fixed))
+    if (!latent_rt_margin_fixed ())
       step_us = latent_rt_time_method (model, method, latent_stream_get_block (stream), &error);
     if (step_us >= 0)
       margin = latent_rt_margin_frames (step_us, rate > 0 ? rate : 44100);

@@ -266,11 +266,12 @@ load_logged (LatentLv2ModelFile *file, const char *path, bool is_default)
     g_clear_error (&error);
   } else {
     LatentRtStream *rt = engine->base.rt;
-    lv2_log_note (logger, "latent %s: model %s (latency %d frames, %s: block %d, margin %d, "
-        "resampling %d; slowest warm-up step %.0f us)\n", file->engines->name, path,
+    lv2_log_note (logger, "latent %s: model %s (latency %d frames) [%s: block %d, margin %d, "
+        "resampling %d; slowest warm-up step %.0f us; worker %s]\n", file->engines->name, path,
         engine->base.latency, latent_rt_stream_get_latency_mode (rt) ? "low" : "safe",
         latent_rt_stream_get_block (rt), latent_rt_stream_get_margin (rt),
-        latent_rt_stream_get_resample_delay (rt), latent_rt_stream_get_measured_step_us (rt));
+        latent_rt_stream_get_resample_delay (rt), latent_rt_stream_get_measured_step_us (rt),
+        latent_rt_stream_get_worker_fifo (rt) ? "SCHED_FIFO" : "not real-time");
   }
   return engine;
 }

@@ -135,7 +135,7 @@ load_pair (Terrain *self, const char *terrain_path, const char *model_path, gboo
   }
   LatentRtStream *rt = engine->base.rt;
   lv2_log_note (&self->host.logger, "latent terrain: terrain %s, decoder %s (latency %d "
-      "frames, %s: block %d, margin %d, resampling %d; slowest warm-up step %.0f us)\n",
+      "frames) [%s: block %d, margin %d, resampling %d; slowest warm-up step %.0f us]\n",
       terrain_path, model_path, engine->base.latency,
       latent_rt_stream_get_latency_mode (rt) ? "low" : "safe", latent_rt_stream_get_block (rt),
       latent_rt_stream_get_margin (rt), latent_rt_stream_get_resample_delay (rt),

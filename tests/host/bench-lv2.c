@@ -392,8 +392,10 @@ plugin_real_time (const Bench *bench, const Signal *s)
 /* --paced SECONDS [--hog]: for each plugin, latency mode (low, safe) and host block (64, 256)
  * a paced real-time run of SECONDS: the latency, underrun frames, and the worst run() against
  * its deadline (the host block's duration); the plugin's log line gives its block, margin and
- * slowest warm-up step. --hog keeps a thread spinning meanwhile (a busy core). */
+ * slowest warm-up step. --hog keeps a thread spinning meanwhile (a busy core); --low-only skips
+ * safe. */
 static volatile int hog_running;
+static int paced_modes = 2; /* --low-only: 1 */
 static float *make_clip (int n, int rate);
 static gboolean wanted (const char *name, int argc, char **argv);
 
@@ -424,7 +426,7 @@ paced_bench (const Bench *bench, double seconds, int block)
   latent_model_free (m);
   Signal s = { rate, (int) (seconds * rate), NULL };
   s.audio = make_clip (s.n, rate);
-  for (int mode = 0; mode < 2; mode++) {
+  for (int mode = 0; mode < paced_modes; mode++) {
     paced_mode = mode;
     paced_max_block = block;
     Host *host = plugin_new (bench, &s, false);
@@ -644,6 +646,8 @@ main (int argc, char **argv)
       paced_seconds = g_ascii_strtod (argv[++i], NULL);
     else if (!strcmp (argv[i], "--hog"))
       hog = TRUE;
+    else if (!strcmp (argv[i], "--low-only"))
+      paced_modes = 1;
     else if (!strcmp (argv[i], "--model") && i + 1 < argc)
       model_override = argv[++i];
     else if (g_str_has_prefix (argv[i], "--model="))

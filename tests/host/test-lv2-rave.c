@@ -94,6 +94,7 @@ test_patterns (void)
     Host *host = new_host (RATE, full);
     float *y = run_pattern (host, x, patterns[i], 100 + i);
     int lat = (int) host_get_control (host, "latency");
+    g_test_message ("%s", host_log_text (host));
     g_assert_cmpint (lat, >, 0);
     g_assert_cmpfloat (host_get_control (host, "underruns"), ==, 0);
     if (!first) {
@@ -277,10 +278,6 @@ test_poisoned_state_recovers (void)
   g_setenv ("LATENT_LV2_DEFAULT_MODEL", LATENT_HOSTILE_MODELS "/poisoned-nan.ts", TRUE);
   Host *host = host_new ("urn:latent:rave", RATE, full);
   g_setenv ("LATENT_LV2_DEFAULT_MODEL", fixture, TRUE);
-  /* Low latency's compute margin fixed (8 ms = 64 frames at 8 kHz) rather than measured, so
-   * every host here gets the same latency, whatever the machine's load
-   * (core/latent-rt.h; test-lv2-rt-safety and bench-lv2 use measured margins). */
-  g_setenv ("LATENT_RT_MARGIN_US", "8000", TRUE);
   host_activate (host);
   float *x = make_signal (), *y = g_new0 (float, N_FRAMES);
   host_set_control (host, "bias0", 1000.0f);
@@ -661,6 +658,10 @@ main (int argc, char **argv)
   bad_file = LATENT_TEST_DATA "/not-torchscript.ts";
   resampled = LATENT_TEST_DATA "/identity-48k.ts";
   g_setenv ("LATENT_LV2_DEFAULT_MODEL", fixture, TRUE);
+  /* Low latency's compute margin fixed (8 ms = 64 frames at 8 kHz) rather than measured, so
+   * every host here gets the same latency, whatever the machine's load
+   * (core/latent-rt.h; test-lv2-rt-safety and bench-lv2 use measured margins). */
+  g_setenv ("LATENT_RT_MARGIN_US", "8000", TRUE);
   if (!g_getenv ("LV2_PATH"))
     g_setenv ("LV2_PATH", LATENT_LV2_PATH, TRUE);
   g_test_add_func ("/rave/patterns", test_patterns);
