@@ -19,8 +19,11 @@
  *     (latent_rt_block_count; one latent frame for real models), and
  *     L = B + H' + M, H' = H (B when the host announced none), and M the
  *     compute margin measured at creation: M = ceil(rate * (LATENT_RT_MARGIN_FACTOR * worst +
- *     LATENT_RT_MARGIN_FLOOR_US)) rounded up to LATENT_RT_MARGIN_STEP frames, worst = the slowest of LATENT_RT_MARGIN_RUNS worker steps
- *     run on zeros before the worker starts (state reset afterwards; warm the model up first).
+ *     LATENT_RT_MARGIN_FLOOR_US)) rounded up to LATENT_RT_MARGIN_STEP frames, worst = the
+ *     slowest of LATENT_RT_MARGIN_RUNS worker steps run on zeros before the worker starts, on
+ *     a thread scheduled as the worker (state reset afterwards; warm the model up first), and
+ *     at most B (a step slower than a block cannot keep up whatever the latency, and a
+ *     warm-up caught in a load spike must not make low worse than safe's headroom).
  *     The environment variable LATENT_RT_MARGIN_US, when set, gives M's time instead (M =
  *     ceil(rate * value / 1e6), no measurement): reproducible latencies for tests.
  *     Why B + H + M suffices: block k is complete once the host call holding input frame

@@ -370,6 +370,20 @@ measure_step (LatentRtStream *rt)
   return worst;
 }
 
+static gboolean try_fifo (void);
+
+/* measure_step on a thread of its own with the worker's scheduling (SCHED_FIFO where granted),
+ * so that the margin reflects what the worker will get, not the loading thread's contention. */
+static gpointer
+measure_main (gpointer data)
+{
+  LatentRtStream *rt = data;
+  if (!g_getenv ("LATENT_RT_NO_FIFO"))
+    try_fifo ();
+  rt->step_us = measure_step (rt);
+  return NULL;
+}
+
 /* Latency, rings and scratch for rt->block, rt->in_ch and rt->out_ch; starts the worker. */
 static gboolean
 setup_rings (LatentRtStream *rt, const LatentRtConfig *config, GError **error)
@@ -383,14 +397,20 @@ setup_rings (LatentRtStream *rt, const LatentRtConfig *config, GError **error)
       /* measure_step runs whole resampling steps: start them as the worker would. */
       rt->host_out_fill = rt->delay;
     }
-    double worst = latent_rt_margin_fixed () ? 0 : measure_step (rt); /* fixed: no timing */
+    double worst = 0; /* fixed: no timing */
+    if (!latent_rt_margin_fixed ()) {
+      g_thread_join (g_thread_new ("latent-rt-measure", measure_main, rt));
+      worst = rt->step_us;
+    }
     if (worst < 0) {
       g_set_error (error, LATENT_ERROR, LATENT_ERROR_RUN, "timing the worker step: %s",
           rt->error[0] ? rt->error : "failed");
       return FALSE;
     }
     rt->step_us = worst;
-    rt->margin = latent_rt_margin_frames (worst, rt->rate);
+    /* At most one block: a step slower than a block cannot keep up whatever the latency, and
+     * a warm-up caught in a load spike must not make low slower than safe. */
+    rt->margin = MIN (latent_rt_margin_frames (worst, rt->rate), rt->block);
     rt->latency = rt->block + (host > 0 ? host : rt->block) + rt->margin;
   }
   rt->chunk = rt->block;
@@ -706,14 +726,18 @@ run_step (LatentRtStream *rt, int64_t k)
 /* The worker's deadline is audio's: ask for SCHED_FIFO at the lowest priority, above every
  * ordinary thread (a CPU hog, a build) and below any host audio thread. Refused (no
  * RLIMIT_RTPRIO, a container): it stays an ordinary thread. */
+static gboolean
+try_fifo (void)
+{
+  struct sched_param sp = { .sched_priority = sched_get_priority_min (SCHED_FIFO) };
+  return pthread_setschedparam (pthread_self (), SCHED_FIFO, &sp) == 0;
+}
+
 static void
 raise_worker_priority (LatentRtStream *rt)
 {
-  if (g_getenv ("LATENT_RT_NO_FIFO"))
-    return;
-  struct sched_param sp = { .sched_priority = sched_get_priority_min (SCHED_FIFO) };
-  atomic_store (&rt->worker_fifo,
-      pthread_setschedparam (pthread_self (), SCHED_FIFO, &sp) == 0);
+  if (!g_getenv ("LATENT_RT_NO_FIFO"))
+    atomic_store (&rt->worker_fifo, try_fifo ());
 }
 
 int

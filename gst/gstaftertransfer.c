@@ -336,7 +336,8 @@ load_model (GstAfterTransfer *self)
       return FALSE;
     }
   }
-  self->margin = latent_rt_margin_frames (worst, MAX (self->info.sample_rate, 1));
+  self->margin = MIN (latent_rt_margin_frames (worst, MAX (self->info.sample_rate, 1)),
+      self->block); /* at most one chunk, as core/latent-rt.h */
   GST_INFO_OBJECT (self, "latency: chunk %d + margin %d samples (slowest timed chunk %.0f us)",
       self->block, self->margin, worst);
   GST_INFO_OBJECT (self, "loaded %s: %s, rate %d, ratio %d, chunk %d, zs %d, zt %d, n_poly %d",

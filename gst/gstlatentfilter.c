@@ -853,7 +853,8 @@ load_model (GstLatentFilter *self)
     if (!latent_rt_margin_fixed ())
       step_us = latent_rt_time_method (model, method, latent_stream_get_block (stream), &error);
     if (step_us >= 0)
-      margin = latent_rt_margin_frames (step_us, rate > 0 ? rate : 44100);
+      margin = MIN (latent_rt_margin_frames (step_us, rate > 0 ? rate : 44100),
+          latent_stream_get_block (stream) * MAX (1, info.in_ratio / MAX (1, info.out_ratio)));
   }
   if (error) {
     gboolean missing = error->domain == LATENT_ERROR && error->code == LATENT_ERROR_LOAD &&

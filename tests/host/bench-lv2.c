@@ -24,6 +24,8 @@
 #include "latent.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,7 +395,7 @@ plugin_real_time (const Bench *bench, const Signal *s)
  * a paced real-time run of SECONDS: the latency, underrun frames, and the worst run() against
  * its deadline (the host block's duration); the plugin's log line gives its block, margin and
  * slowest warm-up step. --hog keeps a thread spinning meanwhile (a busy core); --low-only skips
- * safe. */
+ * safe. The paced thread asks for SCHED_FIFO 10, as a real host's audio thread. */
 static volatile int hog_running;
 static int paced_modes = 2; /* --low-only: 1 */
 static float *make_clip (int n, int rate);
@@ -402,6 +404,9 @@ static gboolean wanted (const char *name, int argc, char **argv);
 static gpointer
 hog_main (gpointer data)
 {
+  /* An ordinary thread, whatever the creating thread's scheduling. */
+  struct sched_param sp = { .sched_priority = 0 };
+  pthread_setschedparam (pthread_self (), SCHED_OTHER, &sp);
   volatile double x = 1;
   while (hog_running)
     x = x * 1.0000001 + 1e-9;
@@ -664,6 +669,11 @@ main (int argc, char **argv)
   argc = (int) names->len;
   argv = (char **) names->pdata;
   if (paced_seconds > 0) {
+    /* As a real host's audio thread (JACK's run at SCHED_FIFO 10 and more): above the
+     * plugins' inference threads (the lowest SCHED_FIFO priority) and any hog. */
+    struct sched_param sp = { .sched_priority = sched_get_priority_min (SCHED_FIFO) + 9 };
+    gboolean fifo = pthread_setschedparam (pthread_self (), SCHED_FIFO, &sp) == 0;
+    printf ("paced host thread: %s\n", fifo ? "SCHED_FIFO 10" : "not real-time (refused)");
     GThread *hog_thread = NULL;
     if (hog) {
       hog_running = 1;
