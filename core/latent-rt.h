@@ -129,6 +129,10 @@ typedef struct {
    * and velocity) instead of filtering them. */
   uint64_t hold_channels;
   LatentRtLatency latency; /* SAFE (0) or LOW: the latency formula above */
+  /* LOW: the margin a previous stream of the same plugin instance used (frames; 0: none). It is
+   * kept when the new measurement is at most twice it, so a reload of the same or a similar
+   * model (a preset, a copy) reports the same latency and the host need not re-align. */
+  int margin_hint;
 } LatentRtConfig;
 
 typedef struct LatentRtStream LatentRtStream;

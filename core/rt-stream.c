@@ -410,7 +410,10 @@ setup_rings (LatentRtStream *rt, const LatentRtConfig *config, GError **error)
     rt->step_us = worst;
     /* At most one block: a step slower than a block cannot keep up whatever the latency, and
      * a warm-up caught in a load spike must not make low slower than safe. */
-    rt->margin = MIN (latent_rt_margin_frames (worst, rt->rate), rt->block);
+    int m = latent_rt_margin_frames (worst, rt->rate);
+    if (config->margin_hint > 0 && m <= 2 * config->margin_hint)
+      m = config->margin_hint;
+    rt->margin = MIN (m, rt->block);
     rt->latency = rt->block + (host > 0 ? host : rt->block) + rt->margin;
   }
   rt->chunk = rt->block;

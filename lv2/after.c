@@ -181,6 +181,8 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
   };
   LatentRtConfig config = {
     .latency = latent_lv2_model_file_latency (&self->model),
+    .margin_hint = latent_lv2_model_file_margin_hint (&self->model,
+        latent_lv2_model_file_latency (&self->model)),
     .max_host_block = self->host.max_block,
     .rate = self->rate,
     .threads = threads,
@@ -196,6 +198,7 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     return NULL;
   }
   model->base.latency = latent_rt_stream_get_latency (model->base.rt);
+  latent_lv2_model_file_margin_used (&self->model, model->base.rt);
   model->path = latent_lv2_paths_intern (&self->paths, path);
   model->is_default = is_default;
   return model;

@@ -302,6 +302,19 @@ latent_lv2_model_file_latency (LatentLv2ModelFile *file)
   return (LatentRtLatency) atomic_load (&file->latency_mode);
 }
 
+int
+latent_lv2_model_file_margin_hint (LatentLv2ModelFile *file, LatentRtLatency mode)
+{
+  return atomic_load (&file->margin[mode ? 1 : 0]);
+}
+
+void
+latent_lv2_model_file_margin_used (LatentLv2ModelFile *file, const LatentRtStream *rt)
+{
+  atomic_store (&file->margin[latent_rt_stream_get_latency_mode (rt) ? 1 : 0],
+      latent_rt_stream_get_margin (rt));
+}
+
 void
 latent_lv2_model_file_check_latency (LatentLv2ModelFile *file)
 {

@@ -133,12 +133,16 @@ typedef struct {
   const float *latency_port;
   _Atomic int latency_mode;
   int latency_asked;
+  _Atomic int margin[2]; /* per LatentRtLatency mode: the margin the last load used */
 } LatentLv2ModelFile;
 
 /* The latency control's value as core's mode: >= 0.5 safe, else (NULL, NaN too) low. */
 LatentRtLatency latent_lv2_latency_mode (const float *port);
 /* Loaders (any thread): the mode to build the engine in. */
 LatentRtLatency latent_lv2_model_file_latency (LatentLv2ModelFile *file);
+/* Loaders: LatentRtConfig.margin_hint for `mode`, and the margin a new stream used. */
+int latent_lv2_model_file_margin_hint (LatentLv2ModelFile *file, LatentRtLatency mode);
+void latent_lv2_model_file_margin_used (LatentLv2ModelFile *file, const LatentRtStream *rt);
 /* Audio thread, in run(): when the latency control differs from the mode last asked for,
  * schedules a reload of the playing model in the new mode (job_load); it takes over as a model
  * change does (without a gap), and the latency port follows. */

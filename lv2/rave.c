@@ -125,7 +125,10 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
   /* Warm up at the block the stream will use (profiling executor off the audio path): the
    * latency mode picks it (core/latent-rt.h). */
   LatentRtLatency mode = latent_lv2_model_file_latency (&self->model);
-  int block = latent_rt_method_block (&info, mode);
+  /* A 1:1 method (forward) states no granularity in its _params, and real ones need their
+   * model's ratio: it keeps the safe block (the margin and formula stay low's). */
+  int block = latent_rt_method_block (&info, n_methods == 1 && info.in_ratio == info.out_ratio
+      ? LATENT_RT_LATENCY_SAFE : mode);
   int frames = block;
   for (int i = 0; i < n_methods; i++) {
     LatentMethodInfo mi;
@@ -144,10 +147,12 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     .threads = threads,
     .model_rate = sr > 0 ? sr : 0, /* resampled on the worker when it differs */
     .latency = mode,
+    .margin_hint = latent_lv2_model_file_margin_hint (&self->model, mode),
   };
   LatentRtStream *rt = latent_rt_stream_new (model, methods, n_methods, &config, error);
   if (!rt)
     return NULL;
+  latent_lv2_model_file_margin_used (&self->model, rt);
   Engine *engine = g_new0 (Engine, 1);
   engine->base.rt = rt;
   engine->base.latency = latent_rt_stream_get_latency (rt);

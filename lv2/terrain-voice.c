@@ -75,7 +75,7 @@ voice_set_threads (gpointer data, int threads)
 
 LatentRtStream *
 latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path, double rate,
-    int max_host_block, int threads, LatentRtLatency latency, GError **error)
+    int max_host_block, int threads, LatentRtLatency latency, int margin_hint, GError **error)
 {
   LatentTerrain *terrain = latent_terrain_load (terrain_path, error);
   if (!terrain)
@@ -128,6 +128,7 @@ latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path,
   LatentRtConfig config = {
     .max_host_block = max_host_block, .rate = rate, .threads = threads,
     .model_rate = sr > 0 ? sr : 0, .hold_channels = 0x3, .latency = latency,
+    .margin_hint = margin_hint,
   };
   return latent_rt_stream_new_custom (&processor, &config, error); /* frees v on failure */
 

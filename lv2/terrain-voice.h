@@ -15,6 +15,6 @@
  * core/latent-rt.h, and the delay is part of the stream's latency). */
 LatentRtStream *latent_lv2_terrain_stream_new (const char *terrain_path,
     const char *model_path, double rate, int max_host_block, int threads,
-    LatentRtLatency latency, GError **error);
+    LatentRtLatency latency, int margin_hint, GError **error);
 
 #endif

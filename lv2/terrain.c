@@ -69,6 +69,7 @@ typedef struct {
   float *latency, *underruns;
   const float *latency_mode;
   _Atomic int mode; /* the latency mode loads use */
+  _Atomic int margin[2]; /* per mode: the margin the last load used (LatentRtConfig) */
   int mode_asked;   /* audio thread: the mode last asked for */
 
   LatentLv2Takeover engines; /* Engine *: current, incoming, retired */
@@ -107,10 +108,12 @@ static Engine *
 engine_load (Terrain *self, const char *terrain_path, const char *model_path, GError **error)
 {
   int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
+  LatentRtLatency mode = (LatentRtLatency) atomic_load (&self->mode);
   LatentRtStream *rt = latent_lv2_terrain_stream_new (terrain_path, model_path, self->rate,
-      self->host.max_block, threads, (LatentRtLatency) atomic_load (&self->mode), error);
+      self->host.max_block, threads, mode, atomic_load (&self->margin[mode ? 1 : 0]), error);
   if (!rt)
     return NULL;
+  atomic_store (&self->margin[mode ? 1 : 0], latent_rt_stream_get_margin (rt));
   Engine *engine = g_new0 (Engine, 1);
   engine->base.rt = rt;
   engine->base.latency = latent_rt_stream_get_latency (rt);
@@ -210,6 +213,8 @@ instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_p
   Terrain *self = g_new0 (Terrain, 1);
   latent_lv2_host_init (&self->host, bundle_path, features);
   self->rate = rate;
+  self->mode_asked = LATENT_RT_LATENCY_LOW; /* as the port's default; restore may load first */
+  atomic_store (&self->mode, LATENT_RT_LATENCY_LOW);
   if (self->host.map) {
     LV2_URID_Map *map = self->host.map;
     self->terrain_urid = map->map (map->handle, TERRAIN_FILE_URI);
