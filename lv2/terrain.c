@@ -46,7 +46,8 @@ enum {
   N_PORTS,
 };
 
-enum { JOB_LOAD_TERRAIN = 1, JOB_LOAD_MODEL, JOB_RELOAD }; /* beside the takeover's (plugin-engines.h) */
+/* Beside the takeover's (plugin-engines.h); JOB_RELOAD: the active pair in a new latency mode. */
+enum { JOB_LOAD_TERRAIN = 1, JOB_LOAD_MODEL, JOB_RELOAD };
 
 /* A terrain and a decoder, ready to run. Created and freed off the audio thread. */
 typedef struct {
