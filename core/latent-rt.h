@@ -11,11 +11,28 @@
  *     sem_post() when a block completes     writes block k's output into its slot, tags the slot
  *     reads output for time t - L        <- with k (atomic, release), sem_post(done)
  *
- * Latency: L = B + max(B, H) frames, H = the largest host block announced at creation (0 or
- * anything <= B gives L = 2 B). Output frame t is the chain's output for input frame t - L,
- * whatever the host's block pattern (1 frame, 64, 1000 or varying), so output is identical for
- * identical input. The worker has about L - B - H frames of time, at least one block, to run
- * a block: the chain must run faster than real time.
+ * Latency (config->latency picks the mode; H = the largest host block announced at creation):
+ *   LATENT_RT_LATENCY_SAFE: L = B + max(B, H) (0 or anything <= B gives L = 2 B), B >= 2048
+ *     samples: the worker has about L - B - H frames of time, at least one block, to run a
+ *     block. The behaviour before latency modes existed.
+ *   LATENT_RT_LATENCY_LOW: B = the smallest valid block covering LATENT_RT_LOW_MIN_SAMPLES
+ *     (latent_rt_block_count; one latent frame for real models), and
+ *     L = B + H' + M, H' = H (B when the host announced none), and M the
+ *     compute margin measured at creation: M = ceil(rate * (LATENT_RT_MARGIN_FACTOR * worst +
+ *     LATENT_RT_MARGIN_FLOOR_US)) rounded up to LATENT_RT_MARGIN_STEP frames, worst = the
+ *     slowest of LATENT_RT_MARGIN_RUNS worker steps run on zeros before the worker starts, on
+ *     a thread scheduled as the worker (state reset afterwards; warm the model up first), and
+ *     at most B (a step slower than a block cannot keep up whatever the latency, and a
+ *     warm-up caught in a load spike must not make low worse than safe's headroom).
+ *     The environment variable LATENT_RT_MARGIN_US, when set, gives M's time instead (M =
+ *     ceil(rate * value / 1e6), no measurement): reproducible latencies for tests.
+ *     Why B + H + M suffices: block k is complete once the host call holding input frame
+ *     (k+1) B - 1 has run, at most H - 1 frames later; its first output frame k B is due in
+ *     the call holding input frame k B + L, which a real-time host runs no earlier than
+ *     L - B - H + 2 frames after that: at least M frames of wall time for the worker.
+ * Output frame t is the chain's output for input frame t - L, whatever the host's block
+ * pattern (1 frame, 64, 1000 or varying), so output is identical for identical input. The
+ * chain must run faster than real time.
  *
  * If the block an output frame needs is not ready, the audio thread writes zeros for it and
  * counts an underrun; it never waits, takes no lock, allocates nothing and does no I/O
@@ -26,7 +43,10 @@
  * the stream decide (LATENT_RT_WAIT_AUTO): it waits only when the host has delivered audio at
  * more than twice the speed of the wall clock over the recent past (one to two windows of 2 L
  * frames, at least one block B), which a real-time host cannot do; at the switch from real
- * time to offline, up to two windows may still underrun. Waits are bounded (2 s per block).
+ * time to offline, up to two windows may still underrun. Once offline, it stays so until the
+ * host delivers at less than 1.25 times the clock's speed (a stall of an offline render's own
+ * thread, common on a loaded machine, does not flip it back: with a low latency L the windows
+ * are short). Waits are bounded (2 s per block).
  *
  * Latent bending: latent_rt_stream_set_affine() queues bias/scale (time-stamped with the input
  * frame count) on a lock-free queue; the worker applies an update from the first block that
@@ -60,8 +80,42 @@ typedef enum {
   LATENT_RT_WAIT_AUTO,   /* wait only when the host demonstrably runs faster than real time */
 } LatentRtWait;
 
+typedef enum {
+  LATENT_RT_LATENCY_SAFE = 0, /* L = B + max(B, H), B >= 2048 samples (see above) */
+  LATENT_RT_LATENCY_LOW = 1,  /* L = B + H + M, B the smallest valid block, M measured */
+} LatentRtLatency;
+
+#define LATENT_RT_MARGIN_RUNS 8        /* worker steps timed at creation (LOW) */
+#define LATENT_RT_MARGIN_FACTOR 2.0    /* safety factor on the slowest of them */
+#define LATENT_RT_MARGIN_FLOOR_US 3000 /* scheduling jitter of a non-real-time worker */
+#define LATENT_RT_MARGIN_STEP 64       /* M is rounded up to a multiple of this (frames), so
+                                        * reloads of one model mostly report one latency */
+
+#define LATENT_RT_LOW_MIN_SAMPLES 256 /* LOW: a step covers at least this many samples, so
+                                        * toy models with ratio 4 do not pay a model call (and
+                                        * a thread switch) every 4 samples */
+
+/* Whole minimum blocks per worker step for a method whose minimum block covers
+ * `samples_per_min_block` audio samples: the fewest covering >= 2048 samples (SAFE) or
+ * LATENT_RT_LOW_MIN_SAMPLES (LOW: 1 for real models, whose ratio is 512 to 2048). */
+int latent_rt_block_count (int samples_per_min_block, LatentRtLatency mode);
+/* The worker block (input frames) `mode` picks for a method (min block * the count above). */
+int latent_rt_method_block (const LatentMethodInfo *info, LatentRtLatency mode);
+/* M in frames at `rate` for a slowest step of `worst_us` (the LOW formula below, rounded up to
+ * LATENT_RT_MARGIN_STEP; LATENT_RT_MARGIN_US overrides it). */
+int latent_rt_margin_frames (double worst_us, double rate);
+/* Whether LATENT_RT_MARGIN_US fixes M (read once, at the first call of either function). */
+gboolean latent_rt_margin_fixed (void);
+/* Not real-time: the slowest of LATENT_RT_MARGIN_RUNS calls of `method` on `block` frames of
+ * zeros (warm the model up first), in microseconds; the model's state is reset afterwards.
+ * -1 with `error` when a call fails. For elements that run the model on their own streaming
+ * thread (GStreamer), whose latency is their block plus this margin. */
+double latent_rt_time_method (LatentModel *model, const char *method, int block,
+    GError **error);
+
 typedef struct {
-  int block;          /* input frames per worker step; 0: the first method's default block */
+  int block;          /* input frames per worker step; 0: latent_rt_method_block of the first
+                       * method for config->latency */
   int max_host_block; /* largest host block expected (LV2 bufsz:maxBlockLength); 0: unknown */
   int affine_stage;   /* index of the method whose input gets bias/scale; -1: none */
   double rate;        /* host frame rate, for LATENT_RT_WAIT_AUTO's pacing check */
@@ -74,6 +128,11 @@ typedef struct {
   /* Input channels (bit i = channel i) resampled by holding values (controls, MIDI pitch
    * and velocity) instead of filtering them. */
   uint64_t hold_channels;
+  LatentRtLatency latency; /* SAFE (0) or LOW: the latency formula above */
+  /* LOW: the margin a previous stream of the same plugin instance used (frames; 0: none). It is
+   * kept when the new measurement is at most twice it, so a reload of the same or a similar
+   * model (a preset, a copy) reports the same latency and the host need not re-align. */
+  int margin_hint;
 } LatentRtConfig;
 
 typedef struct LatentRtStream LatentRtStream;
@@ -112,6 +171,11 @@ int latent_rt_stream_get_block (const LatentRtStream *rt);   /* B (host frames) 
 /* The model's block Bm (B when not resampling), and D (0 when not resampling). */
 int latent_rt_stream_get_model_block (const LatentRtStream *rt);
 int latent_rt_stream_get_resample_delay (const LatentRtStream *rt);
+/* The latency mode, the margin M (0 in SAFE) and the slowest step measured at creation
+ * (microseconds; 0 in SAFE). */
+LatentRtLatency latent_rt_stream_get_latency_mode (const LatentRtStream *rt);
+int latent_rt_stream_get_margin (const LatentRtStream *rt);
+double latent_rt_stream_get_measured_step_us (const LatentRtStream *rt);
 int latent_rt_stream_get_in_channels (const LatentRtStream *rt);
 int latent_rt_stream_get_out_channels (const LatentRtStream *rt);
 /* Input channels of the affine stage (the latent size for encode -> decode), 0 if none. */
@@ -130,6 +194,10 @@ void latent_rt_stream_set_affine (LatentRtStream *rt, const float *bias, const f
 /* Any thread: intra-op threads, applied by the worker before its next block. */
 void latent_rt_stream_set_threads (LatentRtStream *rt, int threads);
 
+/* Any thread: whether the worker runs SCHED_FIFO (it asks for the lowest real-time priority,
+ * above ordinary threads such as a CPU hog and below any host audio thread; refused without
+ * RLIMIT_RTPRIO, and never asked with LATENT_RT_NO_FIFO set). */
+int latent_rt_stream_get_worker_fifo (const LatentRtStream *rt);
 /* Any thread. Frames output as silence because their block was not ready. */
 uint64_t latent_rt_stream_get_underruns (const LatentRtStream *rt);
 /* Host frames the worker output as silence because the resampled model output fell short

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -31,6 +33,9 @@ struct LatentRtStream {
   int latency; /* L: ring latency; the reported one adds delay */
   int delay;   /* D: resampling delay (0 without) */
   int model_block; /* Bm: frames per model call (== B without resampling) */
+  LatentRtLatency mode;
+  int margin;      /* M (LOW): measured compute margin, host frames */
+  double step_us;  /* LOW: slowest worker step measured at creation */
   int in_ch, out_ch;
   double rate;
 
@@ -74,20 +79,98 @@ struct LatentRtStream {
   gint64 anchor_us[2];
   int64_t window;
   gboolean started;
+  gboolean offline; /* the last verdict: offline needs 2x real time, back needs < 1.25x */
 
   sem_t work_sem, done_sem;
+  sem_t started_sem; /* the worker has set its priority */
   GThread *thread;
   _Atomic int running;
   _Atomic int failed;
   char error[512];
 
   _Atomic uint64_t underruns, overruns, blocks;
+  _Atomic int worker_fifo; /* the worker got SCHED_FIFO (latent-rt.h) */
 };
 
 static gpointer worker_main (gpointer data);
-static gboolean setup_rings (LatentRtStream *rt, const LatentRtConfig *config);
+static gboolean setup_rings (LatentRtStream *rt, const LatentRtConfig *config,
+    GError **error);
 static gboolean setup_resampling (LatentRtStream *rt, const LatentRtConfig *config,
     GError **error);
+static gboolean run_model (LatentRtStream *rt, const float *in, const float **out);
+static gboolean run_resampled (LatentRtStream *rt, const float **out);
+
+int
+latent_rt_block_count (int samples_per_min_block, LatentRtLatency mode)
+{
+  int want = mode == LATENT_RT_LATENCY_LOW ? LATENT_RT_LOW_MIN_SAMPLES : 2048;
+  samples_per_min_block = MAX (1, samples_per_min_block);
+  return MAX (1, (want + samples_per_min_block - 1) / samples_per_min_block);
+}
+
+/* LATENT_RT_MARGIN_US: the margin's time, given instead of measured (reproducible latencies
+ * for tests; a user who knows their machine). Read once: getenv is not safe against a setenv
+ * on another thread, which test programs do. Negative when unset. */
+static double
+fixed_margin_us (void)
+{
+  static gsize once = 0;
+  static double value = -1;
+  if (g_once_init_enter (&once)) {
+    const char *fixed = g_getenv ("LATENT_RT_MARGIN_US");
+    if (fixed && *fixed)
+      value = MAX (0, g_ascii_strtod (fixed, NULL));
+    g_once_init_leave (&once, 1);
+  }
+  return value;
+}
+
+int
+latent_rt_margin_frames (double worst_us, double rate)
+{
+  double fixed = fixed_margin_us ();
+  if (fixed >= 0)
+    return (int) ceil (rate * fixed / G_USEC_PER_SEC);
+  int m = (int) ceil (rate * (LATENT_RT_MARGIN_FACTOR * MAX (0, worst_us)
+      + LATENT_RT_MARGIN_FLOOR_US) / G_USEC_PER_SEC);
+  return (m + LATENT_RT_MARGIN_STEP - 1) / LATENT_RT_MARGIN_STEP * LATENT_RT_MARGIN_STEP;
+}
+
+gboolean
+latent_rt_margin_fixed (void)
+{
+  return fixed_margin_us () >= 0;
+}
+
+double
+latent_rt_time_method (LatentModel *model, const char *method, int block, GError **error)
+{
+  LatentMethodInfo info;
+  if (!latent_model_get_method_info (model, method, &info, error))
+    return -1;
+  int out_frames = (int) ((gint64) block * info.in_ratio / info.out_ratio);
+  float *in = g_new0 (float, (gsize) block * info.in_channels);
+  float *out = g_new0 (float, (gsize) out_frames * info.out_channels);
+  double worst = 0;
+  gboolean ok = TRUE;
+  for (int i = 0; ok && i < LATENT_RT_MARGIN_RUNS; i++) {
+    gint64 t0 = g_get_monotonic_time ();
+    ok = latent_model_run (model, method, in, block, out, error);
+    worst = MAX (worst, (double) (g_get_monotonic_time () - t0));
+  }
+  g_free (in);
+  g_free (out);
+  if (!ok || !latent_model_reset (model, error))
+    return -1;
+  return worst;
+}
+
+int
+latent_rt_method_block (const LatentMethodInfo *info, LatentRtLatency mode)
+{
+  int min_block = latent_method_info_min_block (info);
+  return min_block * latent_rt_block_count (min_block * info->in_ratio, mode);
+}
 
 static int64_t
 round_up_pow2 (int64_t v)
@@ -103,6 +186,8 @@ start_worker (LatentRtStream *rt)
 {
   atomic_store (&rt->running, 1);
   rt->thread = g_thread_new ("latent-rt", worker_main, rt);
+  while (sem_wait (&rt->started_sem) != 0 && errno == EINTR)
+    ;
 }
 
 static void
@@ -127,6 +212,7 @@ clear_state (LatentRtStream *rt)
   atomic_store (&rt->queue_tail, 0);
   rt->affine_pending = FALSE;
   rt->started = FALSE;
+  rt->offline = FALSE;
   atomic_store (&rt->underruns, 0);
   atomic_store (&rt->overruns, 0);
   atomic_store (&rt->blocks, 0);
@@ -167,9 +253,16 @@ latent_rt_stream_new (LatentModel *model, const char *const *methods, int n_meth
   latent_model_set_threads (model, MAX (1, config->threads));
   sem_init (&rt->work_sem, 0, 0);
   sem_init (&rt->done_sem, 0, 0);
+  sem_init (&rt->started_sem, 0, 0);
 
   /* Chain: each stage's block is the previous stage's output per step. */
   int frames = config->block;
+  if (frames == 0) {
+    LatentMethodInfo first;
+    if (!latent_model_get_method_info (model, methods[0], &first, error))
+      goto fail;
+    frames = latent_rt_method_block (&first, config->latency);
+  }
   int mid_ch = 0;
   for (int i = 0; i < n_methods; i++) {
     rt->stages[i] = latent_stream_new (model, methods[i], frames, error);
@@ -203,7 +296,7 @@ latent_rt_stream_new (LatentModel *model, const char *const *methods, int n_meth
     rt->affine_channels = MIN (LATENT_RT_MAX_AFFINE,
         latent_stream_get_info (rt->stages[rt->affine_stage])->in_channels);
 
-  if (!setup_resampling (rt, config, error) || !setup_rings (rt, config))
+  if (!setup_resampling (rt, config, error) || !setup_rings (rt, config, error))
     goto fail;
   return rt;
 
@@ -241,12 +334,88 @@ setup_resampling (LatentRtStream *rt, const LatentRtConfig *config, GError **err
   return TRUE;
 }
 
+/* LOW: times LATENT_RT_MARGIN_RUNS worker steps on zeros (before the worker starts, so on
+ * the creating thread), then resets the model state. Returns the slowest step in us, or a
+ * negative value when a step failed (the error is then the worker's, cleared by the caller). */
+static double
+measure_step (LatentRtStream *rt)
+{
+  double worst = 0;
+  memset (rt->work_in, 0, sizeof (float) * rt->block * rt->in_ch);
+  for (int i = 0; i < LATENT_RT_MARGIN_RUNS; i++) {
+    const float *out;
+    gint64 t0 = g_get_monotonic_time ();
+    gboolean ok = rt->down ? run_resampled (rt, &out) : run_model (rt, rt->work_in, &out);
+    gint64 t1 = g_get_monotonic_time ();
+    if (!ok)
+      return -1;
+    if (rt->down) { /* as run_step does: the step's B frames leave */
+      rt->host_out_fill -= rt->block;
+      memmove (rt->host_out, rt->host_out + (size_t) rt->block * rt->out_ch,
+          sizeof (float) * rt->host_out_fill * rt->out_ch);
+    }
+    worst = MAX (worst, (double) (t1 - t0));
+  }
+  GError *error = NULL;
+  gboolean ok = TRUE;
+  for (int i = 0; i < rt->n_stages && ok; i++)
+    ok = latent_stream_reset (rt->stages[i], &error);
+  if (ok && !rt->model && rt->processor.reset)
+    ok = rt->processor.reset (rt->processor.user_data, &error);
+  if (!ok) {
+    g_strlcpy (rt->error, error ? error->message : "reset failed", sizeof rt->error);
+    g_clear_error (&error);
+    return -1;
+  }
+  return worst;
+}
+
+static gboolean try_fifo (void);
+
+/* measure_step on a thread of its own with the worker's scheduling (SCHED_FIFO where granted),
+ * so that the margin reflects what the worker will get, not the loading thread's contention. */
+static gpointer
+measure_main (gpointer data)
+{
+  LatentRtStream *rt = data;
+  if (!g_getenv ("LATENT_RT_NO_FIFO"))
+    try_fifo ();
+  rt->step_us = measure_step (rt);
+  return NULL;
+}
+
 /* Latency, rings and scratch for rt->block, rt->in_ch and rt->out_ch; starts the worker. */
 static gboolean
-setup_rings (LatentRtStream *rt, const LatentRtConfig *config)
+setup_rings (LatentRtStream *rt, const LatentRtConfig *config, GError **error)
 {
   int host = MAX (0, config->max_host_block);
   rt->latency = rt->block + MAX (rt->block, host);
+  rt->mode = config->latency;
+  rt->work_in = g_new0 (float, (gsize) rt->block * rt->in_ch);
+  if (rt->mode == LATENT_RT_LATENCY_LOW) {
+    if (rt->down) {
+      /* measure_step runs whole resampling steps: start them as the worker would. */
+      rt->host_out_fill = rt->delay;
+    }
+    double worst = 0; /* fixed: no timing */
+    if (!latent_rt_margin_fixed ()) {
+      g_thread_join (g_thread_new ("latent-rt-measure", measure_main, rt));
+      worst = rt->step_us;
+    }
+    if (worst < 0) {
+      g_set_error (error, LATENT_ERROR, LATENT_ERROR_RUN, "timing the worker step: %s",
+          rt->error[0] ? rt->error : "failed");
+      return FALSE;
+    }
+    rt->step_us = worst;
+    /* At most one block: a step slower than a block cannot keep up whatever the latency, and
+     * a warm-up caught in a load spike must not make low slower than safe. */
+    int m = latent_rt_margin_frames (worst, rt->rate);
+    if (config->margin_hint > 0 && m <= 2 * config->margin_hint)
+      m = config->margin_hint;
+    rt->margin = MIN (m, rt->block);
+    rt->latency = rt->block + (host > 0 ? host : rt->block) + rt->margin;
+  }
   rt->chunk = rt->block;
   rt->window = 2 * (int64_t) rt->latency;
   rt->in_size = round_up_pow2 (2 * ((int64_t) rt->latency + rt->delay + rt->chunk
@@ -255,7 +424,6 @@ setup_rings (LatentRtStream *rt, const LatentRtConfig *config)
   rt->in_ring = g_new0 (float, (gsize) rt->in_size * rt->in_ch);
   rt->out_ring = g_new0 (float, (gsize) rt->n_slots * rt->block * rt->out_ch);
   rt->tags = g_new (_Atomic int64_t, rt->n_slots);
-  rt->work_in = g_new0 (float, (gsize) rt->block * rt->in_ch);
   for (int c = 0; c < LATENT_RT_MAX_AFFINE; c++) {
     rt->wanted.scale[c] = rt->sent.scale[c] = 1.0f;
   }
@@ -292,11 +460,15 @@ latent_rt_stream_new_custom (const LatentRtProcessor *processor, const LatentRtC
     processor->set_threads (processor->user_data, MAX (1, config->threads));
   sem_init (&rt->work_sem, 0, 0);
   sem_init (&rt->done_sem, 0, 0);
+  sem_init (&rt->started_sem, 0, 0);
   if (!setup_resampling (rt, config, error)) {
     latent_rt_stream_free (rt);
     return NULL;
   }
-  setup_rings (rt, config);
+  if (!setup_rings (rt, config, error)) {
+    latent_rt_stream_free (rt);
+    return NULL;
+  }
   return rt;
 }
 
@@ -323,6 +495,7 @@ latent_rt_stream_free (LatentRtStream *rt)
   g_free (rt->host_out);
   sem_destroy (&rt->work_sem);
   sem_destroy (&rt->done_sem);
+  sem_destroy (&rt->started_sem);
   g_free (rt);
 }
 
@@ -336,6 +509,24 @@ int
 latent_rt_stream_get_latency (const LatentRtStream *rt)
 {
   return rt->latency + rt->delay;
+}
+
+LatentRtLatency
+latent_rt_stream_get_latency_mode (const LatentRtStream *rt)
+{
+  return rt->mode;
+}
+
+int
+latent_rt_stream_get_margin (const LatentRtStream *rt)
+{
+  return rt->margin;
+}
+
+double
+latent_rt_stream_get_measured_step_us (const LatentRtStream *rt)
+{
+  return rt->step_us;
 }
 
 int
@@ -535,10 +726,35 @@ run_step (LatentRtStream *rt, int64_t k)
   return TRUE;
 }
 
+/* The worker's deadline is audio's: ask for SCHED_FIFO at the lowest priority, above every
+ * ordinary thread (a CPU hog, a build) and below any host audio thread. Refused (no
+ * RLIMIT_RTPRIO, a container): it stays an ordinary thread. */
+static gboolean
+try_fifo (void)
+{
+  struct sched_param sp = { .sched_priority = sched_get_priority_min (SCHED_FIFO) };
+  return pthread_setschedparam (pthread_self (), SCHED_FIFO, &sp) == 0;
+}
+
+static void
+raise_worker_priority (LatentRtStream *rt)
+{
+  if (!g_getenv ("LATENT_RT_NO_FIFO"))
+    atomic_store (&rt->worker_fifo, try_fifo ());
+}
+
+int
+latent_rt_stream_get_worker_fifo (const LatentRtStream *rt)
+{
+  return atomic_load (&((LatentRtStream *) rt)->worker_fifo);
+}
+
 static gpointer
 worker_main (gpointer data)
 {
   LatentRtStream *rt = data;
+  raise_worker_priority (rt);
+  sem_post (&rt->started_sem);
   const int64_t B = rt->block;
   /* Frames the audio thread may be writing beyond what it has published. */
   const int64_t safe = rt->in_size - rt->chunk;
@@ -630,7 +846,10 @@ host_is_offline (LatentRtStream *rt, int64_t t)
   if (frames < rt->block)
     return FALSE;
   double wall = (now - rt->anchor_us[0]) / (double) G_USEC_PER_SEC;
-  return wall < 0.5 * (double) frames / rt->rate;
+  /* Hysteresis: once offline, a hiccup of the host's own thread (a loaded machine stalls an
+   * offline render too) must not flip the verdict back; only pacing near real time does. */
+  rt->offline = wall < (rt->offline ? 0.8 : 0.5) * (double) frames / rt->rate;
+  return rt->offline;
 }
 
 /* Waits (offline only) until block k is ready, the worker failed, or the limit passed. */

@@ -48,6 +48,7 @@ struct _GstAfterTransfer {
   LatentAfter *after;
   LatentAfterInfo info;
   int block;            /* chunk * ratio samples */
+  int margin;           /* compute margin (samples) measured at load: latency = block + it */
   float *structure_fifo, *timbre_fifo, *notes, *out_block;
   LatentVoices *voices; /* MIDI models */
 

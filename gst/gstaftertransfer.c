@@ -4,7 +4,10 @@
  * one of them may end early or never start. The element is forced live (force-live), so the
  * aggregator's latency timeout runs it on without a pad that has no data, live or not (with
  * non-live upstreams, such as files, the timeout waits NON_LIVE_GRACE longer: their data is
- * not paced by the clock); it reports one chunk (chunk * ratio samples) of latency.
+ * not paced by the clock); it reports one chunk (chunk * ratio samples) plus a compute margin
+ * of latency (the model runs on the aggregator's thread; the margin is measured at load, as
+ * core/latent-rt.h's low latency: the slowest of a few chunks rendered on silence, times 2,
+ * plus scheduling jitter, with the model's steps at load time).
  *
  * Timing: the output follows the structure stream (`midi` for MIDI models): output sample n
  * has pts base + n / rate, base = the first structure buffer's pts (its segment start when it
@@ -381,6 +384,30 @@ load_model (GstAfterTransfer *self)
     self->voices = latent_voices_new (self->info.n_poly);
     self->notes = g_new0 (float, (gsize) 2 * self->info.n_poly * self->info.chunk);
   }
+  /* Compute margin: time chunks on silence (then reset the state), unless fixed by
+   * LATENT_RT_MARGIN_US. */
+  double worst = 0;
+  if (!latent_rt_margin_fixed ()) {
+    float *in = self->info.kind == LATENT_AFTER_MIDI ? self->notes : self->structure_fifo;
+    for (int i = 0; i < LATENT_RT_MARGIN_RUNS && worst >= 0; i++) {
+      gint64 t0 = g_get_monotonic_time ();
+      if (latent_after_render (after, in, self->out_block, &error))
+        worst = MAX (worst, (double) (g_get_monotonic_time () - t0));
+      else
+        worst = -1;
+    }
+    if (worst < 0 || !latent_after_reset (after, &error)) {
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error ? error->message : "timing failed"),
+          (NULL));
+      g_clear_error (&error);
+      free_model (self);
+      return FALSE;
+    }
+  }
+  self->margin = MIN (latent_rt_margin_frames (worst, MAX (self->info.sample_rate, 1)),
+      self->block); /* at most one chunk, as core/latent-rt.h */
+  GST_INFO_OBJECT (self, "latency: chunk %d + margin %d samples (slowest timed chunk %.0f us)",
+      self->block, self->margin, worst);
   GST_INFO_OBJECT (self, "loaded %s: %s, rate %d, ratio %d, chunk %d, zs %d, zt %d, n_poly %d",
       latent_after_get_path (after), self->info.kind == LATENT_AFTER_AUDIO ? "audio" : "MIDI",
       self->info.sample_rate, self->info.ratio, self->info.chunk, self->info.structure_dims,
@@ -434,7 +461,8 @@ start (GstAggregator *agg)
   self->timbre_vector_dirty = TRUE;
   GST_OBJECT_UNLOCK (self);
   self->out_rate = self->info.sample_rate;
-  GstClockTime chunk = latent_frames_to_time (self->block, 1, MAX (self->info.sample_rate, 1));
+  GstClockTime chunk = latent_frames_to_time (self->block + self->margin, 1,
+      MAX (self->info.sample_rate, 1));
   gst_aggregator_set_latency (agg, chunk, chunk);
   return TRUE;
 }

@@ -13,7 +13,14 @@
  *   - ts0 is the timestamp of the first buffer after start, a flush or a discontinuity (the
  *     segment start when that buffer has none). Input and output frames are counted from ts0:
  *     output frame j gets pts ts0 + j*Ro/SR, so output stays aligned with the input it came
- *     from; the element reports the block (block*Ri/SR) as latency instead of shifting time.
+ *     from; the element reports its latency instead of shifting time. latency-mode=safe: the
+ *     block (block*Ri/SR). latency-mode=low (default): the block 0 picks is one latent frame
+ *     (core/latent-rt.h, latent_rt_method_block), and the latency is what the element really
+ *     holds back: (block - 1) input frames (a frame arrives whole, so its first sample is not
+ *     waiting for its last; for latent input one latent frame is the unit, and a decoder whose
+ *     block is one frame adds no block at all), plus the compute margin M measured after
+ *     warm-up (latent_rt_time_method, latent_rt_margin_frames): the model runs on the
+ *     streaming thread, so its output leaves up to M after its last input arrived.
  *   - E, the input end, is the largest pts+duration seen since ts0, in audio samples from ts0
  *     (a buffer without duration lasts its frames*Ri samples). Output frame j is pushed only if
  *     it starts before E (j*Ro < E), and the buffer holding the last one ends at E.
@@ -39,6 +46,7 @@ typedef struct {
   char *method;
   int threads;
   int block;
+  LatentRtLatency latency_mode;
 
   /* READY and up: owned by the streaming thread once PAUSED. */
   LatentModel *model;
@@ -48,6 +56,8 @@ typedef struct {
   int in_ratio;        /* audio samples per input frame; 0: taken from latent caps */
   int out_ratio;       /* audio samples per output frame; 0: not known yet */
   int block_frames;    /* input frames per model call */
+  int margin;          /* low latency: compute margin, audio samples at the model's rate */
+  double step_us;      /* low latency: the slowest timed call */
   float *flush_buf;    /* one block of output */
   gint caps_refused; /* atomic: the negotiation error was posted (once per stream) */
 
@@ -116,8 +126,30 @@ gst_latent_filter_class_install_properties (GObjectClass *klass, const char *def
           "Input frames per model call (audio samples for audio input, latent frames for "
           "latent input); must be a multiple of the method's minimum block. Adds block/rate "
           "seconds of latency. 0 (default) = the core's default, the smallest valid block of "
-          "at least 2048 audio samples. Set in the NULL state", 0, G_MAXINT / 4096, 0,
+          "at least 2048 audio samples (latency-mode=safe) or one latent frame (low). Set in "
+          "the NULL state", 0, G_MAXINT / 4096, 0,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (klass, GST_LATENT_FILTER_PROP_LATENCY_MODE,
+      g_param_spec_enum ("latency-mode", "Latency mode",
+          "low: block 0 means one latent frame, and the latency reported is the block less one "
+          "input frame plus a compute margin measured at load; safe: block 0 means at least "
+          "2048 samples and the latency is the whole block. Set in the NULL state",
+          gst_latent_filter_latency_mode_get_type (), LATENT_RT_LATENCY_LOW,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+}
+
+GType
+gst_latent_filter_latency_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { LATENT_RT_LATENCY_LOW, "One latent frame and a measured compute margin", "low" },
+    { LATENT_RT_LATENCY_SAFE, "Blocks of at least 2048 samples, the whole block", "safe" },
+    { 0, NULL, NULL },
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstLatentLatencyMode", values));
+  return type;
 }
 
 void
@@ -150,6 +182,9 @@ gst_latent_filter_set_property (GObject *object, guint prop_id, const GValue *va
     case GST_LATENT_FILTER_PROP_BLOCK:
       p->block = g_value_get_int (value);
       break;
+    case GST_LATENT_FILTER_PROP_LATENCY_MODE:
+      p->latency_mode = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -176,6 +211,9 @@ gst_latent_filter_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case GST_LATENT_FILTER_PROP_BLOCK:
       g_value_set_int (value, p->block);
+      break;
+    case GST_LATENT_FILTER_PROP_LATENCY_MODE:
+      g_value_set_enum (value, p->latency_mode);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -417,7 +455,10 @@ latency_time (GstLatentFilterPrivate *p)
   int rate = current_rate (p);
   if (!p->stream || rate <= 0 || p->in_ratio <= 0)
     return 0;
-  return latent_frames_to_time (p->block_frames, p->in_ratio, rate);
+  if (p->latency_mode == LATENT_RT_LATENCY_SAFE)
+    return latent_frames_to_time (p->block_frames, p->in_ratio, rate);
+  return latent_frames_to_time (p->block_frames - 1, p->in_ratio, rate)
+      + latent_frames_to_time (p->margin, 1, rate);
 }
 
 static void
@@ -761,6 +802,7 @@ load_model (GstLatentFilter *self)
   char *path = g_strdup (p->model_path);
   char *method = g_strdup (p->method);
   int threads = p->threads, block = p->block;
+  LatentRtLatency mode = p->latency_mode;
   GST_OBJECT_UNLOCK (self);
 
   if (!path || !*path) {
@@ -775,6 +817,11 @@ load_model (GstLatentFilter *self)
   LatentStream *stream = NULL;
   LatentMethodInfo info = { 0 };
   int in_ratio = 0, out_ratio = 0;
+  if (model && block == 0 && latent_model_get_method_info (model, method, &info, NULL))
+    /* (else latent_stream_new says why) A 1:1 method (forward) states no granularity in its
+     * _params, and real ones need their model's ratio: it keeps the safe block. */
+    block = latent_rt_method_block (&info, info.in_ratio == info.out_ratio
+        ? LATENT_RT_LATENCY_SAFE : mode);
   if (model)
     stream = latent_stream_new (model, method, block, &error);
   if (stream) {
@@ -802,6 +849,16 @@ load_model (GstLatentFilter *self)
       /* error set */
     }
   }
+  double step_us = 0;
+  int margin = 0;
+  if (!error && mode == LATENT_RT_LATENCY_LOW) {
+    int rate = latent_model_get_sample_rate (model);
+    if (!latent_rt_margin_fixed ())
+      step_us = latent_rt_time_method (model, method, latent_stream_get_block (stream), &error);
+    if (step_us >= 0)
+      margin = MIN (latent_rt_margin_frames (step_us, rate > 0 ? rate : 44100),
+          latent_stream_get_block (stream) * MAX (1, info.in_ratio / MAX (1, info.out_ratio)));
+  }
   if (error) {
     gboolean missing = error->domain == LATENT_ERROR && error->code == LATENT_ERROR_LOAD &&
         !g_file_test (path, G_FILE_TEST_EXISTS);
@@ -816,9 +873,11 @@ load_model (GstLatentFilter *self)
     g_free (method);
     return FALSE;
   }
-  GST_INFO_OBJECT (self, "loaded %s, %s [%d, %d, %d, %d], rate %d, block %d", path, method,
+  GST_INFO_OBJECT (self, "loaded %s, %s [%d, %d, %d, %d], rate %d, block %d, latency %s "
+      "(margin %d samples, slowest timed call %.0f us)", path, method,
       info.in_channels, info.in_ratio, info.out_channels, info.out_ratio,
-      latent_model_get_sample_rate (model), latent_stream_get_block (stream));
+      latent_model_get_sample_rate (model), latent_stream_get_block (stream),
+      mode == LATENT_RT_LATENCY_LOW ? "low" : "safe", margin, step_us);
   GST_OBJECT_LOCK (self);
   p->model = model;
   p->stream = stream;
@@ -827,6 +886,8 @@ load_model (GstLatentFilter *self)
   p->in_ratio = in_ratio;
   p->out_ratio = out_ratio;
   p->block_frames = latent_stream_get_block (stream);
+  p->margin = margin;
+  p->step_us = step_us;
   g_atomic_int_set (&p->caps_refused, 0);
   GST_OBJECT_UNLOCK (self);
   gsize out_block = (gsize) p->block_frames * info.in_ratio / info.out_ratio;
@@ -920,6 +981,7 @@ gst_latent_filter_init (GstLatentFilter *self)
 {
   GstLatentFilterPrivate *p = PRIV (self);
   p->threads = 1;
+  p->latency_mode = LATENT_RT_LATENCY_LOW;
   gst_segment_init (&p->segment, GST_FORMAT_TIME);
 }
 

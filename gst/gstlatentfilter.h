@@ -42,6 +42,7 @@ enum {
   GST_LATENT_FILTER_PROP_METHOD,
   GST_LATENT_FILTER_PROP_THREADS,
   GST_LATENT_FILTER_PROP_BLOCK,
+  GST_LATENT_FILTER_PROP_LATENCY_MODE,
   GST_LATENT_FILTER_PROP_LAST
 };
 
@@ -49,6 +50,8 @@ enum {
  * the blurbs name `default_method`). A subclass that overrides set/get_property chains to
  * gst_latent_filter_set_property / _get_property for these ids. */
 void gst_latent_filter_class_install_properties (GObjectClass *klass, const char *default_method);
+/* The latency-mode property's enum (LatentRtLatency values: low, safe). */
+GType gst_latent_filter_latency_mode_get_type (void);
 void gst_latent_filter_set_property (GObject *object, guint prop_id, const GValue *value,
     GParamSpec *pspec);
 void gst_latent_filter_get_property (GObject *object, guint prop_id, GValue *value,

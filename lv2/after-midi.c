@@ -32,6 +32,7 @@ enum {
   MIDI_PORT_UNDERRUNS,
   MIDI_PORT_X,
   MIDI_PORT_Y,
+  MIDI_PORT_LATENCY_MODE, /* 0 low, 1 safe (core/latent-rt.h) */
 };
 
 /* Worker: input frames [chunk * ratio][in_channels] (timbre audio, then 2 per voice) to
@@ -73,6 +74,7 @@ midi_connect_port (LV2_Handle instance, uint32_t port, void *data)
     case MIDI_PORT_UNDERRUNS: self->underruns = data; break;
     case MIDI_PORT_X: self->x = data; break;
     case MIDI_PORT_Y: self->y = data; break;
+    case MIDI_PORT_LATENCY_MODE: self->model.latency_port = data; break;
     default:
       if (port >= MIDI_PORT_TIMBRE0 && port < MIDI_PORT_TIMBRE0 + AFTER_TIMBRE_CONTROLS)
         self->timbre[port - MIDI_PORT_TIMBRE0] = data;

@@ -231,6 +231,9 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     .model = latent_after_get_model (w->after),
   };
   LatentRtConfig config = {
+    .latency = latent_lv2_model_file_latency (&self->model),
+    .margin_hint = latent_lv2_model_file_margin_hint (&self->model,
+        latent_lv2_model_file_latency (&self->model)),
     .max_host_block = self->host.max_block,
     .rate = self->rate,
     .threads = threads,
@@ -248,6 +251,7 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     return NULL;
   }
   model->base.latency = latent_rt_stream_get_latency (model->base.rt);
+  latent_lv2_model_file_margin_used (&self->model, model->base.rt);
   model->path = latent_lv2_paths_intern (&self->paths, path);
   model->is_default = is_default;
   return model;
@@ -442,6 +446,7 @@ after_run (AfterPlugin *self, uint32_t n_samples,
   const LV2_URID files[] = { self->model_urid, self->terrain_urid };
   latent_lv2_read_file_messages (&self->host, &self->jobs, &self->forge, self->control,
       files, (const uint32_t[]) { JOB_LOAD, JOB_LOAD_TERRAIN }, 2, &self->engines.announce);
+  latent_lv2_model_file_check_latency (&self->model);
   publish_settings (self);
 
   LatentLv2Takeover *engines = &self->engines;
@@ -564,6 +569,7 @@ enum {
   AUDIO_PORT_TIMBRE0,
   AUDIO_PORT_X = AUDIO_PORT_TIMBRE0 + AFTER_TIMBRE_CONTROLS,
   AUDIO_PORT_Y,
+  AUDIO_PORT_LATENCY_MODE, /* 0 low, 1 safe (core/latent-rt.h) */
 };
 
 static LV2_Handle
@@ -593,6 +599,7 @@ audio_connect_port (LV2_Handle instance, uint32_t port, void *data)
     case AUDIO_PORT_TIMBRE_SOURCE: self->timbre_source = data; break;
     case AUDIO_PORT_X: self->x = data; break;
     case AUDIO_PORT_Y: self->y = data; break;
+    case AUDIO_PORT_LATENCY_MODE: self->model.latency_port = data; break;
     default:
       if (port >= AUDIO_PORT_TIMBRE0 && port < AUDIO_PORT_TIMBRE0 + AFTER_TIMBRE_CONTROLS)
         self->timbre[port - AUDIO_PORT_TIMBRE0] = data;

@@ -174,7 +174,7 @@ latent_lv2_takeover_offer (LatentLv2Takeover *takeover, LatentLv2Engine *engine)
 {
   retire (takeover, takeover->incoming); /* a newer load replaces one still taking over */
   takeover->incoming = NULL;
-  if (!takeover->current || takeover->current->latency != engine->latency) {
+  if (!takeover->current) {
     make_current (takeover, engine);
   } else {
     takeover->incoming = engine; /* announced when it takes over */
@@ -249,6 +249,8 @@ latent_lv2_model_file_init (LatentLv2ModelFile *file, LatentLv2Takeover *engines
   file->default_path = default_path;
   file->load = load;
   file->owner = owner;
+  file->latency_asked = LATENT_RT_LATENCY_LOW;
+  atomic_store (&file->latency_mode, LATENT_RT_LATENCY_LOW);
 }
 
 void
@@ -275,8 +277,13 @@ load_logged (LatentLv2ModelFile *file, const char *path, bool is_default)
         error ? error->message : "unknown error");
     g_clear_error (&error);
   } else {
-    lv2_log_note (logger, "latent %s: model %s (latency %d frames)\n", file->engines->name,
-        path, engine->base.latency);
+    LatentRtStream *rt = engine->base.rt;
+    lv2_log_note (logger, "latent %s: model %s (latency %d frames) [%s: block %d, margin %d, "
+        "resampling %d; slowest warm-up step %.0f us; worker %s]\n", file->engines->name, path,
+        engine->base.latency, latent_rt_stream_get_latency_mode (rt) ? "low" : "safe",
+        latent_rt_stream_get_block (rt), latent_rt_stream_get_margin (rt),
+        latent_rt_stream_get_resample_delay (rt), latent_rt_stream_get_measured_step_us (rt),
+        latent_rt_stream_get_worker_fifo (rt) ? "SCHED_FIFO" : "not real-time");
   }
   return engine;
 }
@@ -295,11 +302,55 @@ latent_lv2_model_file_loaded (LatentLv2ModelFile *file, uint32_t kind,
     atomic_store (&file->chosen, engine->is_default ? NULL : engine->path);
 }
 
+LatentRtLatency
+latent_lv2_latency_mode (const float *port)
+{
+  return port && *port >= 0.5f ? LATENT_RT_LATENCY_SAFE : LATENT_RT_LATENCY_LOW;
+}
+
+LatentRtLatency
+latent_lv2_model_file_latency (LatentLv2ModelFile *file)
+{
+  return (LatentRtLatency) atomic_load (&file->latency_mode);
+}
+
+int
+latent_lv2_model_file_margin_hint (LatentLv2ModelFile *file, LatentRtLatency mode)
+{
+  return atomic_load (&file->margin[mode ? 1 : 0]);
+}
+
+void
+latent_lv2_model_file_margin_used (LatentLv2ModelFile *file, const LatentRtStream *rt)
+{
+  atomic_store (&file->margin[latent_rt_stream_get_latency_mode (rt) ? 1 : 0],
+      latent_rt_stream_get_margin (rt));
+}
+
+void
+latent_lv2_model_file_check_latency (LatentLv2ModelFile *file)
+{
+  int want = latent_lv2_latency_mode (file->latency_port);
+  if (want == file->latency_asked)
+    return;
+  atomic_store (&file->latency_mode, want);
+  const LatentLv2ModelEngine *cur = (const LatentLv2ModelEngine *) file->engines->current;
+  if (!cur) {
+    file->latency_asked = want; /* the next load uses it */
+    return;
+  }
+  const char *path = cur->is_default ? file->default_path : cur->path;
+  if (latent_lv2_jobs_schedule (file->engines->jobs, file->job_load, path, NULL))
+    file->latency_asked = want; /* else: tried again in the next run() */
+}
+
 void
 latent_lv2_model_file_activate (LatentLv2ModelFile *file)
 {
   GError *error = NULL;
   if (!file->engines->current) {
+    file->latency_asked = latent_lv2_latency_mode (file->latency_port);
+    atomic_store (&file->latency_mode, file->latency_asked);
     LatentLv2ModelEngine *engine = load_logged (file, file->default_path, true);
     if (engine)
       latent_lv2_takeover_replace (file->engines, &engine->base);

@@ -23,10 +23,11 @@ const char *latent_lv2_paths_intern (LatentLv2Paths *paths, const char *path);
 
 /* --------------------------------------------------------------- takeover */
 
-/* Gap-free model changes. A newly loaded engine with the same latency as the playing one is
- * fed the same input alongside it until its own latency has passed, then its output replaces
- * the old one's at that frame (no silent gap); one with another latency, or the first one,
- * plays at once. Replaced engines are freed by a job, never on the audio thread. */
+/* Gap-free model changes. A newly loaded engine is fed the same input alongside the playing
+ * one until its own latency has passed, then its output replaces the old one's at that frame
+ * (no silent gap; with another latency the latency port changes at that frame, and the output
+ * skips or repeats the difference); the first one plays at once. Replaced engines are freed by
+ * a job, never on the audio thread. */
 
 #define LATENT_LV2_SCRATCH 512 /* frames per takeover chunk, at most */
 #define LATENT_LV2_RETIRED_SLOTS 8
@@ -134,7 +135,25 @@ typedef struct {
   bool active;                   /* between activate() and deactivate(): run() may run */
   LatentLv2ModelLoad load;
   void *owner;
+  /* The `latency` control port (0 low, 1 safe; lv2:enumeration), connected by the plugin;
+   * the mode engines are built in, and the one last asked for (audio thread). */
+  const float *latency_port;
+  _Atomic int latency_mode;
+  int latency_asked;
+  _Atomic int margin[2]; /* per LatentRtLatency mode: the margin the last load used */
 } LatentLv2ModelFile;
+
+/* The latency control's value as core's mode: >= 0.5 safe, else (NULL, NaN too) low. */
+LatentRtLatency latent_lv2_latency_mode (const float *port);
+/* Loaders (any thread): the mode to build the engine in. */
+LatentRtLatency latent_lv2_model_file_latency (LatentLv2ModelFile *file);
+/* Loaders: LatentRtConfig.margin_hint for `mode`, and the margin a new stream used. */
+int latent_lv2_model_file_margin_hint (LatentLv2ModelFile *file, LatentRtLatency mode);
+void latent_lv2_model_file_margin_used (LatentLv2ModelFile *file, const LatentRtStream *rt);
+/* Audio thread, in run(): when the latency control differs from the mode last asked for,
+ * schedules a reload of the playing model in the new mode (job_load); it takes over as a model
+ * change does (without a gap), and the latency port follows. */
+void latent_lv2_model_file_check_latency (LatentLv2ModelFile *file);
 
 /* Takes `default_path` (g_free'd by clear). */
 void latent_lv2_model_file_init (LatentLv2ModelFile *file, LatentLv2Takeover *engines,

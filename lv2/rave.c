@@ -36,7 +36,8 @@ enum {
   PORT_UNDERRUNS,
   PORT_BIAS0,
   PORT_SCALE0 = PORT_BIAS0 + N_LATENT_PORTS,
-  N_PORTS = PORT_SCALE0 + N_LATENT_PORTS,
+  PORT_LATENCY_MODE = PORT_SCALE0 + N_LATENT_PORTS, /* 0 low, 1 safe (core/latent-rt.h) */
+  N_PORTS,
 };
 
 enum { JOB_LOAD = 1 }; /* beside the takeover's jobs (plugin-engines.h) */
@@ -121,14 +122,13 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     latent_model_free (model);
     return NULL;
   }
-  /* Warm up at the block the stream will use (profiling executor off the audio path). */
-  LatentStream *probe = latent_stream_new (model, methods[0], 0, error);
-  if (!probe) {
-    latent_model_free (model);
-    return NULL;
-  }
-  int block = latent_stream_get_block (probe);
-  latent_stream_free (probe);
+  /* Warm up at the block the stream will use (profiling executor off the audio path): the
+   * latency mode picks it (core/latent-rt.h). */
+  LatentRtLatency mode = latent_lv2_model_file_latency (&self->model);
+  /* A 1:1 method (forward) states no granularity in its _params, and real ones need their
+   * model's ratio: it keeps the safe block (the margin and formula stay low's). */
+  int block = latent_rt_method_block (&info, n_methods == 1 && info.in_ratio == info.out_ratio
+      ? LATENT_RT_LATENCY_SAFE : mode);
   int frames = block;
   for (int i = 0; i < n_methods; i++) {
     LatentMethodInfo mi;
@@ -146,10 +146,13 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     .rate = self->rate,
     .threads = threads,
     .model_rate = sr > 0 ? sr : 0, /* resampled on the worker when it differs */
+    .latency = mode,
+    .margin_hint = latent_lv2_model_file_margin_hint (&self->model, mode),
   };
   LatentRtStream *rt = latent_rt_stream_new (model, methods, n_methods, &config, error);
   if (!rt)
     return NULL;
+  latent_lv2_model_file_margin_used (&self->model, rt);
   Engine *engine = g_new0 (Engine, 1);
   engine->base.rt = rt;
   engine->base.latency = latent_rt_stream_get_latency (rt);
@@ -215,6 +218,7 @@ connect_port (LV2_Handle instance, uint32_t port, void *data)
     case PORT_FREEWHEEL: self->freewheel = data; break;
     case PORT_LATENCY: self->latency = data; break;
     case PORT_UNDERRUNS: self->underruns = data; break;
+    case PORT_LATENCY_MODE: self->model.latency_port = data; break;
     default:
       if (port >= PORT_BIAS0 && port < PORT_BIAS0 + N_LATENT_PORTS)
         self->bias[port - PORT_BIAS0] = data;
@@ -281,6 +285,7 @@ run (LV2_Handle instance, uint32_t n_samples)
       &self->notify_frame, self->notify);
   latent_lv2_read_file_messages (&self->host, &self->jobs, &self->forge, self->control,
       &self->model_urid, (const uint32_t[]) { JOB_LOAD }, 1, &self->engines.announce);
+  latent_lv2_model_file_check_latency (&self->model);
   set_controls (self, current_engine (self));
   set_controls (self, (Engine *) self->engines.incoming);
 

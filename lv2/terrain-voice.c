@@ -75,7 +75,7 @@ voice_set_threads (gpointer data, int threads)
 
 LatentRtStream *
 latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path, double rate,
-    int max_host_block, int threads, GError **error)
+    int max_host_block, int threads, LatentRtLatency latency, int margin_hint, GError **error)
 {
   LatentTerrain *terrain = latent_terrain_load (terrain_path, error);
   if (!terrain)
@@ -109,8 +109,9 @@ latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path,
   v->latent_dims = tc->latent_dims;
   v->control_dims = tc->control_dims;
   v->out_channels = info.out_channels;
-  /* The smallest whole number of latent frames covering 2048 samples, as the rave plugin. */
-  int frames = MAX (1, (2048 + v->ratio - 1) / v->ratio);
+  /* Latent frames per step, as the rave plugin: one (low), or the fewest covering 2048
+   * samples (safe); core/latent-rt.h. */
+  int frames = latent_rt_block_count (v->ratio, latency);
   int block = frames * v->ratio;
   v->workspace = latent_terrain_workspace_new (tc);
   v->latents = g_new0 (float, (gsize) v->latent_dims * frames);
@@ -126,7 +127,8 @@ latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path,
   /* A decoder at another rate: the worker resamples, x and y held (no overshoot). */
   LatentRtConfig config = {
     .max_host_block = max_host_block, .rate = rate, .threads = threads,
-    .model_rate = sr > 0 ? sr : 0, .hold_channels = 0x3,
+    .model_rate = sr > 0 ? sr : 0, .hold_channels = 0x3, .latency = latency,
+    .margin_hint = margin_hint,
   };
   return latent_rt_stream_new_custom (&processor, &config, error); /* frees v on failure */
 

@@ -10,10 +10,12 @@
 
 /* Off the audio thread: loads both files, checks that they fit each other
  * (LATENT_ERROR_SHAPE naming the file and both numbers), warms the decoder up and starts the
- * worker. The block is the smallest whole number of latent frames covering 2048 samples (at
- * the decoder's rate; a decoder at another rate than the host's is resampled on the worker,
- * core/latent-rt.h, and the delay is part of the stream's latency). */
+ * worker. The block: one latent frame (LATENT_RT_LATENCY_LOW) or the smallest whole number of
+ * latent frames covering 2048 samples (SAFE), at the decoder's rate (a decoder at another
+ * rate than the host's is resampled on the worker, core/latent-rt.h, and the delay is part of
+ * the stream's latency). margin_hint: LatentRtConfig.margin_hint. */
 LatentRtStream *latent_lv2_terrain_stream_new (const char *terrain_path,
-    const char *model_path, double rate, int max_host_block, int threads, GError **error);
+    const char *model_path, double rate, int max_host_block, int threads,
+    LatentRtLatency latency, int margin_hint, GError **error);
 
 #endif

@@ -42,10 +42,12 @@ enum {
   PORT_FREEWHEEL,
   PORT_LATENCY,
   PORT_UNDERRUNS,
+  PORT_LATENCY_MODE, /* 0 low, 1 safe (core/latent-rt.h) */
   N_PORTS,
 };
 
-enum { JOB_LOAD_TERRAIN = 1, JOB_LOAD_MODEL }; /* beside the takeover's (plugin-engines.h) */
+/* Beside the takeover's (plugin-engines.h); JOB_RELOAD: the active pair in a new latency mode. */
+enum { JOB_LOAD_TERRAIN = 1, JOB_LOAD_MODEL, JOB_RELOAD };
 
 /* A terrain and a decoder, ready to run. Created and freed off the audio thread. */
 typedef struct {
@@ -66,6 +68,10 @@ typedef struct {
   LV2_Atom_Sequence *notify;
   const float *x, *y, *threads, *freewheel;
   float *latency, *underruns;
+  const float *latency_mode;
+  _Atomic int mode; /* the latency mode loads use */
+  _Atomic int margin[2]; /* per mode: the margin the last load used (LatentRtConfig) */
+  int mode_asked;   /* audio thread: the mode last asked for */
 
   LatentLv2Takeover engines; /* Engine *: current, incoming, retired */
 
@@ -103,10 +109,12 @@ static Engine *
 engine_load (Terrain *self, const char *terrain_path, const char *model_path, GError **error)
 {
   int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
+  LatentRtLatency mode = (LatentRtLatency) atomic_load (&self->mode);
   LatentRtStream *rt = latent_lv2_terrain_stream_new (terrain_path, model_path, self->rate,
-      self->host.max_block, threads, error);
+      self->host.max_block, threads, mode, atomic_load (&self->margin[mode ? 1 : 0]), error);
   if (!rt)
     return NULL;
+  atomic_store (&self->margin[mode ? 1 : 0], latent_rt_stream_get_margin (rt));
   Engine *engine = g_new0 (Engine, 1);
   engine->base.rt = rt;
   engine->base.latency = latent_rt_stream_get_latency (rt);
@@ -129,8 +137,13 @@ load_pair (Terrain *self, const char *terrain_path, const char *model_path, gboo
     g_clear_error (&error);
     return NULL;
   }
+  LatentRtStream *rt = engine->base.rt;
   lv2_log_note (&self->host.logger, "latent terrain: terrain %s, decoder %s (latency %d "
-      "frames)\n", terrain_path, model_path, engine->base.latency);
+      "frames) [%s: block %d, margin %d, resampling %d; slowest warm-up step %.0f us]\n",
+      terrain_path, model_path, engine->base.latency,
+      latent_rt_stream_get_latency_mode (rt) ? "low" : "safe", latent_rt_stream_get_block (rt),
+      latent_rt_stream_get_margin (rt), latent_rt_stream_get_resample_delay (rt),
+      latent_rt_stream_get_measured_step_us (rt));
   g_mutex_lock (&self->load_lock);
   self->active_terrain = self->wanted_terrain = engine->terrain_path;
   self->active_model = self->wanted_model = engine->model_path;
@@ -173,6 +186,12 @@ job_run (void *owner, uint32_t kind, const char *text, void *ptr)
     case JOB_LOAD_TERRAIN:
     case JOB_LOAD_MODEL:
       return load_request (self, kind == JOB_LOAD_TERRAIN, text);
+    case JOB_RELOAD: { /* the latency mode changed: the active pair again */
+      g_mutex_lock (&self->load_lock);
+      const char *terrain = self->active_terrain, *model = self->active_model;
+      g_mutex_unlock (&self->load_lock);
+      return terrain && model ? load_pair (self, terrain, model, TRUE) : NULL;
+    }
   }
   latent_lv2_takeover_run_job (&self->engines, kind, text, ptr);
   return NULL;
@@ -195,6 +214,8 @@ instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_p
   Terrain *self = g_new0 (Terrain, 1);
   latent_lv2_host_init (&self->host, bundle_path, features);
   self->rate = rate;
+  self->mode_asked = LATENT_RT_LATENCY_LOW; /* as the port's default; restore may load first */
+  atomic_store (&self->mode, LATENT_RT_LATENCY_LOW);
   if (self->host.map) {
     LV2_URID_Map *map = self->host.map;
     self->terrain_urid = map->map (map->handle, TERRAIN_FILE_URI);
@@ -233,6 +254,7 @@ connect_port (LV2_Handle instance, uint32_t port, void *data)
     case PORT_FREEWHEEL: self->freewheel = data; break;
     case PORT_LATENCY: self->latency = data; break;
     case PORT_UNDERRUNS: self->underruns = data; break;
+    case PORT_LATENCY_MODE: self->latency_mode = data; break;
   }
 }
 
@@ -242,6 +264,8 @@ activate (LV2_Handle instance)
   Terrain *self = instance;
   GError *error = NULL;
   if (!self->engines.current) {
+    self->mode_asked = latent_lv2_latency_mode (self->latency_mode);
+    atomic_store (&self->mode, self->mode_asked);
     Engine *engine = load_pair (self, self->default_terrain, self->default_model, TRUE);
     if (engine)
       latent_lv2_takeover_replace (&self->engines, &engine->base);
@@ -290,6 +314,13 @@ run (LV2_Handle instance, uint32_t n_samples)
   const uint32_t loads[] = { JOB_LOAD_TERRAIN, JOB_LOAD_MODEL };
   latent_lv2_read_file_messages (&self->host, &self->jobs, &self->forge, self->control, files,
       loads, 2, &self->engines.announce);
+  int mode = latent_lv2_latency_mode (self->latency_mode);
+  if (mode != self->mode_asked) { /* reload the pair in the new mode; takes over gap-free */
+    atomic_store (&self->mode, mode);
+    if (!self->engines.current
+        || latent_lv2_jobs_schedule (&self->jobs, JOB_RELOAD, NULL, NULL))
+      self->mode_asked = mode;
+  }
 
   if (self->threads) {
     int threads = latent_lv2_control_int (self->threads, 1, 1, 64);

@@ -24,6 +24,8 @@
 #include "latent.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,14 +306,20 @@ core_after (const Bench *bench, const Signal *s, GError **error)
 
 /* ------------------------------------------------------------- plugin */
 
+/* --paced: the latency mode and the host block announced (bufsz:maxBlockLength). */
+static int paced_mode = -1, paced_max_block;
+
 static Host *
 plugin_new (const Bench *bench, const Signal *s, bool freewheel)
 {
-  HostFeatures features = { .worker = true, .log = true, .map = true };
+  HostFeatures features = { .worker = true, .log = true, .map = true,
+    .max_block = paced_max_block };
   char *uri = g_strconcat ("urn:latent:", bench->name, NULL);
   Host *host = host_new (uri, s->rate, features);
   g_free (uri);
   host_set_control (host, "freewheel", freewheel);
+  if (paced_mode >= 0)
+    host_set_control (host, "latency_mode", paced_mode);
   if (!strcmp (bench->name, "after-midi")) {
     host_set_control (host, "timbre_source", 1);
     for (int i = 0; i < 6; i++) {
@@ -381,6 +389,86 @@ plugin_real_time (const Bench *bench, const Signal *s)
       1e6 * worst_cpu, worst_cpu / block_s, 1e6 * worst_cpu_of_worst);
   host_free (host);
   g_free (y);
+}
+
+/* --paced SECONDS [--hog]: for each plugin, latency mode (low, safe) and host block (64, 256)
+ * a paced real-time run of SECONDS: the latency, underrun frames, and the worst run() against
+ * its deadline (the host block's duration); the plugin's log line gives its block, margin and
+ * slowest warm-up step. --hog keeps a thread spinning meanwhile (a busy core); --low-only skips
+ * safe. The paced thread asks for SCHED_FIFO 10, as a real host's audio thread. */
+static volatile int hog_running;
+static int paced_modes = 2; /* --low-only: 1 */
+static float *make_clip (int n, int rate);
+static gboolean wanted (const char *name, int argc, char **argv);
+
+static gpointer
+hog_main (gpointer data)
+{
+  /* An ordinary thread, whatever the creating thread's scheduling. */
+  struct sched_param sp = { .sched_priority = 0 };
+  pthread_setschedparam (pthread_self (), SCHED_OTHER, &sp);
+  volatile double x = 1;
+  while (hog_running)
+    x = x * 1.0000001 + 1e-9;
+  return NULL;
+}
+
+static void
+paced_bench (const Bench *bench, double seconds, int block)
+{
+  char *model = bench_model_path (bench);
+  char *terrain = bench->terrain ? g_strconcat (MODELS, bench->terrain, NULL) : NULL;
+  if (!g_file_test (model, G_FILE_TEST_EXISTS)
+      || (terrain && !g_file_test (terrain, G_FILE_TEST_EXISTS))) {
+    printf ("%s: skipped, no %s\n", bench->name, model);
+    goto out;
+  }
+  g_setenv (bench->env, model, TRUE);
+  if (terrain)
+    g_setenv ("LATENT_LV2_DEFAULT_TERRAIN", terrain, TRUE);
+  LatentModel *m = latent_model_open (model, 1, NULL);
+  int rate = m && latent_model_get_sample_rate (m) > 0 ? latent_model_get_sample_rate (m) : 44100;
+  latent_model_free (m);
+  Signal s = { rate, (int) (seconds * rate), NULL };
+  s.audio = make_clip (s.n, rate);
+  for (int mode = 0; mode < paced_modes; mode++) {
+    paced_mode = mode;
+    paced_max_block = block;
+    Host *host = plugin_new (bench, &s, false);
+    float *y = g_new (float, block);
+    double worst = 0, sum = 0;
+    long calls = 0, late = 0;
+    gint64 t0 = g_get_monotonic_time ();
+    for (int t = 0; t + block <= s.n; t += block) {
+      host_pace (t0, t, rate);
+      bench->feed (host, &s, t, block);
+      double a = now_s ();
+      host_run (host, s.audio + t, y, block);
+      double d = now_s () - a;
+      worst = MAX (worst, d);
+      late += d > (double) block / rate;
+      sum += d;
+      calls++;
+    }
+    int latency = (int) host_get_control (host, "latency");
+    char *log = g_strstrip (g_strdup (host_log_text (host)));
+    printf ("urn:latent:%s %s, host block %d, %d Hz, %.0f s paced%s: latency %d frames = %.1f ms;"
+        " underrun frames %g; run() mean %.1f us, worst %.1f us of the %.2f ms deadline, %ld "
+        "late\n  [%s]\n", bench->name, mode ? "safe" : "low", block, rate, seconds,
+        hog_running ? " + CPU hog" : "", latency, 1e3 * latency / rate,
+        host_get_control (host, "underruns"), 1e6 * sum / MAX (1, calls), 1e6 * worst,
+        1e3 * block / rate, late, log);
+    fflush (stdout);
+    g_free (log);
+    host_free (host);
+    g_free (y);
+  }
+  paced_mode = -1;
+  paced_max_block = 0;
+  g_free (s.audio);
+out:
+  g_free (model);
+  g_free (terrain);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -556,8 +644,16 @@ main (int argc, char **argv)
   /* [--model PATH] [plugin ...] */
   GPtrArray *names = g_ptr_array_new ();
   g_ptr_array_add (names, argv[0]);
+  double paced_seconds = 0;
+  gboolean hog = FALSE;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp (argv[i], "--model") && i + 1 < argc)
+    if (!strcmp (argv[i], "--paced") && i + 1 < argc)
+      paced_seconds = g_ascii_strtod (argv[++i], NULL);
+    else if (!strcmp (argv[i], "--hog"))
+      hog = TRUE;
+    else if (!strcmp (argv[i], "--low-only"))
+      paced_modes = 1;
+    else if (!strcmp (argv[i], "--model") && i + 1 < argc)
       model_override = argv[++i];
     else if (g_str_has_prefix (argv[i], "--model="))
       model_override = argv[i] + strlen ("--model=");
@@ -572,6 +668,28 @@ main (int argc, char **argv)
   }
   argc = (int) names->len;
   argv = (char **) names->pdata;
+  if (paced_seconds > 0) {
+    /* As a real host's audio thread (JACK's run at SCHED_FIFO 10 and more): above the
+     * plugins' inference threads (the lowest SCHED_FIFO priority) and any hog. */
+    struct sched_param sp = { .sched_priority = sched_get_priority_min (SCHED_FIFO) + 9 };
+    gboolean fifo = pthread_setschedparam (pthread_self (), SCHED_FIFO, &sp) == 0;
+    printf ("paced host thread: %s\n", fifo ? "SCHED_FIFO 10" : "not real-time (refused)");
+    GThread *hog_thread = NULL;
+    if (hog) {
+      hog_running = 1;
+      hog_thread = g_thread_new ("hog", hog_main, NULL);
+    }
+    const int blocks[] = { 64, 256 };
+    for (gsize i = 0; i < G_N_ELEMENTS (benches); i++)
+      for (gsize b = 0; b < G_N_ELEMENTS (blocks); b++)
+        if (wanted (benches[i].name, argc, argv))
+          paced_bench (&benches[i], paced_seconds, blocks[b]);
+    if (hog_thread) {
+      hog_running = 0;
+      g_thread_join (hog_thread);
+    }
+    return 0;
+  }
   double ratios[G_N_ELEMENTS (benches)], medians[G_N_ELEMENTS (benches)];
   for (gsize i = 0; i < G_N_ELEMENTS (benches); i++) {
     ratios[i] = medians[i] = NAN;

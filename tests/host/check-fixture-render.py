@@ -6,7 +6,9 @@ Usage: check-fixture-render.py LABEL IN.f32 OUT.f32  (raw float32 mono, e.g. fro
 import array
 import sys
 
-LATENCY = 4096  # 2 blocks of 2048 frames: the fixture's block, no host block size announced
+# Low latency (the default): B (256 frames) + B again (no host block size announced) + M (fixed
+# by LATENT_RT_MARGIN_US=8000: 64 frames at 8 kHz); core/latent-rt.h.
+LATENCY = 256 + 256 + 64
 FRAMES = 24000  # 3 s at 8 kHz, as the host scripts render it
 
 

@@ -72,6 +72,17 @@ new_host (double rate, HostFeatures features)
   return host;
 }
 
+/* A host whose `latency_mode` control is `mode` (0 low, 1 safe) from activation. */
+static Host *
+new_host_mode (double rate, HostFeatures features, int mode)
+{
+  Host *host = host_new ("urn:latent:rave", rate, features);
+  g_assert_nonnull (host);
+  host_set_control (host, "latency_mode", (float) mode);
+  host_activate (host);
+  return host;
+}
+
 static void
 test_patterns (void)
 {
@@ -83,6 +94,7 @@ test_patterns (void)
     Host *host = new_host (RATE, full);
     float *y = run_pattern (host, x, patterns[i], 100 + i);
     int lat = (int) host_get_control (host, "latency");
+    g_test_message ("%s", host_log_text (host));
     g_assert_cmpint (lat, >, 0);
     g_assert_cmpfloat (host_get_control (host, "underruns"), ==, 0);
     if (!first) {
@@ -100,6 +112,8 @@ test_patterns (void)
     host_free (host);
   }
   g_test_message ("latency %d frames; identical for blocks 1, 64, 1000 and random", latency);
+  /* low: B (256 samples) + H (none announced: B) + M (8 ms at 8 kHz = 64) */
+  g_assert_cmpint (latency, ==, 256 + 256 + 64);
   g_free (first);
   g_free (x);
 }
@@ -107,16 +121,64 @@ test_patterns (void)
 static void
 test_impulse_latency (void)
 {
-  float *x = g_new0 (float, N_FRAMES), *y;
-  x[800] = 4.0f; /* one frame of 4 samples -> mean 1 -> decode: 1,1,1,1 */
-  Host *host = new_host (RATE, full);
-  y = run_pattern (host, x, 64, 1);
-  int first = -1;
-  for (int t = 0; t < N_FRAMES && first < 0; t++)
-    if (fabsf (y[t]) > 1e-6f)
-      first = t;
-  g_assert_cmpint (first - 800, ==, (int) host_get_control (host, "latency"));
-  g_assert_cmpfloat_with_epsilon (y[first], 1.0f, 1e-6);
+  /* Each latency mode: the impulse comes out exactly `latency` frames later (safe is
+   * B + max(B, H) = 2 * 2048; low B + B + M, no host block announced). */
+  int latencies[2];
+  for (int mode = 0; mode < 2; mode++) {
+    float *x = g_new0 (float, N_FRAMES), *y;
+    x[800] = 4.0f; /* one frame of 4 samples -> mean 1 -> decode: 1,1,1,1 */
+    Host *host = new_host_mode (RATE, full, mode);
+    y = run_pattern (host, x, 64, 1);
+    int first = -1;
+    for (int t = 0; t < N_FRAMES && first < 0; t++)
+      if (fabsf (y[t]) > 1e-6f)
+        first = t;
+    latencies[mode] = (int) host_get_control (host, "latency");
+    g_test_message ("%s: latency port %d, impulse delay %d", mode ? "safe" : "low",
+        latencies[mode], first - 800);
+    g_assert_cmpint (first - 800, ==, latencies[mode]);
+    g_assert_cmpfloat_with_epsilon (y[first], 1.0f, 1e-6);
+    host_free (host);
+    g_free (x);
+    g_free (y);
+  }
+  g_assert_cmpint (latencies[1], ==, 2 * 2048);
+  g_assert_cmpint (latencies[0], ==, 256 + 256 + 64);
+  g_assert_cmpint (latencies[0], <, latencies[1]);
+}
+
+/* Switching the latency control mid-stream reloads the model in the new mode: the latency port
+ * follows, and the output never falls silent. */
+static void
+test_latency_mode_switch (void)
+{
+  float *x = make_signal ();
+  Host *host = new_host_mode (RATE, full, 0);
+  float *y = g_new0 (float, N_FRAMES);
+  int low = -1, t = 0;
+  for (; t < N_FRAMES; t += 64) {
+    if (t == RATE) {
+      low = (int) host_get_control (host, "latency");
+      host_set_control (host, "latency_mode", 1);
+    }
+    host_run (host, x + t, y + t, 64);
+  }
+  int safe = (int) host_get_control (host, "latency");
+  g_test_message ("latency %d (low) -> %d (safe)", low, safe);
+  g_assert_cmpint (safe, ==, 2 * 2048);
+  g_assert_cmpint (low, <, safe);
+  int zeros = 0, worst = 0;
+  for (int i = low; i < N_FRAMES; i++) {
+    zeros = y[i] == 0.0f ? zeros + 1 : 0;
+    worst = MAX (worst, zeros);
+  }
+  g_assert_cmpint (worst, <, 4); /* a latent frame may be 0 by chance, not a gap */
+  /* Back to low: the port follows again. */
+  host_set_control (host, "latency_mode", 0);
+  for (t = 0; t < N_FRAMES; t += 64)
+    host_run (host, x + t, y + t, 64);
+  g_assert_cmpint ((int) host_get_control (host, "latency"), <, safe);
+  g_assert_cmpfloat (host_get_control (host, "underruns"), ==, 0);
   host_free (host);
   g_free (x);
   g_free (y);
@@ -437,10 +499,10 @@ test_state_threadsafe (gconstpointer refused)
 #define RS_FRAMES (RS_RATE * 2)
 
 static float *
-run_resampled (const float *x, int pattern, int *latency)
+run_resampled (const float *x, int pattern, int mode, int *latency)
 {
   g_setenv ("LATENT_LV2_DEFAULT_MODEL", resampled, TRUE);
-  Host *host = new_host (RS_RATE, full);
+  Host *host = new_host_mode (RS_RATE, full, mode);
   g_setenv ("LATENT_LV2_DEFAULT_MODEL", fixture, TRUE);
   float *y = g_new0 (float, RS_FRAMES);
   GRand *rand = g_rand_new_with_seed (3);
@@ -468,38 +530,45 @@ test_resampled_impulses (void)
   float *x = g_new0 (float, RS_FRAMES);
   for (guint i = 0; i < G_N_ELEMENTS (at); i++)
     x[at[i]] = 1.0f;
-  const int patterns[] = { 64, 1, 0, 4096 };
-  float *first = NULL;
-  int latency = 0;
-  for (guint k = 0; k < G_N_ELEMENTS (patterns); k++) {
-    int lat;
-    float *y = run_resampled (x, patterns[k], &lat);
-    if (!first) {
-      first = y;
-      latency = lat;
-      continue;
+  for (int mode = 0; mode < 2; mode++) {
+    const int patterns[] = { 64, 1, 0, 4096 };
+    float *first = NULL;
+    int latency = 0;
+    for (guint k = 0; k < G_N_ELEMENTS (patterns); k++) {
+      int lat;
+      float *y = run_resampled (x, patterns[k], mode, &lat);
+      if (!first) {
+        first = y;
+        latency = lat;
+        continue;
+      }
+      g_assert_cmpint (lat, ==, latency);
+      host_assert_same (y, first, RS_FRAMES, 0.0f, "resampled output across block patterns");
+      g_free (y);
     }
-    g_assert_cmpint (lat, ==, latency);
-    host_assert_same (y, first, RS_FRAMES, 0.0f, "resampled output across block patterns");
-    g_free (y);
+    /* Safe: latency beyond the stream's own 2 B (B = ceil(2048 * 44100 / 48000) = 1882); low:
+     * below it (B = ceil(256 * 44100 / 48000) = 236, + H (236) + M (8 ms: 353) + D). */
+    if (mode)
+      g_assert_cmpint (latency, >, 2 * 1882);
+    else
+      g_assert_cmpint (latency, <, 2 * 1882);
+    g_test_message ("%s: latency %d", mode ? "safe" : "low", latency);
+    for (guint i = 0; i < G_N_ELEMENTS (at); i++) {
+      int want = at[i] + latency;
+      int peak = host_peak_index (first, want - 400, want + 400);
+      g_test_message ("impulse at %d: peak at %d (+%d, latency %d), %.4f", at[i], peak,
+          peak - at[i], latency, first[peak]);
+      g_assert_cmpint (peak, ==, want);
+      g_assert_cmpfloat (first[peak], >, 0.8f);
+      /* Band-limited: the ringing dies away; nothing far from the peak. */
+      for (int t = want - 400; t < want + 400; t++)
+        if (abs (t - want) > 200)
+          g_assert_cmpfloat (fabsf (first[t]), <, 0.01f);
+    }
+    for (int t = 0; t < at[0] + latency - 400; t++)
+      g_assert_cmpfloat (fabsf (first[t]), <, 1e-6f);
+    g_free (first);
   }
-  /* Latency beyond the stream's own 2 B (B = ceil(2048 * 44100 / 48000) = 1882). */
-  g_assert_cmpint (latency, >, 2 * 1882);
-  for (guint i = 0; i < G_N_ELEMENTS (at); i++) {
-    int want = at[i] + latency;
-    int peak = host_peak_index (first, want - 400, want + 400);
-    g_test_message ("impulse at %d: peak at %d (+%d, latency %d), %.4f", at[i], peak,
-        peak - at[i], latency, first[peak]);
-    g_assert_cmpint (peak, ==, want);
-    g_assert_cmpfloat (first[peak], >, 0.8f);
-    /* Band-limited: the ringing dies away; nothing far from the peak. */
-    for (int t = want - 400; t < want + 400; t++)
-      if (abs (t - want) > 200)
-        g_assert_cmpfloat (fabsf (first[t]), <, 0.01f);
-  }
-  for (int t = 0; t < at[0] + latency - 400; t++)
-    g_assert_cmpfloat (fabsf (first[t]), <, 1e-6f);
-  g_free (first);
   g_free (x);
 }
 
@@ -511,7 +580,7 @@ test_resampled_sine (void)
   for (int t = 0; t < RS_FRAMES; t++)
     x[t] = 0.5f * sinf (2 * G_PI * 1000 * t / RS_RATE);
   int latency;
-  float *y = run_resampled (x, 64, &latency);
+  float *y = run_resampled (x, 64, 0, &latency);
   const int from = latency + 2000, n = RS_FRAMES - from;
   double hz = host_dominant_hz (y + from, 8192, RS_RATE, 900, 1100, 1);
   double ratio = host_rms (y + from, n) / host_rms (x + from - latency, n);
@@ -546,20 +615,23 @@ test_no_features (void)
 static void
 test_max_block_option (void)
 {
-  /* A host announcing 4096-frame blocks gets a latency that covers them. */
-  HostFeatures f = full;
-  f.max_block = 4096;
-  Host *host = new_host (RATE, f);
-  float *x = make_signal ();
-  float *y = run_pattern (host, x, 4096, 1);
-  int latency = (int) host_get_control (host, "latency");
-  g_assert_cmpint (latency, ==, 2048 + 4096);
-  float *ref = reference (x, latency, 0);
-  host_assert_same (y, ref, N_FRAMES, 1e-6f, "max block 4096");
-  host_free (host);
-  g_free (x);
-  g_free (y);
-  g_free (ref);
+  /* A host announcing 4096-frame blocks gets a latency that covers them: safe B + max(B, H),
+   * low B + H + M (M fixed here: 8 ms = 64 frames). */
+  for (int mode = 0; mode < 2; mode++) {
+    HostFeatures f = full;
+    f.max_block = 4096;
+    Host *host = new_host_mode (RATE, f, mode);
+    float *x = make_signal ();
+    float *y = run_pattern (host, x, 4096, 1);
+    int latency = (int) host_get_control (host, "latency");
+    g_assert_cmpint (latency, ==, mode ? 2048 + 4096 : 256 + 4096 + 64);
+    float *ref = reference (x, latency, 0);
+    host_assert_same (y, ref, N_FRAMES, 1e-6f, "max block 4096");
+    host_free (host);
+    g_free (x);
+    g_free (y);
+    g_free (ref);
+  }
 }
 
 static void
@@ -595,10 +667,15 @@ main (int argc, char **argv)
   bad_file = LATENT_TEST_DATA "/not-torchscript.ts";
   resampled = LATENT_TEST_DATA "/identity-48k.ts";
   g_setenv ("LATENT_LV2_DEFAULT_MODEL", fixture, TRUE);
+  /* Low latency's compute margin fixed (8 ms = 64 frames at 8 kHz) rather than measured, so
+   * every host here gets the same latency, whatever the machine's load
+   * (core/latent-rt.h; test-lv2-rt-safety and bench-lv2 use measured margins). */
+  g_setenv ("LATENT_RT_MARGIN_US", "8000", TRUE);
   if (!g_getenv ("LV2_PATH"))
     g_setenv ("LV2_PATH", LATENT_LV2_PATH, TRUE);
   g_test_add_func ("/rave/patterns", test_patterns);
   g_test_add_func ("/rave/impulse-latency", test_impulse_latency);
+  g_test_add_func ("/rave/latency-mode-switch", test_latency_mode_switch);
   g_test_add_func ("/rave/bypass-bias-wet", test_bypass_and_bias);
   g_test_add_func ("/rave/patch-set/worker", test_patch_set_worker);
   g_test_add_func ("/rave/patch-set/own-thread", test_patch_set_own_thread);

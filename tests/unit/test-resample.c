@@ -183,6 +183,60 @@ test_rt_stream (void)
   g_free (x);
 }
 
+/* Low latency (issue 14): block choice, margin formula, and L = B + H + M (+ D) exactly, with
+ * the margin measured (no LATENT_RT_MARGIN_US here): an impulse comes out exactly the
+ * reported latency later, resampled or not. */
+static void
+test_rt_low_latency (void)
+{
+  g_assert_cmpint (latent_rt_block_count (1024, LATENT_RT_LATENCY_LOW), ==, 1);
+  g_assert_cmpint (latent_rt_block_count (1024, LATENT_RT_LATENCY_SAFE), ==, 2);
+  g_assert_cmpint (latent_rt_block_count (2048, LATENT_RT_LATENCY_SAFE), ==, 1);
+  g_assert_cmpint (latent_rt_block_count (4, LATENT_RT_LATENCY_LOW), ==, 64);
+  g_assert_cmpint (latent_rt_block_count (4, LATENT_RT_LATENCY_SAFE), ==, 512);
+  /* 1 ms step: 2 * 1 ms + 3 ms = 221 frames at 44.1 kHz, rounded up to 256. */
+  g_assert_cmpint (latent_rt_margin_frames (1000, 44100), ==, 256);
+  const int n = 44100 * 2;
+  float *x = g_new0 (float, n);
+  const int at[] = { 5000, 20001, 60007 };
+  for (guint i = 0; i < G_N_ELEMENTS (at); i++)
+    x[at[i]] = 1.0f;
+  for (int resampled = 0; resampled < 2; resampled++) {
+    int calls = 0;
+    LatentRtProcessor proc = { .block = 1024, .in_channels = 1, .out_channels = 1,
+      .process = identity, .user_data = &calls };
+    LatentRtConfig config = { .rate = 44100, .model_rate = resampled ? 48000 : 0, .threads = 1,
+      .max_host_block = 64, .latency = LATENT_RT_LATENCY_LOW };
+    LatentRtStream *rt = latent_rt_stream_new_custom (&proc, &config, NULL);
+    g_assert_nonnull (rt);
+    g_assert_cmpint (latent_rt_stream_get_latency_mode (rt), ==, LATENT_RT_LATENCY_LOW);
+    int B = latent_rt_stream_get_block (rt), M = latent_rt_stream_get_margin (rt);
+    int D = latent_rt_stream_get_resample_delay (rt);
+    g_assert_cmpint (M % LATENT_RT_MARGIN_STEP, ==, 0);
+    g_assert_cmpint (M, >=, 44100 * LATENT_RT_MARGIN_FLOOR_US / 1000000);
+    g_assert_cmpint (latent_rt_stream_get_latency (rt), ==, B + 64 + M + D);
+    float *y = g_new0 (float, n);
+    for (int t = 0; t < n; t += 64)
+      latent_rt_stream_process (rt, x + t, y + t, NULL, (uint32_t) MIN (64, n - t),
+          LATENT_RT_WAIT_ALWAYS);
+    int lat = latent_rt_stream_get_latency (rt);
+    g_test_message ("%s: B %d + H 64 + M %d (slowest step %.0f us) + D %d = %d",
+        resampled ? "48 kHz model" : "same rate", B, M,
+        latent_rt_stream_get_measured_step_us (rt), D, lat);
+    for (guint i = 0; i < G_N_ELEMENTS (at); i++) {
+      int p = peak (y, at[i] + lat - 300, MIN (n, at[i] + lat + 300));
+      g_assert_cmpint (p, ==, at[i] + lat);
+      g_assert_cmpfloat (y[p], >, 0.8f);
+    }
+    if (!resampled)
+      for (int t = 0; t < n; t++)
+        g_assert_cmpfloat (y[t], ==, t >= lat ? x[t - lat] : 0.0f);
+    latent_rt_stream_free (rt);
+    g_free (y);
+  }
+  g_free (x);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -190,5 +244,6 @@ main (int argc, char **argv)
   g_test_add_func ("/resample/alignment", test_alignment);
   g_test_add_func ("/resample/hold", test_hold);
   g_test_add_func ("/resample/rt-stream", test_rt_stream);
+  g_test_add_func ("/resample/rt-low-latency", test_rt_low_latency);
   return g_test_run ();
 }
