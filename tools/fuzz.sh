@@ -37,10 +37,12 @@ if ! command -v "$clang" >/dev/null; then
   echo "fuzz: SKIP: $clang is not installed (apt-get install clang)" >&2
   exit 77
 fi
-# The runtime's name depends on clang's layout: lib/linux/libclang_rt.fuzzer-ARCH.a (clang 14)
-# or lib/TRIPLE/libclang_rt.fuzzer.a (per-target runtime directories).
+# The runtime's name depends on clang's layout: lib/linux/libclang_rt.fuzzer-ARCH.a (clang 14,
+# and Debian 13's clang 19, whose --print-runtime-dir names lib/TRIPLE all the same) or
+# lib/TRIPLE/libclang_rt.fuzzer.a (per-target runtime directories).
 runtime_dir=$("$clang" --print-runtime-dir)
-if [ ! -f "$runtime_dir/libclang_rt.fuzzer-$(uname -m).a" ] && [ ! -f "$runtime_dir/libclang_rt.fuzzer.a" ]; then
+if [ ! -f "$runtime_dir/libclang_rt.fuzzer-$(uname -m).a" ] && [ ! -f "$runtime_dir/libclang_rt.fuzzer.a" ] \
+    && [ ! -f "$(dirname "$runtime_dir")/linux/libclang_rt.fuzzer-$(uname -m).a" ]; then
   major=$("$clang" -dumpversion | cut -d. -f1)
   echo "fuzz: SKIP: clang's libFuzzer runtime is not in $runtime_dir (apt-get install libclang-rt-$major-dev)" >&2
   exit 77
