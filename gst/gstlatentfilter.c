@@ -817,9 +817,11 @@ load_model (GstLatentFilter *self)
   LatentStream *stream = NULL;
   LatentMethodInfo info = { 0 };
   int in_ratio = 0, out_ratio = 0;
-  if (model && block == 0 && latent_model_get_method_info (model, method, &info, NULL))
-    /* (else latent_stream_new says why) A 1:1 method (forward) states no granularity in its
-     * _params, and real ones need their model's ratio: it keeps the safe block. */
+  /* (else latent_stream_new says why) A 1:1 method (forward) states no granularity in its
+   * _params, and real ones need their model's ratio: it keeps the safe block. An AFTER
+   * export's timbre answers one whole chunk per call: core picks that block (block 0). */
+  if (model && block == 0 && strcmp (method, "timbre") != 0
+      && latent_model_get_method_info (model, method, &info, NULL))
     block = latent_rt_method_block (&info, info.in_ratio == info.out_ratio
         ? LATENT_RT_LATENCY_SAFE : mode);
   if (model)
