@@ -376,18 +376,25 @@ latent_after_set_guidance (LatentAfter *after, double structure, double timbre, 
   return TRUE;
 }
 
+/* The timbre vector: each timbre dim's mean over `frames` planar frames. */
+static void
+set_timbre_to_means (LatentAfter *after, const float *planar, int frames)
+{
+  for (int d = 0; d < after->info.timbre_dims; d++) {
+    double sum = 0.0;
+    for (int f = 0; f < frames; f++)
+      sum += planar[d * frames + f];
+    after->timbre[d] = (float) (sum / frames);
+  }
+}
+
 gboolean
 latent_after_update_timbre (LatentAfter *after, const float *audio, GError **error)
 {
-  const int dims = after->info.timbre_dims, chunk = after->info.chunk;
+  const int chunk = after->info.chunk;
   if (!latent_model_run (after->model, "timbre", audio, after->block, after->timbre_frames, error))
     return FALSE;
-  for (int d = 0; d < dims; d++) {
-    double sum = 0.0;
-    for (int f = 0; f < chunk; f++)
-      sum += after->timbre_frames[d * chunk + f];
-    after->timbre[d] = (float) (sum / chunk);
-  }
+  set_timbre_to_means (after, after->timbre_frames, chunk);
   return TRUE;
 }
 
@@ -417,12 +424,7 @@ latent_after_set_timbre_from_map (LatentAfter *after, float x, float y, GError *
   }
   if (!latent_model_run (after->model, "map2latent", after->map_in, n, after->map_out, error))
     return FALSE;
-  for (int d = 0; d < dims; d++) {
-    double sum = 0.0;
-    for (int t = 0; t < n; t++)
-      sum += after->map_out[d * n + t];
-    after->timbre[d] = (float) (sum / n);
-  }
+  set_timbre_to_means (after, after->map_out, n);
   return TRUE;
 }
 
