@@ -135,12 +135,13 @@ for t in "${targets[@]}"; do
   [ "$seconds" -gt 0 ] || limit=(-runs=0)
   # latent-caps: the leaks LeakSanitizer sees there are GStreamer's caps parser's (lsan.supp);
   # on Debian 13 their stacks stop in GLib's g_malloc, before libgstreamer, so the suppression
-  # cannot match: leak checking is off for that target (crashes and UB still count).
-  leaks=()
-  [ "$t" != latent-caps ] || leaks=(-detect_leaks=0)
+  # cannot match: leak checking is off for that target (crashes and UB still count), both
+  # libFuzzer's per-input check and LeakSanitizer's check at exit.
+  leaks=() asan_options=$ASAN_OPTIONS
+  [ "$t" != latent-caps ] || { leaks=(-detect_leaks=0); asan_options+=:detect_leaks=0; }
   # A fixed seed (LATENT_FUZZ_SEED, default 1) keeps the test suite's smoke run repeatable;
   # set LATENT_FUZZ_SEED=0 for libFuzzer's random seed in long runs.
-  "$exe" "${limit[@]}" "${leaks[@]}" -seed="${LATENT_FUZZ_SEED:-1}" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+  ASAN_OPTIONS=$asan_options "$exe" "${limit[@]}" "${leaks[@]}" -seed="${LATENT_FUZZ_SEED:-1}" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
       -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" "$seeds" >"$log" 2>&1
   rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
