@@ -141,6 +141,11 @@ void latent_voices_next_frame (LatentVoices *voices);
  * then, so a note shorter than a frame still shows in its frame. Real-time safe. */
 void latent_voices_reduce (int n_poly, const float *samples, int ratio, int frames,
     float *planar);
+/* The same reduction on rows that carry other channels beside the voices (the LV2 plugin's
+ * input rows: timbre audio, the voices, x, y): rows of `row_channels` floats whose voice
+ * values start at channel `first_channel`. Reads in place (no scratch copy). */
+void latent_voices_reduce_rows (int n_poly, const float *rows, int row_channels,
+    int first_channel, int ratio, int frames, float *planar);
 
 G_END_DECLS
 

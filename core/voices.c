@@ -149,16 +149,16 @@ latent_voices_next_frame (LatentVoices *voices)
 }
 
 void
-latent_voices_reduce (int n_poly, const float *samples, int ratio, int frames, float *planar)
+latent_voices_reduce_rows (int n_poly, const float *rows, int row_channels, int first_channel,
+    int ratio, int frames, float *planar)
 {
-  const int channels = 2 * n_poly;
   for (int f = 0; f < frames; f++) {
+    const float *frame = rows + (gsize) f * ratio * row_channels + first_channel;
     for (int v = 0; v < n_poly; v++) {
       /* The first sample's pitch, unless a louder (or any sounding) sample comes later. */
-      const float *first = samples + (gsize) f * ratio * channels;
-      float pitch = first[2 * v], velocity = first[2 * v + 1];
+      float pitch = frame[2 * v], velocity = frame[2 * v + 1];
       for (int i = 1; i < ratio; i++) {
-        const float *s = first + (gsize) i * channels;
+        const float *s = frame + (gsize) i * row_channels;
         if (s[2 * v + 1] > velocity) {
           velocity = s[2 * v + 1];
           pitch = s[2 * v];
@@ -168,4 +168,10 @@ latent_voices_reduce (int n_poly, const float *samples, int ratio, int frames, f
       planar[(2 * v + 1) * frames + f] = velocity;
     }
   }
+}
+
+void
+latent_voices_reduce (int n_poly, const float *samples, int ratio, int frames, float *planar)
+{
+  latent_voices_reduce_rows (n_poly, samples, 2 * n_poly, 0, ratio, frames, planar);
 }

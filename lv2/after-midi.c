@@ -11,10 +11,8 @@
  * it ends the voices' frame, so a note shorter than a frame still shows
  * in it. While a new model takes over, both engines get every event (the new one does not
  * know notes held before it started). The worker reduces the samples to latent frames
- * (latent_voices_reduce: per voice the loudest velocity in the frame) and renders. */
+ * (latent_voices_reduce_rows: per voice the loudest velocity in the frame) and renders. */
 #include "after-plugin.h"
-
-#include <string.h>
 
 enum {
   MIDI_PORT_CONTROL,
@@ -34,19 +32,6 @@ enum {
   MIDI_PORT_Y,
   MIDI_PORT_LATENCY_MODE, /* 0 low, 1 safe (core/latent-rt.h) */
 };
-
-/* Worker: input frames [chunk * ratio][in_channels] (timbre audio, then 2 per voice) to
- * planar note channels [2 * n_poly][chunk]. */
-void
-after_midi_notes (const float *in, int in_channels, int n_poly, int ratio, int chunk,
-    float *scratch, float *planar)
-{
-  const int notes = 2 * n_poly, samples = chunk * ratio;
-  for (int t = 0; t < samples; t++)
-    memcpy (scratch + (gsize) t * notes, in + (gsize) t * in_channels + 1,
-        sizeof (float) * notes);
-  latent_voices_reduce (n_poly, scratch, ratio, chunk, planar);
-}
 
 static LV2_Handle
 midi_instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_path,

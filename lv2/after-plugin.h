@@ -97,8 +97,4 @@ const void *after_extension_data (const char *uri);
 void after_run (AfterPlugin *self, uint32_t n_samples,
     void (*fill) (AfterPlugin *self, AfterEngine *engine, uint32_t done, uint32_t n));
 
-/* lv2/after-midi.c: the worker's reduction of per-sample voices to latent frames. */
-void after_midi_notes (const float *in, int in_channels, int n_poly, int ratio, int chunk,
-    float *scratch, float *planar);
-
 #endif

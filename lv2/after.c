@@ -46,7 +46,7 @@ typedef struct {
   int block, chunk, ratio, n_poly, n_timbre, in_channels;
   int steps;
   float guidance_structure, guidance_timbre;
-  float *structure, *timbre_audio, *scratch, *planar;
+  float *structure, *timbre_audio, *planar;
   int xy_channel;                     /* x, then y: the last two input channels */
   bool has_map;                       /* the model has a usable map2latent */
   LatentTerrainWorkspace *workspace;  /* for the timbre terrain; worker only */
@@ -60,7 +60,6 @@ work_free (gpointer data)
   latent_after_free (w->after);
   g_free (w->structure);
   g_free (w->timbre_audio);
-  g_free (w->scratch);
   g_free (w->planar);
   latent_terrain_workspace_free (w->workspace);
   g_free (w);
@@ -135,7 +134,8 @@ work_process (gpointer data, const float *in, float *out, int block, GError **er
       w->structure[t] = in[(gsize) t * c];
     return latent_after_render (w->after, w->structure, out, error);
   }
-  after_midi_notes (in, c, w->n_poly, w->ratio, w->chunk, w->scratch, w->planar);
+  /* MIDI rows: timbre audio, then pitch and velocity per voice (lv2/after-midi.c). */
+  latent_voices_reduce_rows (w->n_poly, in, c, 1, w->ratio, w->chunk, w->planar);
   return latent_after_render (w->after, w->planar, out, error);
 }
 
@@ -206,7 +206,6 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
   w->guidance_structure = w->guidance_timbre = NAN;
   w->structure = g_new0 (float, w->block);
   w->timbre_audio = g_new0 (float, w->block);
-  w->scratch = g_new0 (float, (gsize) w->block * 2 * MAX (1, w->n_poly));
   w->planar = g_new0 (float, (gsize) w->chunk * 2 * MAX (1, w->n_poly));
   AfterEngine *engine = g_new0 (AfterEngine, 1);
   engine->ratio = w->ratio;

@@ -1,7 +1,8 @@
 /* Fuzzes MIDI bytes -> voices (core/voices.c): latent_voices_apply_midi, the one parser behind
  * aftertransfer's `midi` pad (a GStreamer buffer: one or more messages, running status) and
  * urn:latent:after-midi (an LV2 MIDI event), then the per-sample recording and the reduction
- * to latent frames that the LV2 plugin does (latent_voices_write / next_frame / reduce).
+ * to latent frames that the LV2 plugin does (latent_voices_write / next_frame /
+ * reduce_rows on its rows of timbre audio, voices, x and y).
  *
  * Input: n_poly (1 byte), ratio (1 byte), then events until the input ends: a length byte
  * (0..31), that many MIDI bytes (any: truncated messages, SysEx, running status, stray data)
@@ -13,7 +14,9 @@
  * - real-time bytes are transparent: the same bytes with a MIDI clock (0xF8) inserted at a
  *   fuzz-chosen place leave every voice as without it (the MIDI specification allows them
  *   between the bytes of any message);
- * - all notes off (CC 123) silences every voice by the next frame. */
+ * - all notes off (CC 123) silences every voice by the next frame;
+ * - reduce_rows on the plugin's rows (voices between other channels) gives what reduce gives
+ *   on bare voice rows. */
 #include "fuzz-input.h"
 #include "latent.h"
 
@@ -21,6 +24,8 @@
 #include <stdlib.h>
 
 #define MAX_SAMPLES 1024
+/* The LV2 plugin's input rows: timbre audio, 2 * n_poly voice values, x, y. */
+#define ROW_EXTRA 3
 
 static void
 fail (const char *what)
@@ -35,6 +40,27 @@ check_values (const float *values, int n_poly)
   for (int i = 0; i < 2 * n_poly; i++)
     if (!(values[i] >= 0.0f && values[i] <= 127.0f) || values[i] != (float) (int) values[i])
       fail (i % 2 ? "a velocity outside 0..127" : "a pitch outside 0..127");
+}
+
+/* The same samples inside the plugin's wider rows (other channels -1: never a velocity that
+ * wins) reduce to the same frames. */
+static void
+check_reduce_rows (int n_poly, const float *samples, int ratio, int frames, const float *planar)
+{
+  const int values = 2 * n_poly, row = values + ROW_EXTRA;
+  const gsize n = (gsize) frames * ratio;
+  float *rows = g_new (float, MAX (n, 1) * row);
+  float *from_rows = g_new (float, (gsize) MAX (frames, 1) * values);
+  for (gsize i = 0; i < n; i++) {
+    for (int c = 0; c < row; c++)
+      rows[i * row + c] = -1.0f;
+    memcpy (rows + i * row + 1, samples + i * values, sizeof (float) * values);
+  }
+  latent_voices_reduce_rows (n_poly, rows, row, 1, ratio, frames, from_rows);
+  if (memcmp (from_rows, planar, sizeof (float) * values * frames) != 0)
+    fail ("reduce_rows on the plugin's rows differs from reduce");
+  g_free (rows);
+  g_free (from_rows);
 }
 
 int
@@ -78,6 +104,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   const int frames = recorded / ratio;
   float *planar = g_new0 (float, (gsize) MAX (frames, 1) * values);
   latent_voices_reduce (n_poly, samples, ratio, frames, planar);
+  check_reduce_rows (n_poly, samples, ratio, frames, planar);
   for (int f = 0; f < frames; f++) {
     float frame[2 * LATENT_AFTER_MAX_POLY];
     for (int c = 0; c < values; c++)

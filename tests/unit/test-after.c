@@ -171,6 +171,43 @@ test_voices_midi (void)
   latent_voices_free (voices);
 }
 
+/* How one buffer of several messages reads (aftertransfer gets whole GStreamer buffers, the
+ * LV2 plugin one event each): running status across a SysEx in the middle, velocity 0 after
+ * running status, and a message cut off at the end of a buffer, which the next buffer does
+ * not complete (running status lasts within one call only). */
+static void
+test_voices_midi_buffers (void)
+{
+  LatentVoices *voices = latent_voices_new (4);
+  /* Note 60 on, a SysEx, then 62 with its own status and 64 by running status. */
+  const guint8 sysex_inside[] = { 0x91, 60, 100, 0xF0, 0x43, 0x12, 0x00, 0xF7, 0x91, 62, 90,
+    64, 80 };
+  g_assert_true (latent_voices_apply_midi (voices, sysex_inside, sizeof sysex_inside));
+  g_assert_cmpfloat (shown_velocity (voices, 60), ==, 100);
+  g_assert_cmpfloat (shown_velocity (voices, 62), ==, 90);
+  g_assert_cmpfloat (shown_velocity (voices, 64), ==, 80);
+  /* Running status note-on with velocity 0 ends 62 and 64 but not 60. */
+  const guint8 offs[] = { 0x91, 62, 0, 64, 0 };
+  latent_voices_apply_midi (voices, offs, sizeof offs);
+  latent_voices_next_frame (voices);
+  g_assert_cmpfloat (shown_velocity (voices, 62), ==, -1);
+  g_assert_cmpfloat (shown_velocity (voices, 64), ==, -1);
+  g_assert_cmpfloat (shown_velocity (voices, 60), ==, 100);
+  /* A buffer that ends inside a note-on: the whole message before it counts, the cut one
+   * does not, and the next buffer's lone data byte does not finish it. */
+  const guint8 cut[] = { 0x92, 65, 70, 0x92, 67 }, rest[] = { 50 };
+  latent_voices_apply_midi (voices, cut, sizeof cut);
+  latent_voices_apply_midi (voices, rest, sizeof rest);
+  g_assert_cmpfloat (shown_velocity (voices, 65), ==, 70);
+  g_assert_cmpfloat (shown_velocity (voices, 67), ==, -1);
+  /* A SysEx cut at the end of a buffer swallows nothing of the next one. */
+  const guint8 open_sysex[] = { 0xF0, 0x7D, 0x01 }, note[] = { 0x90, 69, 40 };
+  g_assert_false (latent_voices_apply_midi (voices, open_sysex, sizeof open_sysex));
+  g_assert_true (latent_voices_apply_midi (voices, note, sizeof note));
+  g_assert_cmpfloat (shown_velocity (voices, 69), ==, 40);
+  latent_voices_free (voices);
+}
+
 /* Per-sample voice states reduce to frames keeping short notes: voice 0 plays 60 for 3
  * samples in frame 0 only; voice 1 holds 64 from frame 1 on. */
 static void
@@ -193,6 +230,31 @@ test_voices_reduce (void)
   g_assert_cmpfloat (planar[3 * FRAMES + 0], ==, 0);
   g_assert_cmpfloat (planar[2 * FRAMES + 1], ==, 64);
   g_assert_cmpfloat (planar[3 * FRAMES + 1], ==, 50);
+}
+
+/* The LV2 plugin's rows carry the timbre sample before the voices and x, y after them:
+ * reduce_rows reads the voices in place, as reduce does on bare voice rows. */
+static void
+test_voices_reduce_rows (void)
+{
+  enum { RATIO_S = 4, FRAMES = 2, POLY = 2, ROW = 1 + 2 * POLY + 2 };
+  float rows[FRAMES * RATIO_S * ROW], bare[FRAMES * RATIO_S * 2 * POLY];
+  for (int i = 0; i < FRAMES * RATIO_S; i++)
+    for (int c = 0; c < ROW; c++) {
+      /* timbre and x, y loud (999) so reading the wrong channels shows */
+      const gboolean voice = c >= 1 && c <= 2 * POLY;
+      const float value = voice ? (float) ((i * 7 + c * 3) % 11) * ((c - 1) % 2 ? 10 : 1) : 999;
+      rows[i * ROW + c] = value;
+      if (voice)
+        bare[i * 2 * POLY + c - 1] = value;
+    }
+  float from_rows[2 * POLY * FRAMES], from_bare[2 * POLY * FRAMES];
+  latent_voices_reduce_rows (POLY, rows, ROW, 1, RATIO_S, FRAMES, from_rows);
+  latent_voices_reduce (POLY, bare, RATIO_S, FRAMES, from_bare);
+  for (int i = 0; i < 2 * POLY * FRAMES; i++) {
+    g_assert_cmpfloat (from_rows[i], ==, from_bare[i]);
+    g_assert_cmpfloat (from_rows[i], <, 999);
+  }
 }
 
 static void
@@ -452,7 +514,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/after/voices", test_voices);
   g_test_add_func ("/after/voices-midi", test_voices_midi);
+  g_test_add_func ("/after/voices-midi-buffers", test_voices_midi_buffers);
   g_test_add_func ("/after/voices-reduce", test_voices_reduce);
+  g_test_add_func ("/after/voices-reduce-rows", test_voices_reduce_rows);
   g_test_add_func ("/after/audio-info", test_audio_info);
   g_test_add_func ("/after/audio-render", test_audio_render);
   g_test_add_func ("/after/midi-render", test_midi_render);
