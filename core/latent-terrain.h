@@ -165,6 +165,63 @@ gboolean latent_terrain_dataset_save_json (const LatentTerrainDataset *dataset,
     const char *path, GError **error);
 char *latent_terrain_dataset_to_json (const LatentTerrainDataset *dataset);
 
+/* ------------------------------------------- control coordinates for latent frames */
+
+/* The one rule by which a latent frame gets its control coordinate, wherever coordinates come
+ * from (terrainplay's coordinate stream, terraintrain's coords pad, the LV2 terrain plugin's x
+ * and y inputs): the control signal at the frame's centre time, interpolated linearly between
+ * the two samples around it (no sample-and-hold, no mean). Before the first sample it holds
+ * the first, after the last the last; a non-finite value reads as 0.
+ *
+ * A control signal: n samples of dims floats (interleaved); sample i stands at times[i]
+ * (ascending) or, with times NULL, at time i (a uniform stream, in samples). A uniform stream
+ * cut into blocks may pass `previous`: the sample before values[0], at time -1. */
+typedef struct {
+  const float *values;
+  const double *times;
+  gsize n;
+  int dims;
+  const float *previous;
+} LatentControlSignal;
+
+/* Where the centre of latent frame `frame` lies in a uniform stream of `sample_rate` samples
+ * per second, when a frame covers `ratio` samples at `frame_rate` (latent frame k covers
+ * [k*R/SR, (k+1)*R/SR) s; sample i stands at i/r s): (2k+1)*R*r / (2*SR), in samples. */
+double latent_terrain_frame_centre (guint64 frame, int ratio, int frame_rate, int sample_rate);
+/* The signal's coordinate at `time` (see the rule above), written to out (dims floats).
+ * cursor (may be NULL; start at 0) speeds up ascending times on a timed signal. Real-time
+ * safe: reads the caller's buffers only. */
+void latent_terrain_sample_control (const LatentControlSignal *signal, double time,
+    gsize *cursor, float *out);
+
+/* ---------------------------------------------------------- layouts */
+
+/* Coordinates for latents that come without any (terraintrain without a coords pad, `latent
+ * terrain train --layout`): where each latent frame goes on the control canvas. */
+typedef enum {
+  LATENT_TERRAIN_LAYOUT_STRAIGHT, /* one straight path per fragment along x, fragments apart in y */
+  LATENT_TERRAIN_LAYOUT_PCA,      /* each frame at its latent's projection on the principal axes */
+} LatentTerrainLayout;
+
+/* Canvas units per latent frame along a straight path, and between neighbouring paths. */
+#define LATENT_TERRAIN_LAYOUT_FRAME_SPACING 0.25f
+#define LATENT_TERRAIN_LAYOUT_PATH_SPACING 4.0f
+/* PCA layout: one standard deviation along a principal axis spans this many canvas units. */
+#define LATENT_TERRAIN_LAYOUT_PCA_SCALE 4.0f
+
+/* "straight", "pca": the names terraintrain's `layout` property and the CLI take. */
+const char *latent_terrain_layout_name (LatentTerrainLayout layout);
+gboolean latent_terrain_layout_from_name (const char *name, LatentTerrainLayout *layout);
+
+/* Lays out n fragments: fragment f has n_frames[f] latent frames of latent_dims floats at
+ * latents[f]; its coordinates, n_frames[f] * control_dims floats, go to out[f] (caller's
+ * memory, overwritten). Straight paths are centred on x = 0, path i at
+ * y = (i - (n-1)/2) * PATH_SPACING (with one control dim: end to end along x, one PATH_SPACING
+ * apart). PCA uses the first min(control_dims, 2) principal axes of all frames; other dims
+ * are 0. */
+void latent_terrain_layout (LatentTerrainLayout layout, const float *const *latents,
+    const gsize *n_frames, guint n, int latent_dims, int control_dims, float *const *out);
+
 /* ---------------------------------------------------------- training */
 
 /* Trains a copy of a network on a dataset in its own GThread: MSE loss, Adam as

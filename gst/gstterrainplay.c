@@ -95,30 +95,22 @@ current_publisher (GstTerrainPlay *self)
   return self->file;
 }
 
-/* Writes frames [k_next, k_end) to out. `in` holds samples [n_in - n_buf, n_in); a sample
- * index below that is n_in - n_buf - 1 (kept in `last`), beyond n_in - 1 holds the last one. */
+/* Writes frames [k_next, k_end) to out. `in` holds samples [n_in - n_buf, n_in); the sample
+ * before them is kept in `last`. Coordinates: the core rule (latent_terrain_sample_control). */
 static void
 render_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf,
     float *out)
 {
-  const int d = self->control_dims, l = self->latent_dims;
+  const int l = self->latent_dims;
   const guint64 first = self->n_in - n_buf;
-  const guint64 den = 2 * (guint64) self->out_rate;
+  const LatentControlSignal signal = {
+    .values = in, .n = n_buf, .dims = self->control_dims, .previous = self->last,
+  };
   LatentTerrainPublisher *pub = current_publisher (self);
   for (guint64 k = self->k_next; k < k_end; k++, out += l) {
-    guint64 num = (2 * k + 1) * (guint64) self->out_ratio * self->in_rate;
-    guint64 i = num / den;
-    float w = (float) (num % den) / (float) den;
-    if (i >= self->n_in - 1) {
-      i = self->n_in - 1;
-      w = 0.0f;
-    }
-    const float *a = i >= first ? in + (i - first) * d : self->last;
-    const float *b = w > 0.0f ? in + (i + 1 - first) * d : a;
-    for (int c = 0; c < d; c++) {
-      float v = a[c] + w * (b[c] - a[c]);
-      self->x[c] = isfinite (v) ? v : 0.0f; /* a NaN coordinate plays the origin */
-    }
+    const double centre = latent_terrain_frame_centre (k, self->out_ratio, self->out_rate,
+        self->in_rate);
+    latent_terrain_sample_control (&signal, centre - (double) first, NULL, self->x);
     if (!pub || !latent_terrain_publisher_forward (pub, self->x, out, self->workspace))
       memset (out, 0, sizeof (float) * l);
   }

@@ -28,7 +28,7 @@ struct _GstTerrainTrain {
   LatentTerrainConfig config;
   gboolean live;
   guint64 seed;
-  TerrainLayout layout;
+  LatentTerrainLayout layout;
 
   /* Each owned by its pad's streaming thread. */
   PadState latent, coords;

@@ -56,9 +56,9 @@ layout_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    { TERRAIN_LAYOUT_STRAIGHT, "One straight path per fragment, paths apart", "straight" },
-    { TERRAIN_LAYOUT_PCA, "Each frame at its latent's projection on the two principal axes "
-      "of all latents (similar sounds close)", "pca" },
+    { LATENT_TERRAIN_LAYOUT_STRAIGHT, "One straight path per fragment, paths apart", "straight" },
+    { LATENT_TERRAIN_LAYOUT_PCA, "Each frame at its latent's projection on the two principal "
+      "axes of all latents (similar sounds close)", "pca" },
     { 0, NULL, NULL },
   };
   if (g_once_init_enter (&type))
@@ -480,7 +480,7 @@ gst_terrain_train_init (GstTerrainTrain *self)
   self->batch_size = LATENT_TERRAIN_DEFAULT_BATCH;
   self->learning_rate = LATENT_TERRAIN_DEFAULT_LR;
   self->seed = 1;
-  self->layout = TERRAIN_LAYOUT_STRAIGHT;
+  self->layout = LATENT_TERRAIN_LAYOUT_STRAIGHT;
 }
 
 static void
@@ -540,7 +540,7 @@ gst_terrain_train_class_init (GstTerrainTrainClass *klass)
           "Seed of the initial weights and of the shuffling", 0, G_MAXUINT64, 1, rw));
   g_object_class_install_property (oc, PROP_LAYOUT, g_param_spec_enum ("layout", "Layout",
           "Where fragments go on the canvas when the coords pad is not linked",
-          layout_get_type (), TERRAIN_LAYOUT_STRAIGHT, rw));
+          layout_get_type (), LATENT_TERRAIN_LAYOUT_STRAIGHT, rw));
   gst_element_class_add_static_pad_template (ec, &latent_template);
   gst_element_class_add_static_pad_template (ec, &coords_template);
   gst_element_class_set_static_metadata (ec, "Latent Terrain trainer", "Sink/Audio",

@@ -74,7 +74,7 @@ build_dataset (GstTerrainTrain *self, WorkerData *w, guint n, gboolean coords_us
   LatentTerrainDataset *dataset = latent_terrain_dataset_new (control_dims, latent_dims);
   TerrainFragment **latents = (TerrainFragment **) w->latents->pdata;
   GST_OBJECT_LOCK (self);
-  TerrainLayout layout = self->layout;
+  LatentTerrainLayout layout = self->layout;
   GST_OBJECT_UNLOCK (self);
   float **laid_out = coords_used ? NULL
       : terrain_layout_coordinates (layout, latents, n, control_dims);

@@ -35,16 +35,15 @@ voice_process (gpointer data, const float *in, float *out, int block, GError **e
   int frames = block / v->ratio;
   float x[LATENT_TERRAIN_MAX_CONTROL_DIMS] = { 0 };
   float z[LATENT_TERRAIN_MAX_LATENT_DIMS];
+  /* x, y at each frame's centre (the core rule, as terrainplay); 1-dim terrains take x. */
+  const LatentControlSignal xy = { .values = in, .n = (gsize) frames * v->ratio, .dims = 2 };
   for (int f = 0; f < frames; f++) {
-    double sum_x = 0, sum_y = 0;
-    const float *c = in + (gsize) f * v->ratio * 2;
-    for (int i = 0; i < v->ratio; i++) {
-      sum_x += c[2 * i];
-      sum_y += c[2 * i + 1];
-    }
-    x[0] = (float) (sum_x / v->ratio);
+    float at_centre[2];
+    latent_terrain_sample_control (&xy, latent_terrain_frame_centre (f, v->ratio, 1, 1), NULL,
+        at_centre);
+    x[0] = at_centre[0];
     if (v->control_dims > 1)
-      x[1] = (float) (sum_y / v->ratio);
+      x[1] = at_centre[1];
     latent_terrain_forward (v->terrain, x, z, v->workspace);
     for (int d = 0; d < v->latent_dims; d++)
       v->latents[(gsize) d * frames + f] = z[d];

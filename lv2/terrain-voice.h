@@ -1,6 +1,7 @@
 /* urn:latent:terrain's inference: a LatentRtStream (core/latent-rt.h) whose worker turns
  * coordinates into audio. Input: 2 interleaved channels (x, y) at audio rate; per latent frame
- * the terrain runs at the frame's mean coordinate (1-dim terrains use x only, dims past the
+ * the terrain runs at the coordinate of the frame's centre, interpolated linearly (the core
+ * rule, latent_terrain_sample_control; 1-dim terrains use x only, dims past the
  * second get 0), then the decoder's `decode` turns the frames into audio (channels averaged to
  * mono). Output: 1 channel. */
 #ifndef LATENT_LV2_TERRAIN_VOICE_H

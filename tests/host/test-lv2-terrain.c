@@ -6,8 +6,10 @@
  * pitch, y the loudness, measured on the output.
  *
  * Fixture decoder: tests/data/stateful-codec.ts (8000 Hz, decode takes 2 latents at ratio 4
- * and repeats latent 0), so the plugin's output is exactly latent 0 of the terrain at the mean
- * smoothed coordinate of each 4-sample frame. Fixture terrains (2 -> 2, small) are made here
+ * and repeats latent 0), so the plugin's output is exactly latent 0 of the terrain at the
+ * smoothed coordinate of each 4-sample frame's centre (the core rule every terrain caller
+ * shares: the centre, interpolated linearly; the plugin took the frame's mean before).
+ * Fixture terrains (2 -> 2, small) are made here
  * with the core API. */
 #include "host-checks.h"
 #include "compile-check.h"
@@ -62,7 +64,7 @@ smooth_coefficient (double rate)
 }
 
 /* What the plugin must output with the fixture decoder: latent 0 of `terrain_path` at each
- * frame's mean smoothed coordinate, delayed by `latency`. */
+ * frame's smoothed coordinate at its centre, delayed by `latency`. */
 static float *
 reference (const char *terrain_path, const Point *points, int n_points, int latency)
 {
@@ -83,12 +85,13 @@ reference (const char *terrain_path, const Point *points, int n_points, int late
   }
   float *y = g_new0 (float, N_FRAMES);
   for (int f = 0; (f + 1) * RATIO + latency <= N_FRAMES; f++) {
-    double mx = 0, my = 0;
-    for (int i = 0; i < RATIO; i++) {
-      mx += coords[2 * (f * RATIO + i)];
-      my += coords[2 * (f * RATIO + i) + 1];
-    }
-    float xy[2] = { (float) (mx / RATIO), (float) (my / RATIO) }, z[8];
+    /* Frame f covers samples [f*R, (f+1)*R): its centre lies at (f + 1/2) * R, between
+     * samples `at` and at + 1 (with R = 4 exactly on sample 4f + 2). */
+    const double centre = (f + 0.5) * RATIO;
+    const int at = (int) floor (centre);
+    const float w = (float) (centre - at);
+    const float *c0 = coords + 2 * at, *c1 = coords + 2 * MIN (at + 1, N_FRAMES - 1);
+    float xy[2] = { c0[0] + w * (c1[0] - c0[0]), c0[1] + w * (c1[1] - c0[1]) }, z[8];
     g_assert_true (latent_terrain_forward (t, xy, z, ws));
     for (int i = 0; i < RATIO; i++)
       y[latency + f * RATIO + i] = z[0];
