@@ -86,10 +86,63 @@ check_writable (const char *path)
   return ok;
 }
 
+/* --layout: the dataset's latents, fragment by fragment, at the coordinates a core layout gives
+ * them (as terraintrain without a coords pad); the dataset's own coordinates are dropped. */
+static LatentTerrainDataset *
+lay_out_dataset (const LatentTerrainDataset *dataset, LatentTerrainLayout layout,
+    int control_dims)
+{
+  const guint n = latent_terrain_dataset_get_n_fragments (dataset);
+  const int latent_dims = latent_terrain_dataset_get_latent_dims (dataset);
+  const float **latents = g_new (const float *, MAX (n, 1));
+  gsize *n_frames = g_new (gsize, MAX (n, 1));
+  float **coords = g_new (float *, MAX (n, 1));
+  for (guint f = 0; f < n; f++) {
+    const float *ignored_coords;
+    latent_terrain_dataset_get_fragment (dataset, f, &n_frames[f], &ignored_coords,
+        &latents[f]);
+    coords[f] = g_new (float, n_frames[f] * control_dims);
+  }
+  latent_terrain_layout (layout, latents, n_frames, n, latent_dims, control_dims, coords);
+  LatentTerrainDataset *laid_out = latent_terrain_dataset_new (control_dims, latent_dims);
+  for (guint f = 0; f < n; f++) {
+    latent_terrain_dataset_add_fragment (laid_out, coords[f], latents[f], n_frames[f]);
+    g_free (coords[f]);
+  }
+  g_free (coords);
+  g_free (n_frames);
+  g_free (latents);
+  return laid_out;
+}
+
+/* --layout NAME: *dataset becomes its laid-out copy, with --control-dims (default 2, as
+ * terraintrain's control-dims) control dims. */
+static gboolean
+apply_layout_option (const char *layout_name, int control_dims, LatentTerrainDataset **dataset)
+{
+  LatentTerrainLayout layout;
+  if (!latent_terrain_layout_from_name (layout_name, &layout)) {
+    latent_cli_fail ("terrain train: --layout takes %s or %s, not \"%s\"",
+        latent_terrain_layout_name (LATENT_TERRAIN_LAYOUT_STRAIGHT),
+        latent_terrain_layout_name (LATENT_TERRAIN_LAYOUT_PCA), layout_name);
+    return FALSE;
+  }
+  const int dims = control_dims ? control_dims : 2;
+  if (dims < 1 || dims > LATENT_TERRAIN_MAX_CONTROL_DIMS) {
+    latent_cli_fail ("terrain train: --control-dims must be 1..%d (got %d)",
+        LATENT_TERRAIN_MAX_CONTROL_DIMS, dims);
+    return FALSE;
+  }
+  LatentTerrainDataset *laid_out = lay_out_dataset (*dataset, layout, dims);
+  latent_terrain_dataset_free (*dataset);
+  *dataset = laid_out;
+  return TRUE;
+}
+
 int
 latent_cli_terrain_train (int argc, char **argv)
 {
-  char *dataset_path = NULL, *out_path = NULL, *from_path = NULL;
+  char *dataset_path = NULL, *out_path = NULL, *from_path = NULL, *layout_name = NULL;
   int epochs = LATENT_TERRAIN_DEFAULT_EPOCHS, batch = LATENT_TERRAIN_DEFAULT_BATCH;
   int control_dims = 0;
   double lr = LATENT_TERRAIN_DEFAULT_LR;
@@ -115,6 +168,11 @@ latent_cli_terrain_train (int argc, char **argv)
       "Sigma of the Fourier matrix; 0 = no Fourier mapping (0.1)", "S" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of initialisation and shuffling (1)",
       "N" },
+    { "layout", 0, 0, G_OPTION_ARG_STRING, &layout_name,
+      "Place the dataset's latents by a layout instead of its coordinates, as terraintrain's "
+      "layout property: straight (one straight path per fragment) or pca (each frame at its "
+      "projection on the two principal axes); control dims 2 unless --control-dims",
+      "straight|pca" },
     { NULL },
   };
   int status = 1;
@@ -141,7 +199,7 @@ latent_cli_terrain_train (int argc, char **argv)
   if (!check_writable (out_path))
     goto out;
   dataset = latent_terrain_dataset_load_json (dataset_path, &error);
-  if (!dataset)
+  if (!dataset || (layout_name && !apply_layout_option (layout_name, control_dims, &dataset)))
     goto out;
   int dataset_dims = latent_terrain_dataset_get_control_dims (dataset);
   if (control_dims && control_dims != dataset_dims) {
@@ -206,6 +264,7 @@ out:
   g_free (dataset_path);
   g_free (out_path);
   g_free (from_path);
+  g_free (layout_name);
   return status;
 }
 
