@@ -2,13 +2,7 @@
 # `latent terrain train --layout straight|pca`: the dataset's latents are placed by a core
 # layout (as terraintrain's `layout` property) instead of the dataset's coordinates.
 #   test-cli-layout.sh LATENT_BINARY
-set -uo pipefail
-latent=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-failures=0
-fail () { echo "FAIL: $*"; failures=$((failures + 1)); }
+source "$(dirname "$0")/cli-test-common.sh" "$1"
 
 # Two control dims in the file, three fragments with different latents.
 cat > data.json <<'JSON'
@@ -36,12 +30,8 @@ train --out one.pt --layout straight --control-dims 1 || fail "--control-dims 1:
 [ "$(control_dims one.pt)" = 1 ] || fail "--layout straight --control-dims 1: not 1 control dim"
 train --out bad.pt --control-dims 1 && fail "--control-dims 1 without --layout was accepted"
 # Names as terraintrain's property takes them; anything else is refused, no file written.
-if train --out bad.pt --layout circle; then
-  fail "--layout circle accepted"
-else
-  grep -qF -- '--layout takes straight or pca, not "circle"' out.txt \
-    || fail "--layout circle: $(tail -1 out.txt)"
-fi
+expect_error '--layout takes straight or pca, not "circle"' \
+  "$latent" terrain train --dataset data.json --out bad.pt --layout circle
 [ -e bad.pt ] && fail "a refused run wrote bad.pt"
 echo "cli-layout: $failures failure(s)"
 [ "$failures" -eq 0 ]

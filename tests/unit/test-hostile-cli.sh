@@ -2,23 +2,7 @@
 # The `latent` CLI against careless or hostile input (issue 12): each case must end with a clear
 # error and exit 1 (never a signal), and leave files as they were.
 #   test-hostile-cli.sh LATENT_BINARY
-set -uo pipefail
-latent=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-failures=0
-fail () { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect_error NEEDLE COMMAND...: exit status 1 (not a crash) and NEEDLE in the message.
-expect_error () {
-  local needle=$1; shift
-  "$@" >out.txt 2>&1
-  local status=$?
-  if [ "$status" -ne 1 ]; then fail "$* exited $status, expected 1: $(tail -2 out.txt)"; return; fi
-  grep -qF -- "$needle" out.txt || fail "$*: no '$needle' in: $(tail -2 out.txt)"
-  echo "ok: $(tail -1 out.txt)"
-}
+source "$(dirname "$0")/cli-test-common.sh" "$1"
 
 cat > data.json <<'JSON'
 {"coordinates": {"1": {"0": [0.0, 0.5, 1.0, 1.5], "1": [0.0, 0.1, 0.2, 0.3]},
