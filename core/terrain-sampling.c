@@ -8,10 +8,13 @@
 double
 latent_terrain_frame_centre (guint64 frame, int ratio, int frame_rate, int sample_rate)
 {
-  /* (2k+1) * R * r / (2 * SR): the integer product keeps the position exact where it is a
-   * whole sample, so the same frame reads the same samples in every caller. */
-  const double numerator = (double) ((2 * frame + 1) * (guint64) ratio * (guint64) sample_rate);
-  return numerator / (2.0 * (double) frame_rate);
+  /* (2k+1) * R * r / (2 * SR) as whole samples plus a fraction: in integers the whole part
+   * stays exact however long the stream (a double holds the product exactly only below 2^53,
+   * some 35 minutes of RAVE frames at 48 kHz), so a centre on a sample reads that sample. */
+  const guint64 numerator = (2 * frame + 1) * (guint64) ratio * (guint64) sample_rate;
+  const guint64 denominator = 2 * (guint64) frame_rate;
+  return (double) (numerator / denominator)
+      + (double) (numerator % denominator) / (double) denominator;
 }
 
 static const float *
