@@ -24,6 +24,7 @@
 #include "gstterrainplay.h"
 #include "gstterraintrain.h"
 #include "latent-caps.h"
+#include "latent-timing.h"
 #include "latent.h"
 
 #include <math.h>
@@ -52,9 +53,7 @@ struct _GstTerrainPlay {
   gboolean follow_mismatch;
   int in_rate;
   gint caps_refused; /* atomic: the negotiation error was posted (once per run) */
-  GstSegment segment;
-  gboolean have_ts0;
-  GstClockTime ts0;
+  GstLatentTiming timing;           /* segment, ts0, draining */
   guint64 n_in, k_next;             /* samples since ts0, next frame to produce */
   float *last, *x;                  /* sample n_in - 1; the interpolated coordinate */
 };
@@ -136,17 +135,13 @@ push_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf
   gst_buffer_map (buf, &map, GST_MAP_WRITE);
   render_frames (self, k_end, in, n_buf, (float *) map.data);
   gst_buffer_unmap (buf, &map);
-  GstClockTime start = self->ts0 + latent_frames_to_time (self->k_next, self->out_ratio,
-      self->out_rate);
-  GstClockTime end = self->ts0 + latent_frames_to_time (k_end, self->out_ratio, self->out_rate);
+  GstLatentTiming *t = &self->timing;
+  GstClockTime end = gst_latent_timing_at (t, k_end, self->out_ratio, self->out_rate);
   if (at_end)
-    end = MIN (end, self->ts0 + latent_frames_to_time (self->n_in, 1, self->in_rate));
-  GST_BUFFER_PTS (buf) = start;
-  GST_BUFFER_DURATION (buf) = end - start;
-  GST_BUFFER_OFFSET (buf) = self->k_next;
-  GST_BUFFER_OFFSET_END (buf) = k_end;
-  if (self->k_next == 0)
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+    end = MIN (end, gst_latent_timing_at (t, self->n_in, 1, self->in_rate));
+  gst_latent_timing_stamp (t, buf,
+      gst_latent_timing_at (t, self->k_next, self->out_ratio, self->out_rate), end,
+      self->k_next, k_end);
   self->k_next = k_end;
   return gst_pad_push (self->srcpad, buf);
 }
@@ -170,14 +165,14 @@ frames_total (GstTerrainPlay *self, guint64 n)
   return (n * self->out_rate + rr - 1) / rr;
 }
 
+/* GstLatentTimingOps.drain: the frames whose centre lies beyond the last sample hold it. */
 static GstFlowReturn
-drain (GstTerrainPlay *self)
+drain (GstElement *element)
 {
-  GstFlowReturn ret = GST_FLOW_OK;
-  if (self->have_ts0 && self->n_in > 0)
-    ret = push_frames (self, frames_total (self, self->n_in), NULL, 0, TRUE);
-  self->have_ts0 = FALSE;
-  return ret;
+  GstTerrainPlay *self = GST_TERRAIN_PLAY (element);
+  if (!self->timing.started || self->n_in == 0)
+    return GST_FLOW_OK;
+  return push_frames (self, frames_total (self, self->n_in), NULL, 0, TRUE);
 }
 
 static GstFlowReturn
@@ -191,10 +186,8 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
       GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("terrainplay: buffer before caps"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  if (!self->have_ts0) {
-    GstClockTime pts = GST_BUFFER_PTS (buf);
-    self->ts0 = GST_CLOCK_TIME_IS_VALID (pts) ? pts : self->segment.start;
-    self->have_ts0 = TRUE;
+  if (!self->timing.started) {
+    gst_latent_timing_start (&self->timing, GST_BUFFER_PTS (buf));
     self->n_in = self->k_next = 0;
   }
   GstMapInfo map;
@@ -219,9 +212,11 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
 
 /* ------------------------------------------------------------- events */
 
+/* GstLatentTimingOps.set_caps. */
 static gboolean
-set_sink_caps (GstTerrainPlay *self, GstCaps *caps)
+set_sink_caps (GstElement *element, GstCaps *caps)
 {
+  GstTerrainPlay *self = GST_TERRAIN_PLAY (element);
   LatentCapsInfo info;
   char *reason = NULL;
   if (latent_audio_caps_parse (caps, &info, &reason) && info.channels != self->control_dims)
@@ -243,51 +238,15 @@ set_sink_caps (GstTerrainPlay *self, GstCaps *caps)
   return ok || !gst_pad_is_linked (self->srcpad);
 }
 
+static const GstLatentTimingOps timing_ops = {
+  .drain = drain,
+  .set_caps = set_sink_caps,
+};
+
 static gboolean
 sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
-  GstTerrainPlay *self = GST_TERRAIN_PLAY (parent);
-  switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_CAPS: {
-      GstCaps *caps;
-      gst_event_parse_caps (event, &caps);
-      GstCaps *current = gst_pad_get_current_caps (pad);
-      gboolean same = current && gst_caps_is_equal (current, caps);
-      gst_clear_caps (&current);
-      if (same) { /* re-sent caps: the stream goes on */
-        gst_event_unref (event);
-        return TRUE;
-      }
-      drain (self);
-      gboolean ok = set_sink_caps (self, caps);
-      gst_event_unref (event);
-      return ok;
-    }
-    case GST_EVENT_SEGMENT: {
-      drain (self);
-      const GstSegment *seg;
-      gst_event_parse_segment (event, &seg);
-      if (seg->format == GST_FORMAT_TIME) {
-        gst_segment_copy_into (seg, &self->segment);
-      } else { /* output time is counted in time */
-        gst_segment_init (&self->segment, GST_FORMAT_TIME);
-        guint32 seqnum = gst_event_get_seqnum (event);
-        gst_event_unref (event);
-        event = gst_event_new_segment (&self->segment);
-        gst_event_set_seqnum (event, seqnum);
-      }
-      return gst_pad_push_event (self->srcpad, event);
-    }
-    case GST_EVENT_EOS:
-      drain (self);
-      return gst_pad_push_event (self->srcpad, event);
-    case GST_EVENT_FLUSH_STOP:
-      self->have_ts0 = FALSE;
-      gst_segment_init (&self->segment, GST_FORMAT_TIME);
-      return gst_pad_push_event (self->srcpad, event);
-    default:
-      return gst_pad_event_default (pad, parent, event);
-  }
+  return gst_latent_timing_sink_event (&GST_TERRAIN_PLAY (parent)->timing, pad, event);
 }
 
 /* Sink: the control-dims caps first, then the template, so that a wrong channel count gets
@@ -490,8 +449,7 @@ close_sources (GstTerrainPlay *self)
 static void
 reset_stream (GstTerrainPlay *self)
 {
-  gst_segment_init (&self->segment, GST_FORMAT_TIME);
-  self->have_ts0 = FALSE;
+  gst_latent_timing_reset (&self->timing);
   self->in_rate = 0;
   g_atomic_int_set (&self->caps_refused, 0);
   self->follow_mismatch = FALSE;
@@ -568,7 +526,7 @@ gst_terrain_play_init (GstTerrainPlay *self)
   gst_pad_set_query_function (self->srcpad, src_query);
   gst_pad_use_fixed_caps (self->srcpad);
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
-  gst_segment_init (&self->segment, GST_FORMAT_TIME);
+  gst_latent_timing_init (&self->timing, GST_ELEMENT (self), self->srcpad, &timing_ops);
 }
 
 static void
