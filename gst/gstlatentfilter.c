@@ -282,7 +282,8 @@ gst_latent_filter_refuse_caps (GstLatentFilter *self, const char *reason, const 
   if (reason)
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", reason), ("%s", debug));
   else
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("%s: %s", gst_latent_filter_element_name (self), debug));
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("%s: %s",
+        gst_latent_filter_element_name (self), debug));
 }
 
 static GstCaps *
@@ -300,7 +301,8 @@ gst_latent_filter_query_caps (GstLatentFilter *self, GstPad *pad, GstCaps *filte
     result = templ;
     templ = NULL;
   } else {
-    result = gst_latent_filter_model_caps (self, GST_PAD_DIRECTION (pad), gst_latent_filter_current_rate (p));
+    result = gst_latent_filter_model_caps (self, GST_PAD_DIRECTION (pad),
+        gst_latent_filter_current_rate (p));
     if (gst_latent_filter_current_rate (p) == 0) {
       /* Model without a rate: any rate the other side allows. */
       GstPad *other = pad == p->sinkpad ? p->srcpad : p->sinkpad;
@@ -322,7 +324,8 @@ gst_latent_filter_query_caps (GstLatentFilter *self, GstPad *pad, GstCaps *filte
             : g_strdup ("any rate");
         char *reason = g_strdup_printf ("%s: model %s (method %s) takes %d channel(s) at %s, "
             "upstream offers %s; put audioconvert ! audioresample before %s",
-            gst_latent_filter_element_name (self), gst_latent_filter_model_path (p), p->method, p->info.in_channels, rate, got,
+            gst_latent_filter_element_name (self), gst_latent_filter_model_path (p), p->method,
+                p->info.in_channels, rate, got,
             gst_latent_filter_element_name (self));
         char *debug = g_strdup_printf ("model caps: %s", want);
         gst_latent_filter_refuse_caps (self, reason, debug);

@@ -44,7 +44,7 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (LATENT_AUDIO_CAPS_TEMPLATE_STRING));
 
 static float
-value_to_float (const GValue *v)
+gst_rave_decode_value_to_float (const GValue *v)
 {
   if (G_VALUE_HOLDS_FLOAT (v))
     return g_value_get_float (v);
@@ -60,12 +60,12 @@ value_to_float (const GValue *v)
 }
 
 static void
-set_array (GstRaveDecode *self, FloatArray *dst, const GValue *value)
+gst_rave_decode_set_array (GstRaveDecode *self, FloatArray *dst, const GValue *value)
 {
   guint n = gst_value_array_get_size (value);
   float *values = g_new0 (float, MAX (n, 1));
   for (guint i = 0; i < n; i++)
-    values[i] = value_to_float (gst_value_array_get_value (value, i));
+    values[i] = gst_rave_decode_value_to_float (gst_value_array_get_value (value, i));
   g_mutex_lock (&self->affine_lock);
   float *old = dst->values;
   dst->values = values;
@@ -76,7 +76,7 @@ set_array (GstRaveDecode *self, FloatArray *dst, const GValue *value)
 }
 
 static void
-get_array (GstRaveDecode *self, FloatArray *src, GValue *value)
+gst_rave_decode_get_array (GstRaveDecode *self, FloatArray *src, GValue *value)
 {
   g_mutex_lock (&self->affine_lock);
   guint n = src->n;
@@ -98,10 +98,10 @@ gst_rave_decode_set_property (GObject *object, guint prop_id, const GValue *valu
   GstRaveDecode *self = GST_RAVE_DECODE (object);
   switch (prop_id) {
     case PROP_BIAS:
-      set_array (self, &self->bias, value);
+      gst_rave_decode_set_array (self, &self->bias, value);
       break;
     case PROP_SCALE:
-      set_array (self, &self->scale, value);
+      gst_rave_decode_set_array (self, &self->scale, value);
       break;
     default:
       gst_latent_filter_set_property (object, prop_id, value, pspec);
@@ -115,10 +115,10 @@ gst_rave_decode_get_property (GObject *object, guint prop_id, GValue *value, GPa
   GstRaveDecode *self = GST_RAVE_DECODE (object);
   switch (prop_id) {
     case PROP_BIAS:
-      get_array (self, &self->bias, value);
+      gst_rave_decode_get_array (self, &self->bias, value);
       break;
     case PROP_SCALE:
-      get_array (self, &self->scale, value);
+      gst_rave_decode_get_array (self, &self->scale, value);
       break;
     default:
       gst_latent_filter_get_property (object, prop_id, value, pspec);
@@ -128,7 +128,7 @@ gst_rave_decode_get_property (GObject *object, guint prop_id, GValue *value, GPa
 
 /* Streaming thread: pick up new bias/scale if the setter published some. */
 static void
-before_process (GstLatentFilter *filter, LatentStream *stream)
+gst_rave_decode_before_process (GstLatentFilter *filter, LatentStream *stream)
 {
   GstRaveDecode *self = GST_RAVE_DECODE (filter);
   if (!g_atomic_int_get (&self->affine_dirty) || !self->cur_bias)
@@ -147,7 +147,7 @@ before_process (GstLatentFilter *filter, LatentStream *stream)
 }
 
 static void
-stream_created (GstLatentFilter *filter, LatentStream *stream)
+gst_rave_decode_stream_created (GstLatentFilter *filter, LatentStream *stream)
 {
   GstRaveDecode *self = GST_RAVE_DECODE (filter);
   self->cur_n = latent_stream_get_info (stream)->in_channels;
@@ -156,7 +156,7 @@ stream_created (GstLatentFilter *filter, LatentStream *stream)
   self->cur_bias = g_new0 (float, self->cur_n);
   self->cur_scale = g_new0 (float, self->cur_n);
   g_atomic_int_set (&self->affine_dirty, 1);
-  before_process (filter, stream);
+  gst_rave_decode_before_process (filter, stream);
 }
 
 static void
@@ -184,14 +184,14 @@ gst_rave_decode_class_init (GstRaveDecodeClass *klass)
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstLatentFilterClass *filter_class = GST_LATENT_FILTER_CLASS (klass);
-  gobject_class->set_property = gst_rave_decode_set_property;
-  gobject_class->get_property = gst_rave_decode_get_property;
-  gobject_class->finalize = gst_rave_decode_finalize;
+  gobject_class->set_property = GST_DEBUG_FUNCPTR (gst_rave_decode_set_property);
+  gobject_class->get_property = GST_DEBUG_FUNCPTR (gst_rave_decode_get_property);
+  gobject_class->finalize = GST_DEBUG_FUNCPTR (gst_rave_decode_finalize);
   filter_class->sink_is_latent = TRUE;
   filter_class->src_is_latent = FALSE;
   filter_class->lenient_sink_caps = TRUE;
-  filter_class->before_process = before_process;
-  filter_class->stream_created = stream_created;
+  filter_class->before_process = GST_DEBUG_FUNCPTR (gst_rave_decode_before_process);
+  filter_class->stream_created = GST_DEBUG_FUNCPTR (gst_rave_decode_stream_created);
 
   gst_latent_filter_class_install_properties (gobject_class, "decode");
   const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |

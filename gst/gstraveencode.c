@@ -27,8 +27,8 @@ gst_rave_encode_class_init (GstRaveEncodeClass *klass)
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstLatentFilterClass *filter_class = GST_LATENT_FILTER_CLASS (klass);
   /* GObject does not inherit set/get_property: point at the base's handlers. */
-  G_OBJECT_CLASS (klass)->set_property = gst_latent_filter_set_property;
-  G_OBJECT_CLASS (klass)->get_property = gst_latent_filter_get_property;
+  G_OBJECT_CLASS (klass)->set_property = GST_DEBUG_FUNCPTR (gst_latent_filter_set_property);
+  G_OBJECT_CLASS (klass)->get_property = GST_DEBUG_FUNCPTR (gst_latent_filter_get_property);
   filter_class->sink_is_latent = FALSE;
   filter_class->src_is_latent = TRUE;
   filter_class->lenient_sink_caps = FALSE;

@@ -71,7 +71,7 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
 
 /* Picks up the followed trainer's weights (once, without waiting) and says which to play. */
 static LatentTerrainPublisher *
-current_publisher (GstTerrainPlay *self)
+gst_terrain_play_current_publisher (GstTerrainPlay *self)
 {
   if (self->train && !self->followed && !self->follow_mismatch) {
     self->followed = gst_terrain_train_try_ref_publisher (self->train);
@@ -97,13 +97,13 @@ current_publisher (GstTerrainPlay *self)
 /* Writes frames [k_next, k_end) to out. `in` holds samples [n_in - n_buf, n_in); a sample
  * index below that is n_in - n_buf - 1 (kept in `last`), beyond n_in - 1 holds the last one. */
 static void
-render_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf,
+gst_terrain_play_render_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf,
     float *out)
 {
   const int d = self->control_dims, l = self->latent_dims;
   const guint64 first = self->n_in - n_buf;
   const guint64 den = 2 * (guint64) self->out_rate;
-  LatentTerrainPublisher *pub = current_publisher (self);
+  LatentTerrainPublisher *pub = gst_terrain_play_current_publisher (self);
   for (guint64 k = self->k_next; k < k_end; k++, out += l) {
     guint64 num = (2 * k + 1) * (guint64) self->out_ratio * self->in_rate;
     guint64 i = num / den;
@@ -124,7 +124,7 @@ render_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_b
 }
 
 static GstFlowReturn
-push_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf,
+gst_terrain_play_push_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf,
     gboolean at_end)
 {
   if (k_end <= self->k_next)
@@ -133,7 +133,7 @@ push_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf
   GstBuffer *buf = gst_buffer_new_allocate (NULL, n * self->latent_dims * sizeof (float), NULL);
   GstMapInfo map;
   gst_buffer_map (buf, &map, GST_MAP_WRITE);
-  render_frames (self, k_end, in, n_buf, (float *) map.data);
+  gst_terrain_play_render_frames (self, k_end, in, n_buf, (float *) map.data);
   gst_buffer_unmap (buf, &map);
   GstLatentTiming *t = &self->timing;
   GstClockTime end = gst_latent_timing_at (t, k_end, self->out_ratio, self->out_rate);
@@ -149,7 +149,7 @@ push_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf
 /* Frames whose centre is at or before sample n - 1: (2k+1)*R*r <= 2*(n-1)*SR, so with
  * q = floor(2*(n-1)*SR / (R*r)) they are k = 0 .. (q-1)/2. */
 static guint64
-frames_ready (GstTerrainPlay *self, guint64 n)
+gst_terrain_play_frames_ready (GstTerrainPlay *self, guint64 n)
 {
   if (n == 0)
     return 0;
@@ -159,7 +159,7 @@ frames_ready (GstTerrainPlay *self, guint64 n)
 
 /* All frames starting before the input's end: ceil(N*SR / (r*R)). */
 static guint64
-frames_total (GstTerrainPlay *self, guint64 n)
+gst_terrain_play_frames_total (GstTerrainPlay *self, guint64 n)
 {
   guint64 rr = (guint64) self->out_ratio * self->in_rate;
   return (n * self->out_rate + rr - 1) / rr;
@@ -167,16 +167,17 @@ frames_total (GstTerrainPlay *self, guint64 n)
 
 /* GstLatentTimingOps.drain: the frames whose centre lies beyond the last sample hold it. */
 static GstFlowReturn
-drain (GstElement *element)
+gst_terrain_play_drain (GstElement *element)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (element);
   if (!self->timing.started || self->n_in == 0)
     return GST_FLOW_OK;
-  return push_frames (self, frames_total (self, self->n_in), NULL, 0, TRUE);
+  return gst_terrain_play_push_frames (self, gst_terrain_play_frames_total (self, self->n_in),
+      NULL, 0, TRUE);
 }
 
 static GstFlowReturn
-chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
+gst_terrain_play_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (parent);
   if (self->in_rate == 0) {
@@ -202,7 +203,8 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
   if (n_buf > 0) {
     self->n_in += n_buf;
     const float *in = (const float *) map.data;
-    ret = push_frames (self, frames_ready (self, self->n_in), in, n_buf, FALSE);
+    ret = gst_terrain_play_push_frames (self, gst_terrain_play_frames_ready (self, self->n_in), in,
+        n_buf, FALSE);
     memcpy (self->last, in + (n_buf - 1) * d, sizeof (float) * d);
   }
   gst_buffer_unmap (buf, &map);
@@ -214,7 +216,7 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
 
 /* GstLatentTimingOps.set_caps. */
 static gboolean
-set_sink_caps (GstElement *element, GstCaps *caps)
+gst_terrain_play_set_sink_caps (GstElement *element, GstCaps *caps)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (element);
   LatentCapsInfo info;
@@ -238,13 +240,13 @@ set_sink_caps (GstElement *element, GstCaps *caps)
   return ok || !gst_pad_is_linked (self->srcpad);
 }
 
-static const GstLatentTimingOps timing_ops = {
-  .drain = drain,
-  .set_caps = set_sink_caps,
+static const GstLatentTimingOps gst_terrain_play_timing_ops = {
+  .drain = gst_terrain_play_drain,
+  .set_caps = gst_terrain_play_set_sink_caps,
 };
 
 static gboolean
-sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
+gst_terrain_play_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
   return gst_latent_timing_sink_event (&GST_TERRAIN_PLAY (parent)->timing, pad, event);
 }
@@ -252,7 +254,7 @@ sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 /* Sink: the control-dims caps first, then the template, so that a wrong channel count gets
  * set_sink_caps' precise error (audioconvert must not remix coordinates silently). */
 static gboolean
-sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
+gst_terrain_play_sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (parent);
   if (GST_QUERY_TYPE (query) != GST_QUERY_CAPS)
@@ -264,7 +266,7 @@ sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
 }
 
 static gboolean
-src_query (GstPad *pad, GstObject *parent, GstQuery *query)
+gst_terrain_play_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (parent);
   switch (GST_QUERY_TYPE (query)) {
@@ -295,7 +297,7 @@ src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 /* ------------------------------------------------------------- states */
 
 static GstTerrainTrain *
-find_train (GstTerrainPlay *self, const char *name)
+gst_terrain_play_find_train (GstTerrainPlay *self, const char *name)
 {
   GstObject *top = gst_object_ref (GST_OBJECT (self)), *parent;
   while ((parent = gst_object_get_parent (top))) {
@@ -318,7 +320,7 @@ find_train (GstTerrainPlay *self, const char *name)
 
 /* Latent rate, ratio and count from an autoencoder's encode method. */
 static gboolean
-read_model (GstTerrainPlay *self, int *rate, int *ratio, int *latents)
+gst_terrain_play_read_model (GstTerrainPlay *self, int *rate, int *ratio, int *latents)
 {
   GError *error = NULL;
   LatentMethodInfo info;
@@ -345,7 +347,8 @@ read_model (GstTerrainPlay *self, int *rate, int *ratio, int *latents)
 }
 
 static gboolean
-check_dims (GstTerrainPlay *self, const char *what, int expected, const char *where, int found)
+gst_terrain_play_check_dims (GstTerrainPlay *self, const char *what, int expected,
+    const char *where, int found)
 {
   if (expected == found)
     return TRUE;
@@ -356,7 +359,7 @@ check_dims (GstTerrainPlay *self, const char *what, int expected, const char *wh
 
 /* NULL -> READY: load the terrain, read the model, find the followed trainer. */
 static gboolean
-open_sources (GstTerrainPlay *self)
+gst_terrain_play_open_sources (GstTerrainPlay *self)
 {
   GError *error = NULL;
   LatentTerrainConfig config = { 0 }, train_config = { 0 };
@@ -378,22 +381,24 @@ open_sources (GstTerrainPlay *self)
     self->file = latent_terrain_publisher_new (terrain);
     latent_terrain_free (terrain);
   }
-  if (self->model_path && !read_model (self, &model_rate, &model_ratio, &model_latents))
+  if (self->model_path && !gst_terrain_play_read_model (self, &model_rate, &model_ratio,
+      &model_latents))
     return FALSE;
   if (self->model_path && self->terrain_path) {
     char *where = g_strdup_printf ("model %s (encode's latents)", self->model_path);
-    gboolean ok = check_dims (self, "latent dims", config.latent_dims, where, model_latents);
+    gboolean ok = gst_terrain_play_check_dims (self, "latent dims", config.latent_dims, where,
+        model_latents);
     g_free (where);
     if (!ok)
       return FALSE;
   }
   if (self->follow) {
-    if (!(self->train = find_train (self, self->follow)))
+    if (!(self->train = gst_terrain_play_find_train (self, self->follow)))
       return FALSE;
     gst_terrain_train_get_config (self->train, &train_config);
     if (self->terrain_path) {
       char *where = g_strdup_printf ("followed %s (property control-dims)", self->follow);
-      gboolean ok = check_dims (self, "control dims", config.control_dims, where,
+      gboolean ok = gst_terrain_play_check_dims (self, "control dims", config.control_dims, where,
           train_config.control_dims);
       g_free (where);
       if (!ok)
@@ -435,7 +440,7 @@ open_sources (GstTerrainPlay *self)
 }
 
 static void
-close_sources (GstTerrainPlay *self)
+gst_terrain_play_close_sources (GstTerrainPlay *self)
 {
   g_clear_pointer (&self->file, latent_terrain_publisher_unref);
   g_clear_pointer (&self->followed, latent_terrain_publisher_unref);
@@ -447,7 +452,7 @@ close_sources (GstTerrainPlay *self)
 }
 
 static void
-reset_stream (GstTerrainPlay *self)
+gst_terrain_play_reset_stream (GstTerrainPlay *self)
 {
   gst_latent_timing_reset (&self->timing);
   self->in_rate = 0;
@@ -457,30 +462,30 @@ reset_stream (GstTerrainPlay *self)
 }
 
 static GstStateChangeReturn
-change_state (GstElement *element, GstStateChange transition)
+gst_terrain_play_change_state (GstElement *element, GstStateChange transition)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (element);
   if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
-    if (!open_sources (self)) {
-      close_sources (self);
+    if (!gst_terrain_play_open_sources (self)) {
+      gst_terrain_play_close_sources (self);
       return GST_STATE_CHANGE_FAILURE;
     }
   }
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
-    reset_stream (self);
+    gst_terrain_play_reset_stream (self);
   GstStateChangeReturn ret =
       GST_ELEMENT_CLASS (gst_terrain_play_parent_class)->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
-    reset_stream (self);
+    gst_terrain_play_reset_stream (self);
   if (transition == GST_STATE_CHANGE_READY_TO_NULL)
-    close_sources (self);
+    gst_terrain_play_close_sources (self);
   return ret;
 }
 
 /* --------------------------------------------------------- properties */
 
 static void
-set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
+gst_terrain_play_set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (object);
   if (GST_STATE (self) != GST_STATE_NULL) {
@@ -501,7 +506,7 @@ set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 }
 
 static void
-get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
+gst_terrain_play_get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (object);
   switch (id) {
@@ -518,23 +523,25 @@ static void
 gst_terrain_play_init (GstTerrainPlay *self)
 {
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
-  gst_pad_set_chain_function (self->sinkpad, chain);
-  gst_pad_set_event_function (self->sinkpad, sink_event);
-  gst_pad_set_query_function (self->sinkpad, sink_query);
+  GstPad *sink = self->sinkpad;
+  gst_pad_set_chain_function (sink, GST_DEBUG_FUNCPTR (gst_terrain_play_chain));
+  gst_pad_set_event_function (sink, GST_DEBUG_FUNCPTR (gst_terrain_play_sink_event));
+  gst_pad_set_query_function (sink, GST_DEBUG_FUNCPTR (gst_terrain_play_sink_query));
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  gst_pad_set_query_function (self->srcpad, src_query);
+  gst_pad_set_query_function (self->srcpad, GST_DEBUG_FUNCPTR (gst_terrain_play_src_query));
   gst_pad_use_fixed_caps (self->srcpad);
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
-  gst_latent_timing_init (&self->timing, GST_ELEMENT (self), self->srcpad, &timing_ops);
+  gst_latent_timing_init (&self->timing, GST_ELEMENT (self), self->srcpad,
+      &gst_terrain_play_timing_ops);
 }
 
 static void
-finalize (GObject *object)
+gst_terrain_play_finalize (GObject *object)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (object);
-  reset_stream (self);
-  close_sources (self);
+  gst_terrain_play_reset_stream (self);
+  gst_terrain_play_close_sources (self);
   g_free (self->terrain_path);
   g_free (self->model_path);
   g_free (self->follow);
@@ -546,10 +553,10 @@ gst_terrain_play_class_init (GstTerrainPlayClass *klass)
 {
   GObjectClass *oc = G_OBJECT_CLASS (klass);
   GstElementClass *ec = GST_ELEMENT_CLASS (klass);
-  oc->set_property = set_property;
-  oc->get_property = get_property;
-  oc->finalize = finalize;
-  ec->change_state = change_state;
+  oc->set_property = GST_DEBUG_FUNCPTR (gst_terrain_play_set_property);
+  oc->get_property = GST_DEBUG_FUNCPTR (gst_terrain_play_get_property);
+  oc->finalize = GST_DEBUG_FUNCPTR (gst_terrain_play_finalize);
+  ec->change_state = GST_DEBUG_FUNCPTR (gst_terrain_play_change_state);
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
   g_object_class_install_property (oc, PROP_TERRAIN, g_param_spec_string ("terrain",
           "Terrain", "Terrain file (.pt, nn_terrain checkpoint) to play; set in NULL", NULL, rw));
