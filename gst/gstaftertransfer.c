@@ -1,4 +1,9 @@
-/* aftertransfer: AFTER timbre transfer over whole model chunks (core/latent-after.h).
+/**
+ * SECTION:element-aftertransfer
+ * @title: aftertransfer
+ * @see_also: terrainplay, raveencode
+ *
+ * AFTER timbre transfer over whole model chunks (core/latent-after.h).
  *
  * Why GstAggregator: two or three timed streams meet (structure or MIDI notes, timbre) and
  * one of them may end early or never start. The element is forced live (force-live), so the
@@ -25,7 +30,27 @@
  * model's own 2-D timbre map, turned into the timbre by its map2latent.
  * MIDI: each event lands on the latent frame that holds its pts; a note shorter than a frame
  * still shows in its frame (LatentVoices' latch); the output ends one chunk after the last
- * event. Properties steps / guidance-* / timbre-vector apply before the next chunk. */
+ * event. Properties steps / guidance-* / timbre-vector apply before the next chunk (steps is
+ * the model attribute nb_steps).
+ *
+ * Properties: `model` (an AFTER export, audio or MIDI structure) is loaded on NULL->READY.
+ * `timbre-vector` (timbre_dims floats, the rest 0) is the timbre while no timbre pad is linked.
+ * `timbre-map=true` makes the timbre pad's coordinate or latent streams and `timbre-vector` two
+ * values, x and y on the model's own 2-D timbre map (map2latent); models without map2latent
+ * are refused; set in NULL. `max-midi-gap`: a MIDI stream that jumps further than this many
+ * seconds after its last event is taken as damaged and ends with an error (a corrupt delta
+ * time would otherwise render hours of silence); 0 = no limit.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 aftertransfer name=a model=models/after-gm.ts steps=4 ! audioconvert ! \
+ *     wavenc ! filesink location=piano-as-flute.wav \
+ *   filesrc location=models/clips/piano-phrase.wav ! wavparse ! audioconvert ! audioresample ! \
+ *     a.structure \
+ *   filesrc location=models/clips/flute-phrase.wav ! wavparse ! audioconvert ! audioresample ! \
+ *     a.timbre
+ * ]| Plays the piano phrase with the timbre of the flute clip.
+ */
 #include "gstaftertransfer-private.h"
 #include "latent-caps.h"
 
@@ -706,10 +731,10 @@ gst_after_transfer_class_init (GstAfterTransferClass *klass)
   const GParamFlags live = rw | GST_PARAM_MUTABLE_PLAYING;
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model", "AFTER TorchScript export (.ts), audio or MIDI "
-          "structure; loaded on NULL->READY", NULL, rw | GST_PARAM_MUTABLE_READY));
+          "structure", NULL, rw | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_STEPS,
       g_param_spec_int ("steps", "Steps", "Diffusion steps per chunk (model attribute "
-          "nb_steps); applied before the next chunk", 1, LATENT_AFTER_MAX_STEPS, 1, live));
+          "nb_steps)", 1, LATENT_AFTER_MAX_STEPS, 1, live));
   g_object_class_install_property (gobject_class, PROP_GUIDANCE_STRUCTURE,
       g_param_spec_double ("guidance-structure", "Structure guidance", "Classifier-free "
           "guidance on the structure (guidance_structure)", 0.0, 100.0, 1.0, live));
@@ -719,19 +744,16 @@ gst_after_transfer_class_init (GstAfterTransferClass *klass)
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads", "LibTorch intra-op threads", 1, 64, 1, live));
   g_object_class_install_property (gobject_class, PROP_MAX_MIDI_GAP,
-      g_param_spec_double ("max-midi-gap", "Longest MIDI gap", "Seconds of silence between "
-          "two MIDI events beyond which the stream is taken as damaged and ends with an error "
-          "(a corrupt delta time would otherwise render hours of silence); 0 = no limit", 0.0,
+      g_param_spec_double ("max-midi-gap", "Longest MIDI gap", "Longest gap between MIDI "
+          "events (s) before the stream counts as damaged; 0 = no limit", 0.0,
           G_MAXDOUBLE, DEFAULT_MAX_MIDI_GAP, live));
   g_object_class_install_property (gobject_class, PROP_TIMBRE_MAP,
-      g_param_spec_boolean ("timbre-map", "Timbre map", "Timbre coordinates (the timbre pad's "
-          "audio/x-raw or audio/x-latent stream, and timbre-vector) are 2 values, x and y on the "
-          "model's own 2-D timbre map (AFTER's map2latent), instead of timbre_dims values; "
-          "models without map2latent are refused. Set in NULL", FALSE,
+      g_param_spec_boolean ("timbre-map", "Timbre map", "Timbre coordinates are x, y on the "
+          "model's 2-D timbre map (map2latent)", FALSE,
           rw | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TIMBRE_VECTOR,
       gst_param_spec_array ("timbre-vector", "Timbre vector", "Timbre coordinates "
-          "(timbre_dims floats, the rest 0) used when no timbre pad is linked",
+          "used when no timbre pad is linked",
           g_param_spec_float ("value", "Value", "One timbre coordinate", -G_MAXFLOAT,
               G_MAXFLOAT, 0.0f, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS), live));
 

@@ -7,7 +7,8 @@
  * model. BaseTransform's one-in/one-out model would need submit_input_buffer/generate_output
  * plus event overrides for all of that; a plain element with two pads is shorter and clearer.
  *
- * Timing rule (both elements, any ratio):
+ * Timing rule (both elements, any ratio; GstLatentTiming in latent-timing.c keeps ts0, the
+ * segment, output stamps, draining and discontinuity detection, shared with terrainplay):
  *   - rate SR is the audio rate of the stream (both pads carry the same rate); a frame on a pad
  *     with ratio R stands for R audio samples; input ratio Ri, output ratio Ro.
  *   - ts0 is the timestamp of the first buffer after start, a flush or a discontinuity (the
@@ -105,33 +106,22 @@ gst_latent_filter_class_install_properties (GObjectClass *klass, const char *def
 {
   g_object_class_install_property (klass, GST_LATENT_FILTER_PROP_MODEL,
       g_param_spec_string ("model", "Model",
-          "Path of the TorchScript model file (nn~ convention, e.g. a RAVE export). Required, "
-          "no default; set in the NULL state. Loaded (each element its own copy) and warmed up "
-          "when going from NULL to READY",
+          "TorchScript model file (nn~ convention, e.g. a RAVE export); required",
           NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  char *blurb = g_strdup_printf ("Name of the model method to run (it must have a "
-      "METHOD_params buffer); set in the NULL state. Default \"%s\"", default_method);
   g_object_class_install_property (klass, GST_LATENT_FILTER_PROP_METHOD,
-      g_param_spec_string ("method", "Method", g_intern_string (blurb), default_method,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_free (blurb);
+      g_param_spec_string ("method", "Method", "Model method to run (one with METHOD_params)",
+          default_method, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (klass, GST_LATENT_FILTER_PROP_THREADS,
-      g_param_spec_int ("threads", "Threads",
-          "LibTorch intra-op threads used by each model call (count). Default 1", 1, 256, 1,
+      g_param_spec_int ("threads", "Threads", "LibTorch intra-op threads per model call",
+          1, 256, 1,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (klass, GST_LATENT_FILTER_PROP_BLOCK,
       g_param_spec_int ("block", "Block",
-          "Input frames per model call (audio samples for audio input, latent frames for "
-          "latent input); must be a multiple of the method's minimum block. Adds block/rate "
-          "seconds of latency. 0 (default) = the core's default, the smallest valid block of "
-          "at least 2048 audio samples (latency-mode=safe) or one latent frame (low). Set in "
-          "the NULL state", 0, G_MAXINT / 4096, 0,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          "Input frames per model call (0 = the default of latency-mode)", 0, G_MAXINT / 4096,
+          0, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (klass, GST_LATENT_FILTER_PROP_LATENCY_MODE,
       g_param_spec_enum ("latency-mode", "Latency mode",
-          "low: block 0 means one latent frame, and the latency reported is the block less one "
-          "input frame plus a compute margin measured at load; safe: block 0 means at least "
-          "2048 samples and the latency is the whole block. Set in the NULL state",
+          "How blocks and the reported latency are chosen (low or safe)",
           gst_latent_filter_latency_mode_get_type (), LATENT_RT_LATENCY_LOW,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 }

@@ -1,4 +1,9 @@
-/* terrainplay: coordinates -> latents through a Latent Terrain.
+/**
+ * SECTION:element-terrainplay
+ * @title: terrainplay
+ * @see_also: terraintrain, ravedecode, aftertransfer
+ *
+ * Coordinates -> latents through a Latent Terrain.
  *
  * Sink: audio/x-raw F32LE interleaved, channels = the terrain's control dims, any rate r.
  * Src:  audio/x-latent, channels = the terrain's latent dims, rate SR, ratio R (properties
@@ -20,7 +25,22 @@
  * weights are played as it publishes them (lock-free, core LatentTerrainPublisher); before it
  * has any, the `terrain` file's weights are played (or zeros without one). With `terrain` set,
  * the trainer's weights take over from their next publish on. The streaming thread never waits
- * for the trainer: it only try-locks to pick up the trainer's publisher once. */
+ * for the trainer: it only try-locks to pick up the trainer's publisher once.
+ *
+ * Properties: `terrain`, `model`, `follow`, `rate` and `ratio` are set in the NULL state.
+ * `model` is only read, never run: its sample rate and encode ratio give `rate` and `ratio`
+ * (0 = the model's), and its latent count must equal the terrain's.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 audiointerleave name=xy ! audioamplify amplification=5 ! \
+ *     terrainplay terrain=models/terrain-gm.pt model=models/rave-gm.ts ! \
+ *     ravedecode model=models/rave-gm.ts ! audioconvert ! wavenc ! filesink location=circle.wav \
+ *   audiotestsrc wave=sine freq=0.25 num-buffers=10 ! audio/x-raw,rate=1000,channels=1 ! xy. \
+ *   audiotestsrc wave=sine freq=0.25 num-buffers=10 timestamp-offset=1000000000 ! \
+ *     audio/x-raw,rate=1000,channels=1 ! xy.
+ * ]| Walks a circle of radius 5 on the shipped terrain and decodes the latents it meets.
+ */
 #include "gstterrainplay.h"
 #include "gstterraintrain.h"
 #include "latent-caps.h"
@@ -559,10 +579,9 @@ gst_terrain_play_class_init (GstTerrainPlayClass *klass)
   ec->change_state = GST_DEBUG_FUNCPTR (gst_terrain_play_change_state);
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
   g_object_class_install_property (oc, PROP_TERRAIN, g_param_spec_string ("terrain",
-          "Terrain", "Terrain file (.pt, nn_terrain checkpoint) to play; set in NULL", NULL, rw));
+          "Terrain", "Terrain file (.pt, nn_terrain checkpoint) to play", NULL, rw));
   g_object_class_install_property (oc, PROP_MODEL, g_param_spec_string ("model", "Model",
-          "Autoencoder (.ts) whose sample rate and encode ratio the latent stream takes; its "
-          "latent count must equal the terrain's. Only read, never run; set in NULL", NULL, rw));
+          "Autoencoder (.ts) whose sample rate and encode ratio the latents take", NULL, rw));
   g_object_class_install_property (oc, PROP_RATE, g_param_spec_int ("rate", "Rate",
           "Audio sample rate the latent stream stands for (Hz); 0 = the model's", 0,
           LATENT_MAX_SAMPLE_RATE, 0, rw));
@@ -570,8 +589,8 @@ gst_terrain_play_class_init (GstTerrainPlayClass *klass)
           "Audio samples per latent frame; 0 = the model's encode ratio", 0, LATENT_MAX_RATIO,
           0, rw));
   g_object_class_install_property (oc, PROP_FOLLOW, g_param_spec_string ("follow", "Follow",
-          "Name of a terraintrain in the same pipeline whose weights are played as training "
-          "improves them (never waits for training); set in NULL", NULL, rw));
+          "Name of a terraintrain in the pipeline whose weights are played as it trains",
+          NULL, rw));
   gst_element_class_add_static_pad_template (ec, &sink_template);
   gst_element_class_add_static_pad_template (ec, &src_template);
   gst_element_class_set_static_metadata (ec, "Latent Terrain player", "Filter/Audio",

@@ -1,4 +1,9 @@
-/* terraintrain: latent streams (+ optional coordinates) -> a trained Latent Terrain (.pt).
+/**
+ * SECTION:element-terraintrain
+ * @title: terraintrain
+ * @see_also: raveencode, terrainplay
+ *
+ * Latent streams (+ optional coordinates) -> a trained Latent Terrain (.pt).
  *
  * Pads (always):
  *   latent  audio/x-latent (e.g. from raveencode). Each segment is one fragment: a new SEGMENT
@@ -29,7 +34,21 @@
  *   "latent-terrain-saved": location (string), epochs (uint64, total), loss (double),
  *       interrupted (boolean: TRUE when the pipeline stopped mid-training and what was learnt
  *       so far was saved)
- *   "latent-terrain-dataset-saved": location (string), when `dataset-location` is set. */
+ *   "latent-terrain-dataset-saved": location (string), when `dataset-location` is set.
+ *
+ * Properties: `location` is required; the file is written to a temporary name, then renamed.
+ * `epochs` are trained at the end (and per run in live mode); `epochs`, `learning-rate` and
+ * `batch-size` change a training that runs. `channels`, `features`, `gauss-scale` (0: no
+ * Fourier mapping), `control-dims`, `seed`, `layout` and `location` are set in NULL or READY.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 concat name=c ! audioconvert ! audioresample ! \
+ *     raveencode model=models/rave-gm.ts ! terraintrain location=two-clips.pt epochs=300 \
+ *   filesrc location=models/clips/piano-phrase.wav ! wavparse ! c. \
+ *   filesrc location=models/clips/flute-phrase.wav ! wavparse ! c.
+ * ]| Trains a terrain with one straight path per clip (`layout=straight`).
+ */
 #include "gstterraintrain-private.h"
 #include "latent-caps.h"
 
@@ -511,27 +530,27 @@ gst_terrain_train_class_init (GstTerrainTrainClass *klass)
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
   const GParamFlags live = rw | GST_PARAM_MUTABLE_PLAYING;
   g_object_class_install_property (oc, PROP_LOCATION, g_param_spec_string ("location",
-          "Location", "Terrain file (.pt, nn_terrain checkpoint) to write at the end; "
-          "required. Written to a temporary name, then renamed", NULL, rw));
+          "Location", "Terrain file (.pt, nn_terrain checkpoint) to write at the end", NULL,
+          rw));
   g_object_class_install_property (oc, PROP_DATASET_LOCATION, g_param_spec_string (
           "dataset-location", "Dataset location", "Also write the training pairs as "
           "nn_terrain dataset JSON here (optional)", NULL, rw));
   g_object_class_install_property (oc, PROP_EPOCHS, g_param_spec_int ("epochs", "Epochs",
-          "Epochs trained at the end (and per run in live mode); changeable while training",
+          "Epochs trained at the end (and per run in live mode)",
           1, 10000000, LATENT_TERRAIN_DEFAULT_EPOCHS, live));
   g_object_class_install_property (oc, PROP_LEARNING_RATE, g_param_spec_double (
-          "learning-rate", "Learning rate", "Adam learning rate; changeable while training",
+          "learning-rate", "Learning rate", "Adam learning rate",
           1e-9, 10.0, LATENT_TERRAIN_DEFAULT_LR, live));
   g_object_class_install_property (oc, PROP_BATCH_SIZE, g_param_spec_int ("batch-size",
-          "Batch size", "Training pairs per optimiser step; changeable while training",
+          "Batch size", "Training pairs per optimiser step",
           1, LATENT_TERRAIN_MAX_BATCH, LATENT_TERRAIN_DEFAULT_BATCH, live));
   g_object_class_install_property (oc, PROP_CHANNELS, g_param_spec_int ("channels",
           "Channels", "Width c of the hidden layers", 1, LATENT_TERRAIN_MAX_CHANNELS, 128, rw));
   g_object_class_install_property (oc, PROP_FEATURES, g_param_spec_int ("features",
           "Features", "Fourier features m", 16, LATENT_TERRAIN_MAX_FEATURES, 256, rw));
   g_object_class_install_property (oc, PROP_GAUSS_SCALE, g_param_spec_double ("gauss-scale",
-          "Gauss scale", "Sigma of the Fourier matrix (higher: finer detail per canvas unit); "
-          "0 = no Fourier mapping", 0.0, 10.0, 0.1, rw));
+          "Gauss scale", "Sigma of the Fourier matrix (higher: finer detail per canvas unit)",
+          0.0, 10.0, 0.1, rw));
   g_object_class_install_property (oc, PROP_CONTROL_DIMS, g_param_spec_int ("control-dims",
           "Control dims", "Coordinates per point (channels of the coords pad)", 1,
           LATENT_TERRAIN_MAX_CONTROL_DIMS, 2, rw));
