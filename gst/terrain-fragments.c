@@ -71,7 +71,7 @@ terrain_fragment_pair_coordinates (const TerrainFragment *latents,
 /* --------------------------------------------------------------- layouts */
 
 static void
-straight (TerrainFragment *const *latents, guint n, int dims, float **out)
+terrain_layout_straight (TerrainFragment *const *latents, guint n, int dims, float **out)
 {
   double x_offset = 0.0; /* one control dim: fragments follow each other along x */
   for (guint f = 0; f < n; f++) {
@@ -98,7 +98,7 @@ straight (TerrainFragment *const *latents, guint n, int dims, float **out)
 
 /* Leading eigenvectors of the covariance by power iteration with deflation. */
 static void
-principal_axes (const double *cov, int d, int k, double *axes, double *variances)
+terrain_layout_principal_axes (const double *cov, int d, int k, double *axes, double *variances)
 {
   double *m = g_memdup2 (cov, sizeof (double) * d * d);
   double *v = g_new (double, d), *w = g_new (double, d);
@@ -139,7 +139,7 @@ principal_axes (const double *cov, int d, int k, double *axes, double *variances
 }
 
 static void
-pca (TerrainFragment *const *latents, guint n, int dims, float **out)
+terrain_layout_pca (TerrainFragment *const *latents, guint n, int dims, float **out)
 {
   int d = latents[0]->channels;
   double *mean = g_new0 (double, d), *cov = g_new0 (double, (gsize) d * d);
@@ -163,7 +163,7 @@ pca (TerrainFragment *const *latents, guint n, int dims, float **out)
     cov[i] /= MAX (total, 1);
   int k = MIN (MIN (dims, 2), d);
   double *axes = g_new0 (double, (gsize) k * d), variances[2] = { 0 };
-  principal_axes (cov, d, k, axes, variances);
+  terrain_layout_principal_axes (cov, d, k, axes, variances);
   for (guint f = 0; f < n; f++) {
     const float *x = (const float *) latents[f]->values->data;
     for (gsize j = 0; j < terrain_fragment_n_frames (latents[f]); j++)
@@ -190,8 +190,8 @@ terrain_layout_coordinates (TerrainLayout layout, TerrainFragment *const *latent
   if (n == 0)
     return out;
   if (layout == TERRAIN_LAYOUT_PCA)
-    pca (latents, n, control_dims, out);
+    terrain_layout_pca (latents, n, control_dims, out);
   else
-    straight (latents, n, control_dims, out);
+    terrain_layout_straight (latents, n, control_dims, out);
   return out;
 }
