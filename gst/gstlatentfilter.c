@@ -845,8 +845,12 @@ src_query (GstPad *pad, GstObject *parent, GstQuery *query)
       if (p->stream && rate > 0 && p->in_ratio > 0) {
         ChainTiming chain;
         read_chain_timing (query, rate, &chain);
-        ours = latent_frames_to_time (latency_samples (self, rate, &chain), 1, rate);
+        gint64 samples = latency_samples (self, rate, &chain);
+        ours = latent_frames_to_time (samples, 1, rate);
         write_chain_timing (query, rate, &chain);
+        GST_DEBUG_OBJECT (self, "adding %" G_GINT64_FORMAT " samples; the chain's margin is "
+            "now %d samples for %.0f us of slowest calls", samples, chain.margin,
+            chain.compute_us);
       }
       GST_DEBUG_OBJECT (self, "upstream latency %" GST_TIME_FORMAT ", adding %"
           GST_TIME_FORMAT, GST_TIME_ARGS (min), GST_TIME_ARGS (ours));
