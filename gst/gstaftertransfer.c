@@ -9,10 +9,15 @@
  * one of them may end early or never start. The element is forced live (force-live), so the
  * aggregator's latency timeout runs it on without a pad that has no data, live or not (with
  * non-live upstreams, such as files, the timeout waits NON_LIVE_GRACE longer: their data is
- * not paced by the clock); it reports one chunk (chunk * ratio samples) plus a compute margin
- * of latency (the model runs on the aggregator's thread; the margin is measured at load, as
- * core/latent-rt.h's low latency: the slowest of a few chunks rendered on silence, times 2,
- * plus scheduling jitter, with the model's steps at load time).
+ * not paced by the clock). Latency (latency-mode): low (default) reports what the element
+ * holds back, one chunk (chunk * ratio samples) less one sample for audio models (a sample
+ * arrives whole, so a chunk's first sample waits for chunk - 1 more; MIDI events are instants,
+ * so a MIDI chunk is whole only at its end: one full chunk), plus a compute margin M (the
+ * model runs on the aggregator's thread; M is measured at load, as core/latent-rt.h's low
+ * latency: the slowest of a few chunks rendered on silence, times 2, plus scheduling jitter,
+ * with the model's steps at load time, at most one chunk; LATENT_RT_MARGIN_US fixes it).
+ * safe reports two whole chunks, one to gather and one of compute headroom, unmeasured (the
+ * LV2 after plugins' safe latency, B + max(B, H)), for a loaded machine.
  *
  * Timing: the output follows the structure stream (`midi` for MIDI models): output sample n
  * has pts base + n / rate, base = the first structure buffer's pts (its segment start when it
@@ -52,6 +57,7 @@
  * ]| Plays the piano phrase with the timbre of the flute clip.
  */
 #include "gstaftertransfer-private.h"
+#include "gstlatentfilter.h" /* the latency-mode enum, shared with raveencode/ravedecode */
 #include "latent-caps.h"
 
 #include <string.h>
@@ -87,6 +93,7 @@ enum {
   PROP_TIMBRE_VECTOR,
   PROP_MAX_MIDI_GAP,
   PROP_TIMBRE_MAP,
+  PROP_LATENCY_MODE,
 };
 
 G_DEFINE_TYPE (GstAfterTransfer, gst_after_transfer, GST_TYPE_AGGREGATOR)
@@ -370,6 +377,16 @@ gst_after_transfer_free_model (GstAfterTransfer *self)
 }
 
 /* NULL -> READY: open, check and warm up this element's own copy of the model. */
+/* The latency the element reports (see the top of the file), in samples at the model rate. */
+static int
+gst_after_transfer_latency_samples (GstAfterTransfer *self)
+{
+  if (self->latency_mode == LATENT_RT_LATENCY_SAFE)
+    return 2 * self->block;
+  int gather = self->info.kind == LATENT_AFTER_MIDI ? self->block : self->block - 1;
+  return gather + self->margin;
+}
+
 static gboolean
 gst_after_transfer_load_model (GstAfterTransfer *self)
 {
@@ -418,10 +435,13 @@ gst_after_transfer_load_model (GstAfterTransfer *self)
     self->voices = latent_voices_new (self->info.n_poly);
     self->notes = g_new0 (float, (gsize) 2 * self->info.n_poly * self->info.chunk);
   }
-  /* Compute margin: time chunks on silence (then reset the state), unless fixed by
-   * LATENT_RT_MARGIN_US. */
+  /* Low latency's compute margin: time chunks on silence (then reset the state), unless
+   * fixed by LATENT_RT_MARGIN_US. Safe reports a whole chunk of headroom instead. */
+  GST_OBJECT_LOCK (self);
+  LatentRtLatency mode = self->latency_mode;
+  GST_OBJECT_UNLOCK (self);
   double worst = 0;
-  if (!latent_rt_margin_fixed ()) {
+  if (mode == LATENT_RT_LATENCY_LOW && !latent_rt_margin_fixed ()) {
     float *in = self->info.kind == LATENT_AFTER_MIDI ? self->notes : self->structure_fifo;
     for (int i = 0; i < LATENT_RT_MARGIN_RUNS && worst >= 0; i++) {
       gint64 t0 = g_get_monotonic_time ();
@@ -438,9 +458,11 @@ gst_after_transfer_load_model (GstAfterTransfer *self)
       return FALSE;
     }
   }
-  self->margin = MIN (latent_rt_margin_frames (worst, MAX (self->info.sample_rate, 1)),
-      self->block); /* at most one chunk, as core/latent-rt.h */
-  GST_INFO_OBJECT (self, "latency: chunk %d + margin %d samples (slowest timed chunk %.0f us)",
+  self->margin = mode == LATENT_RT_LATENCY_SAFE ? 0
+      : MIN (latent_rt_margin_frames (worst, MAX (self->info.sample_rate, 1)),
+          self->block); /* at most one chunk, as core/latent-rt.h */
+  GST_INFO_OBJECT (self, "latency %s: %d samples (chunk %d, margin %d samples, slowest timed "
+      "chunk %.0f us)", mode == LATENT_RT_LATENCY_LOW ? "low" : "safe", gst_after_transfer_latency_samples (self),
       self->block, self->margin, worst);
   GST_INFO_OBJECT (self, "loaded %s: %s, rate %d, ratio %d, chunk %d, zs %d, zt %d, n_poly %d",
       latent_after_get_path (after), self->info.kind == LATENT_AFTER_AUDIO ? "audio" : "MIDI",
@@ -496,9 +518,9 @@ gst_after_transfer_start (GstAggregator *agg)
   self->timbre_vector_dirty = TRUE;
   GST_OBJECT_UNLOCK (self);
   self->out_rate = self->info.sample_rate;
-  GstClockTime chunk = latent_frames_to_time (self->block + self->margin, 1,
+  GstClockTime latency = latent_frames_to_time (gst_after_transfer_latency_samples (self), 1,
       MAX (self->info.sample_rate, 1));
-  gst_aggregator_set_latency (agg, chunk, chunk);
+  gst_aggregator_set_latency (agg, latency, latency);
   return TRUE;
 }
 
@@ -642,6 +664,9 @@ gst_after_transfer_set_property (GObject *object, guint id, const GValue *value,
       self->timbre_map = g_value_get_boolean (value);
       self->timbre_vector_dirty = TRUE;
       break;
+    case PROP_LATENCY_MODE:
+      self->latency_mode = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
       break;
@@ -677,6 +702,9 @@ gst_after_transfer_get_property (GObject *object, guint id, GValue *value, GPara
     case PROP_TIMBRE_MAP:
       g_value_set_boolean (value, self->timbre_map);
       break;
+    case PROP_LATENCY_MODE:
+      g_value_set_enum (value, self->latency_mode);
+      break;
     case PROP_TIMBRE_VECTOR:
       for (int i = 0; i < self->timbre_vector_n; i++) {
         GValue v = G_VALUE_INIT;
@@ -699,6 +727,7 @@ gst_after_transfer_init (GstAfterTransfer *self)
   self->upstream_live = -1;
   self->threads = 1;
   self->max_midi_gap = DEFAULT_MAX_MIDI_GAP;
+  self->latency_mode = LATENT_RT_LATENCY_LOW;
   self->guidance_structure = self->guidance_timbre = 1.0;
   self->last_event = GST_CLOCK_TIME_NONE;
   self->last_message = GST_CLOCK_TIME_NONE;
@@ -751,6 +780,11 @@ gst_after_transfer_class_init (GstAfterTransferClass *klass)
       g_param_spec_boolean ("timbre-map", "Timbre map", "Timbre coordinates are x, y on the "
           "model's 2-D timbre map (map2latent)", FALSE,
           rw | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_LATENCY_MODE,
+      g_param_spec_enum ("latency-mode", "Latency mode", "low: one chunk (less one sample for "
+          "audio models) plus a compute margin measured at load; safe: two chunks, one of "
+          "them compute headroom. Set in NULL", gst_latent_filter_latency_mode_get_type (),
+          LATENT_RT_LATENCY_LOW, rw | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TIMBRE_VECTOR,
       gst_param_spec_array ("timbre-vector", "Timbre vector", "Timbre coordinates "
           "used when no timbre pad is linked",

@@ -22,6 +22,14 @@
  *     block is one frame adds no block at all), plus the compute margin M measured after
  *     warm-up (latent_rt_time_method, latent_rt_margin_frames): the model runs on the
  *     streaming thread, so its output leaves up to M after its last input arrived.
+ *     Along a chain (raveencode ! ravedecode) the latent elements run one after the other for
+ *     the same input, so the chain gets ONE margin, the rule applied to the sum of their
+ *     slowest calls (one safety factor, one scheduling jitter), not one margin each: the
+ *     latency query carries what the latent elements upstream on its path measured
+ *     (LATENCY_FIELD_* below) and each low-latency element adds only what the chain's margin
+ *     grows by. A latent input that arrives in whole pushes of the upstream latent element (U
+ *     frames from the same ts0) makes a block wait for fewer than block - 1 further frames (a
+ *     one-frame decoder behind an encoder, or equal blocks, wait for none).
  *   - E, the input end, is the largest pts+duration seen since ts0, in audio samples from ts0
  *     (a buffer without duration lasts its frames*Ri samples). Output frame j is pushed only if
  *     it starts before E (j*Ro < E), and the buffer holding the last one ends at E.
@@ -472,17 +480,93 @@ gst_latent_filter_set_sink_caps (GstElement *element, GstCaps *caps)
 
 /* ------------------------------------------------------------- streaming */
 
-static GstClockTime
-gst_latent_filter_latency_time (GstLatentFilterPrivate *p)
+/* Fields a latent element adds to the latency query it answers, for the latent elements
+ * downstream on the same path (an element that answers without forwarding drops them, and the
+ * next one falls back to counting its own margin and block - 1 frames: never too little). */
+#define LATENCY_FIELD_RATE "latent-rate"               /* int: the audio rate of the values */
+#define LATENCY_FIELD_COMPUTE_US "latent-compute-us"   /* double: slowest calls, summed */
+#define LATENCY_FIELD_MARGIN "latent-margin-samples"   /* int: margin reported so far */
+#define LATENCY_FIELD_PUSH "latent-push-samples"       /* int: audio samples per output push */
+
+typedef struct {
+  double compute_us; /* slowest timed calls of the low-latency latent elements upstream */
+  int margin;        /* the compute margin they reported, samples */
+  int push_samples;  /* what the nearest latent element upstream pushes at once; 0: unknown */
+} GstLatentFilterChainTiming;
+
+static void
+gst_latent_filter_read_chain_timing (GstQuery *query, int rate, GstLatentFilterChainTiming *chain)
 {
-  int rate = gst_latent_filter_current_rate (p);
-  if (!p->stream || rate <= 0 || p->in_ratio <= 0)
-    return 0;
-  if (p->latency_mode == LATENT_RT_LATENCY_SAFE)
-    return latent_frames_to_time (p->block_frames, p->in_ratio, rate);
-  return latent_frames_to_time (p->block_frames - 1, p->in_ratio, rate)
-      + latent_frames_to_time (p->margin, 1, rate);
+  *chain = (GstLatentFilterChainTiming) { 0 };
+  const GstStructure *s = gst_query_get_structure (query);
+  int chain_rate = 0;
+  if (!s || !gst_structure_get_int (s, LATENCY_FIELD_RATE, &chain_rate) || chain_rate != rate)
+    return;
+  gst_structure_get_double (s, LATENCY_FIELD_COMPUTE_US, &chain->compute_us);
+  gst_structure_get_int (s, LATENCY_FIELD_MARGIN, &chain->margin);
+  gst_structure_get_int (s, LATENCY_FIELD_PUSH, &chain->push_samples);
 }
+
+static void
+gst_latent_filter_write_chain_timing (GstQuery *query, int rate, const GstLatentFilterChainTiming *chain)
+{
+  if (!gst_query_is_writable (query))
+    return; /* downstream latent elements count conservatively then */
+  gst_structure_set (gst_query_writable_structure (query), LATENCY_FIELD_RATE, G_TYPE_INT, rate,
+      LATENCY_FIELD_COMPUTE_US, G_TYPE_DOUBLE, chain->compute_us, LATENCY_FIELD_MARGIN,
+      G_TYPE_INT, chain->margin, LATENCY_FIELD_PUSH, G_TYPE_INT, chain->push_samples, NULL);
+}
+
+/* Input frames a block of `block` frames waits for after its first one arrived, when upstream
+ * delivers `burst` frames at once counted from the same origin (1: frame by frame), beyond
+ * the wait upstream already reported for the first frame of its push (burst - 1). Block k
+ * is complete with the push holding its last frame, ceil((k + 1) block / burst) pushes in;
+ * the pattern repeats every burst / gcd(block, burst) blocks. */
+static int
+gst_latent_filter_block_wait_frames (int block, int burst)
+{
+  if (burst <= 1)
+    return block - 1;
+  int a = block, b = burst;
+  while (b) {
+    int t = a % b;
+    a = b;
+    b = t;
+  }
+  gint64 worst = 0;
+  for (gint64 k = 0; k < burst / a; k++) {
+    gint64 complete = ((k + 1) * block + burst - 1) / burst * burst;
+    worst = MAX (worst, complete - k * block - burst);
+  }
+  return (int) worst;
+}
+
+/* What this element adds to the latency of its path, in audio samples, and the chain timing
+ * it passes downstream (`chain` holds upstream's on entry). */
+static gint64
+gst_latent_filter_latency_samples (GstLatentFilter *self, int rate,
+    GstLatentFilterChainTiming *chain)
+{
+  GstLatentFilterPrivate *p = PRIV (self);
+  int upstream_push = chain->push_samples;
+  chain->push_samples = p->out_ratio > 0 ? p->block_frames * p->in_ratio : 0;
+  if (p->latency_mode == LATENT_RT_LATENCY_SAFE)
+    return (gint64) p->block_frames * p->in_ratio;
+  /* Whole pushes only count between latent elements: audio elements in between may
+   * re-buffer (audioconvert, audioresample). */
+  int burst = FCLASS (self)->sink_is_latent && upstream_push % p->in_ratio == 0
+      ? upstream_push / p->in_ratio : 1;
+  int margin_cap = p->block_frames * p->in_ratio;
+  int chain_margin = latent_rt_margin_frames (chain->compute_us + p->step_us, rate);
+  int added_margin = CLAMP (chain_margin - chain->margin, 0, margin_cap);
+  if (chain->compute_us <= 0 && chain->margin == 0)
+    added_margin = p->margin; /* alone: the margin measured at load */
+  chain->compute_us += p->step_us;
+  chain->margin += added_margin;
+  return (gint64) gst_latent_filter_block_wait_frames (p->block_frames, burst) * p->in_ratio
+      + added_margin;
+}
+
 /* A new ts0 (GstLatentTiming): input and output frames are counted from here. */
 static void
 gst_latent_filter_start_at (GstLatentFilter *self, GstClockTime pts)
@@ -725,29 +809,46 @@ gst_latent_filter_sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
   return gst_pad_query_default (pad, parent, query);
 }
 
+/* Upstream's latency plus this element's (the chain timing travels in the query). */
+static gboolean
+gst_latent_filter_answer_latency_query (GstLatentFilter *self, GstQuery *query)
+{
+  GstLatentFilterPrivate *p = PRIV (self);
+  if (!gst_pad_peer_query (p->sinkpad, query))
+    return FALSE;
+  gboolean live;
+  GstClockTime min, max;
+  gst_query_parse_latency (query, &live, &min, &max);
+  int rate = gst_latent_filter_current_rate (p);
+  GstClockTime ours = 0;
+  if (p->stream && rate > 0 && p->in_ratio > 0) {
+    GstLatentFilterChainTiming chain;
+    gst_latent_filter_read_chain_timing (query, rate, &chain);
+    gint64 samples = gst_latent_filter_latency_samples (self, rate, &chain);
+    ours = latent_frames_to_time (samples, 1, rate);
+    gst_latent_filter_write_chain_timing (query, rate, &chain);
+    GST_DEBUG_OBJECT (self, "adding %" G_GINT64_FORMAT " samples; the chain's margin is "
+        "now %d samples for %.0f us of slowest calls", samples, chain.margin,
+        chain.compute_us);
+  }
+  GST_DEBUG_OBJECT (self, "upstream latency %" GST_TIME_FORMAT ", adding %"
+      GST_TIME_FORMAT, GST_TIME_ARGS (min), GST_TIME_ARGS (ours));
+  min += ours;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += ours;
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
+}
+
 static gboolean
 gst_latent_filter_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstLatentFilter *self = GST_LATENT_FILTER (parent);
-  GstLatentFilterPrivate *p = PRIV (self);
   switch (GST_QUERY_TYPE (query)) {
     case GST_QUERY_CAPS:
       return gst_latent_filter_answer_caps_query (self, pad, query);
-    case GST_QUERY_LATENCY: {
-      if (!gst_pad_peer_query (p->sinkpad, query))
-        return FALSE;
-      gboolean live;
-      GstClockTime min, max;
-      gst_query_parse_latency (query, &live, &min, &max);
-      GstClockTime ours = gst_latent_filter_latency_time (p);
-      GST_DEBUG_OBJECT (self, "upstream latency %" GST_TIME_FORMAT ", adding %"
-          GST_TIME_FORMAT, GST_TIME_ARGS (min), GST_TIME_ARGS (ours));
-      min += ours;
-      if (GST_CLOCK_TIME_IS_VALID (max))
-        max += ours;
-      gst_query_set_latency (query, live, min, max);
-      return TRUE;
-    }
+    case GST_QUERY_LATENCY:
+      return gst_latent_filter_answer_latency_query (self, query);
     default:
       return gst_pad_query_default (pad, parent, query);
   }
