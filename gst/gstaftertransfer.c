@@ -462,8 +462,8 @@ gst_after_transfer_load_model (GstAfterTransfer *self)
       : MIN (latent_rt_margin_frames (worst, MAX (self->info.sample_rate, 1)),
           self->block); /* at most one chunk, as core/latent-rt.h */
   GST_INFO_OBJECT (self, "latency %s: %d samples (chunk %d, margin %d samples, slowest timed "
-      "chunk %.0f us)", mode == LATENT_RT_LATENCY_LOW ? "low" : "safe", gst_after_transfer_latency_samples (self),
-      self->block, self->margin, worst);
+      "chunk %.0f us)", mode == LATENT_RT_LATENCY_LOW ? "low" : "safe",
+      gst_after_transfer_latency_samples (self), self->block, self->margin, worst);
   GST_INFO_OBJECT (self, "loaded %s: %s, rate %d, ratio %d, chunk %d, zs %d, zt %d, n_poly %d",
       latent_after_get_path (after), self->info.kind == LATENT_AFTER_AUDIO ? "audio" : "MIDI",
       self->info.sample_rate, self->info.ratio, self->info.chunk, self->info.structure_dims,
