@@ -211,7 +211,7 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
   AfterEngine *engine = g_new0 (AfterEngine, 1);
   engine->ratio = w->ratio;
   /* Latent frame boundaries in host frames: frame floor(fed * num / den). */
-  engine->frame_num = info->sample_rate > 0 && fabs (info->sample_rate - self->rate) > 0.5
+  engine->frame_num = latent_rt_rates_differ (info->sample_rate, self->rate)
       ? info->sample_rate : 1;
   engine->frame_den = engine->frame_num == 1 ? w->ratio
       : (int64_t) llround (self->rate) * w->ratio;

@@ -83,73 +83,27 @@ current_engine (Rave *self)
   return (Engine *) self->engines.current;
 }
 
-/* Off the audio thread: open, check, warm up, start the worker. */
+/* Off the audio thread: core's recipe (latent-rt.h, "Opening a model for streaming") opens the
+ * file, picks encode -> decode (else forward), checks it is mono, picks the block for the
+ * latency mode, warms up and starts the worker, resampling when the model's rate is not the
+ * host's. */
 static Engine *
 engine_load (void *owner, const char *path, bool is_default, GError **error)
 {
+  static const char *const codec[] = { "encode", "decode", NULL };
+  static const char *const forward[] = { "forward", NULL };
   Rave *self = owner;
-  int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
-  LatentModel *model = latent_model_open (path, threads, error);
-  if (!model)
-    return NULL;
-  int sr = latent_model_get_sample_rate (model);
-  const char *codec[] = { "encode", "decode" };
-  const char *forward[] = { "forward" };
-  const char *const *methods;
-  int n_methods, affine_stage;
-  if (latent_model_has_method (model, "encode") && latent_model_has_method (model, "decode")) {
-    methods = codec;
-    n_methods = 2;
-    affine_stage = 1;
-  } else if (latent_model_has_method (model, "forward")) {
-    methods = forward;
-    n_methods = 1;
-    affine_stage = -1;
-  } else {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD,
-        "%s: needs encode and decode (or forward); it has none of them", path);
-    latent_model_free (model);
-    return NULL;
-  }
-  LatentMethodInfo info;
-  if (!latent_model_get_method_info (model, methods[0], &info, error)) {
-    latent_model_free (model);
-    return NULL;
-  }
-  if (info.in_channels != 1) {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE,
-        "%s: %s takes %d channels; this plugin is mono", path, methods[0], info.in_channels);
-    latent_model_free (model);
-    return NULL;
-  }
-  /* Warm up at the block the stream will use (profiling executor off the audio path): the
-   * latency mode picks it (core/latent-rt.h). */
   LatentRtLatency mode = latent_lv2_model_file_latency (&self->model);
-  /* A 1:1 method (forward) states no granularity in its _params, and real ones need their
-   * model's ratio: it keeps the safe block (the margin and formula stay low's). */
-  int block = latent_rt_method_block (&info, n_methods == 1 && info.in_ratio == info.out_ratio
-      ? LATENT_RT_LATENCY_SAFE : mode);
-  int frames = block;
-  for (int i = 0; i < n_methods; i++) {
-    LatentMethodInfo mi;
-    if (!latent_model_get_method_info (model, methods[i], &mi, error)
-        || !latent_model_warm_up (model, methods[i], frames, error)) {
-      latent_model_free (model);
-      return NULL;
-    }
-    frames = (int) ((gint64) frames * mi.in_ratio / mi.out_ratio);
-  }
-  LatentRtConfig config = {
-    .block = block,
+  LatentOpenRequest request = {
+    .path = path, .methods = codec, .fallback = forward, .in_channels = 1,
+    .threads = latent_lv2_control_int (self->threads, 1, 1, 64), .latency = mode,
+  };
+  LatentRtConfig host = {
     .max_host_block = self->host.max_block,
-    .affine_stage = affine_stage,
     .rate = self->rate,
-    .threads = threads,
-    .model_rate = sr > 0 ? sr : 0, /* resampled on the worker when it differs */
-    .latency = mode,
     .margin_hint = latent_lv2_model_file_margin_hint (&self->model, mode),
   };
-  LatentRtStream *rt = latent_rt_stream_new (model, methods, n_methods, &config, error);
+  LatentRtStream *rt = latent_rt_stream_open (&request, "decode", &host, error);
   if (!rt)
     return NULL;
   latent_lv2_model_file_margin_used (&self->model, rt);
