@@ -155,25 +155,11 @@ work_set_threads (gpointer data, int threads)
 
 /* ------------------------------------------------------------------ engines */
 
-/* Off the audio thread: core's AFTER recipe (latent_after_open: open, check, chunk, warm up),
- * then the stream whose worker runs it (the host's rate checked against the model's, a
- * difference resampled). */
-static AfterEngine *
-engine_load (AfterPlugin *self, const char *path, bool is_default, GError **error)
+/* Off the audio thread: the worker's state for a checked model (owns `after`). */
+static AfterWork *
+work_new (AfterPlugin *self, LatentAfter *after, const char *path)
 {
-  int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
-  LatentAfter *after = latent_after_open (path, threads, error);
-  if (!after)
-    return NULL;
   const LatentAfterInfo *info = latent_after_get_info (after);
-  const char *kinds[] = { "audio", "MIDI" };
-  if (info->kind != self->kind) {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD, "%s: an AFTER model with %s "
-        "structure; urn:latent:%s needs one with %s structure", path, kinds[info->kind],
-        self->name, kinds[self->kind]);
-    latent_after_free (after);
-    return NULL;
-  }
   AfterWork *w = g_new0 (AfterWork, 1);
   w->plugin = self;
   w->after = after;
@@ -199,6 +185,29 @@ engine_load (AfterPlugin *self, const char *path, bool is_default, GError **erro
   w->timbre_audio = g_new0 (float, w->block);
   w->scratch = g_new0 (float, (gsize) w->block * 2 * MAX (1, w->n_poly));
   w->planar = g_new0 (float, (gsize) w->chunk * 2 * MAX (1, w->n_poly));
+  return w;
+}
+
+/* Off the audio thread: core's AFTER recipe (latent_after_open: open, check, chunk, warm up),
+ * then the stream whose worker runs it (the host's rate checked against the model's, a
+ * difference resampled). */
+static AfterEngine *
+engine_load (AfterPlugin *self, const char *path, bool is_default, GError **error)
+{
+  int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
+  LatentAfter *after = latent_after_open (path, threads, error);
+  if (!after)
+    return NULL;
+  const LatentAfterInfo *info = latent_after_get_info (after);
+  const char *kinds[] = { "audio", "MIDI" };
+  if (info->kind != self->kind) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD, "%s: an AFTER model with %s "
+        "structure; urn:latent:%s needs one with %s structure", path, kinds[info->kind],
+        self->name, kinds[self->kind]);
+    latent_after_free (after);
+    return NULL;
+  }
+  AfterWork *w = work_new (self, after, path);
   AfterEngine *engine = g_new0 (AfterEngine, 1);
   engine->ratio = w->ratio;
   /* Latent frame boundaries in host frames: frame floor(fed * num / den). */
