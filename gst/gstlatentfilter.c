@@ -893,22 +893,19 @@ gst_latent_filter_load_model (GstLatentFilter *self)
     g_free (method);
     return FALSE;
   }
+  /* Open, check, pick the block, warm up, make the stream, time the margin (LOW): core's one
+   * recipe (latent-rt.h, "Opening a model for streaming"). */
+  const char *chain[] = { method, NULL };
+  LatentOpenRequest request = {
+    .path = path, .methods = chain, .threads = threads, .latency = mode, .block = block,
+  };
+  LatentOpenedModel opened;
   GError *error = NULL;
-  LatentModel *model = latent_model_open (path, threads, &error);
-  LatentStream *stream = NULL;
-  LatentMethodInfo info = { 0 };
+  LatentStream *stream = latent_stream_open (&request, &opened, &error);
+  LatentModel *model = opened.model;
+  LatentMethodInfo info = opened.info;
   int in_ratio = 0, out_ratio = 0;
-  /* (else latent_stream_new says why) A 1:1 method (forward) states no granularity in its
-   * _params, and real ones need their model's ratio: it keeps the safe block. An AFTER
-   * export's timbre answers one whole chunk per call: core picks that block (block 0). */
-  if (model && block == 0 && strcmp (method, "timbre") != 0
-      && latent_model_get_method_info (model, method, &info, NULL))
-    block = latent_rt_method_block (&info, info.in_ratio == info.out_ratio
-        ? LATENT_RT_LATENCY_SAFE : mode);
-  if (model)
-    stream = latent_stream_new (model, method, block, &error);
   if (stream) {
-    info = *latent_stream_get_info (stream);
     /* Ratios of the pads: audio sides are 1; a latent side follows from the method. */
     if (!klass->sink_is_latent) {
       in_ratio = 1;
@@ -927,21 +924,10 @@ gst_latent_filter_load_model (GstLatentFilter *self)
           name, klass->sink_is_latent ? "latents in and audio out (in_ratio a multiple of "
           "out_ratio, out_ratio 1 per sample)" : "audio in and latents out (out_ratio a "
           "multiple of in_ratio)");
-    } else if (!latent_model_warm_up (model, method, latent_stream_get_block (stream),
-            &error)) {
-      /* error set */
     }
   }
-  double step_us = 0;
-  int margin = 0;
-  if (!error && mode == LATENT_RT_LATENCY_LOW) {
-    int rate = latent_model_get_sample_rate (model);
-    if (!latent_rt_margin_fixed ())
-      step_us = latent_rt_time_method (model, method, latent_stream_get_block (stream), &error);
-    if (step_us >= 0)
-      margin = MIN (latent_rt_margin_frames (step_us, rate > 0 ? rate : 44100),
-          latent_stream_get_block (stream) * MAX (1, info.in_ratio / MAX (1, info.out_ratio)));
-  }
+  double step_us = opened.step_us;
+  int margin = opened.margin;
   if (error) {
     gboolean missing = error->domain == LATENT_ERROR && error->code == LATENT_ERROR_LOAD &&
         !g_file_test (path, G_FILE_TEST_EXISTS);
