@@ -216,6 +216,67 @@ const char *latent_rt_stream_get_error (const LatentRtStream *rt);
  * (latent_stream_reset), clears counters and pacing, restarts the worker. */
 gboolean latent_rt_stream_reset (LatentRtStream *rt, GError **error);
 
+/* ------------------------------------------------- opening a model for streaming */
+
+/* The one recipe every adapter (GStreamer element, LV2 plugin) follows to open a model for
+ * streaming, off the real-time path (AFTER exports: latent_after_open, in the same order):
+ *   1. open the file (latent_model_open with `threads` intra-op threads);
+ *   2. choose the chain (`methods`, else `fallback` when the file lacks one of them) and check
+ *      it: every method exists with usable _params, the first takes `in_channels` (when set),
+ *      each next one what the previous gives;
+ *   3. pick the block: `block` when set; else latent_rt_method_block of the first method for
+ *      `latency` (a lone 1:1 method, forward, keeps the safe block: its _params state no
+ *      granularity); an AFTER export's timbre: its chunk (latent_after_timbre_block);
+ *   4. warm every method up at the block it will run (latent_model_warm_up);
+ *   5. create the stream: latent_stream_open (a LatentStream run on the caller's thread: its
+ *      negotiation refuses another rate than the model's), latent_rt_stream_open (a
+ *      LatentRtStream: the host's rate is checked against the model's, and a difference is
+ *      resampled on the worker), or latent_open_for_streaming then latent_rt_stream_new_custom
+ *      (model_rate: LatentOpened.sample_rate) for a worker running caller code.
+ * Errors name the file, the method, what was expected and what was found; on failure nothing
+ * is left open. */
+typedef struct {
+  const char *path;
+  const char *const *methods;  /* the chain, NULL-terminated: each takes the previous output */
+  const char *const *fallback; /* NULL-terminated, or NULL: the chain when `methods` is not
+                                * all there (RAVE: forward instead of encode, decode) */
+  int in_channels;             /* channels the caller feeds the first method; 0: any */
+  int threads;                 /* intra-op threads (>= 1) */
+  LatentRtLatency latency;     /* picks the block; LatentStream: LOW also times the margin */
+  int block;                   /* input frames per call of the first method; 0: picked */
+} LatentOpenRequest;
+
+typedef struct {
+  LatentModel *model;         /* the caller's (a LatentRtStream takes it over) */
+  const char *const *methods; /* the chain used: the request's methods or fallback */
+  int n_methods;
+  LatentMethodInfo info;      /* the first method's */
+  int block;                  /* input frames per call of the first method */
+  int sample_rate;            /* the model's own rate, 0 when it states none */
+  /* latent_stream_open in LOW: the compute margin (audio samples at the model's rate, 44.1 kHz
+   * when it states none; at most one block) and the slowest of the timed calls (us; 0 when
+   * LATENT_RT_MARGIN_US fixes the margin). 0 otherwise. */
+  int margin;
+  double step_us;
+} LatentOpenedModel;
+
+/* Whether a stream at `host_rate` must resample a model stating `model_rate` (0: none): it
+ * states one, half a Hertz or more away. */
+gboolean latent_rt_rates_differ (double model_rate, double host_rate);
+/* Steps 1 to 4; `opened` receives the model (free it, or hand it to a stream). */
+gboolean latent_open_for_streaming (const LatentOpenRequest *request,
+    LatentOpenedModel *opened, GError **error);
+/* Steps 1 to 5 for the first method of the chain alone, in a LatentStream (which does not own
+ * opened->model: free the model after the stream). */
+LatentStream *latent_stream_open (const LatentOpenRequest *request, LatentOpenedModel *opened,
+    GError **error);
+/* Steps 1 to 5 in a LatentRtStream (owning the model). `host` gives the host side (rate,
+ * max_host_block, hold_channels, margin_hint); its block, threads, latency, model_rate and
+ * affine_stage come from the request and the model (affine_method: the method whose input gets
+ * bias/scale when the chain has it; NULL: none). */
+LatentRtStream *latent_rt_stream_open (const LatentOpenRequest *request,
+    const char *affine_method, const LatentRtConfig *host, GError **error);
+
 G_END_DECLS
 
 #endif /* LATENT_RT_H */

@@ -312,7 +312,7 @@ setup_resampling (LatentRtStream *rt, const LatentRtConfig *config, GError **err
 {
   rt->model_block = rt->block;
   double host = rt->rate, model = config->model_rate;
-  if (!(model > 0) || fabs (model - host) < 0.5)
+  if (!latent_rt_rates_differ (model, host))
     return TRUE;
   const int Bm = rt->model_block;
   const int B = (int) ceil (Bm * host / model - 1e-9);

@@ -11,21 +11,21 @@
 
 /* Copies n samples, non-finite ones (NaN, inf from a broken upstream) as 0. */
 static void
-copy_finite (float *dst, const float *src, gsize n)
+gst_after_transfer_copy_finite (float *dst, const float *src, gsize n)
 {
   for (gsize i = 0; i < n; i++)
     dst[i] = isfinite (src[i]) ? src[i] : 0.0f;
 }
 
 static GstAfterTransferPad *
-get_pad (GstAfterTransfer *self, PadRole role)
+gst_after_transfer_get_pad (GstAfterTransfer *self, PadRole role)
 {
   return self->pads[role];
 }
 
 /* Before a pad's first (time) segment arrives, its times count as running times. */
 static GstClockTime
-running_time (GstAggregatorPad *pad, GstClockTime pts)
+gst_after_transfer_running_time (GstAggregatorPad *pad, GstClockTime pts)
 {
   if (pad->segment.format != GST_FORMAT_TIME)
     return pts;
@@ -33,7 +33,7 @@ running_time (GstAggregatorPad *pad, GstClockTime pts)
 }
 
 static GstClockTime
-output_time (GstAfterTransfer *self, guint64 samples)
+gst_after_transfer_output_time (GstAfterTransfer *self, guint64 samples)
 {
   return self->base + latent_frames_to_time (samples, 1, self->out_rate);
 }
@@ -41,7 +41,8 @@ output_time (GstAfterTransfer *self, guint64 samples)
 /* A timbre point from a coordinate or latent stream or timbre-vector: the timbre vector
  * itself, or with timbre-map (x, y) on the model's 2-D map (map2latent). */
 static gboolean
-set_timbre_point (GstAfterTransfer *self, const float *values, int n, GError **error)
+gst_after_transfer_set_timbre_point (GstAfterTransfer *self, const float *values, int n,
+    GError **error)
 {
   GST_OBJECT_LOCK (self);
   gboolean map = self->timbre_map;
@@ -55,7 +56,7 @@ set_timbre_point (GstAfterTransfer *self, const float *values, int n, GError **e
 
 /* Steps, guidance, threads and the hand-set timbre, applied between chunks. */
 static gboolean
-apply_properties (GstAfterTransfer *self)
+gst_after_transfer_apply_properties (GstAfterTransfer *self)
 {
   GST_OBJECT_LOCK (self);
   gboolean params = self->params_dirty, timbre = self->timbre_vector_dirty;
@@ -75,7 +76,8 @@ apply_properties (GstAfterTransfer *self)
       return FALSE;
     }
   }
-  if (timbre && !self->timbre_seen && !set_timbre_point (self, vector, n, &error)) {
+  if (timbre && !self->timbre_seen && !gst_after_transfer_set_timbre_point (self, vector, n,
+      &error)) {
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("%s", error->message), (NULL));
     g_error_free (error);
     return FALSE;
@@ -86,12 +88,12 @@ apply_properties (GstAfterTransfer *self)
 /* Feeds timbre audio frames [from, to) of a buffer into the timbre fifo; each whole chunk
  * updates the timbre vector. */
 static gboolean
-feed_timbre_audio (GstAfterTransfer *self, const float *data, gsize from, gsize to,
-    GError **error)
+gst_after_transfer_feed_timbre_audio (GstAfterTransfer *self, const float *data, gsize from,
+    gsize to, GError **error)
 {
   for (gsize i = from; i < to;) {
     gsize take = MIN (to - i, (gsize) (self->block - self->timbre_fill));
-    copy_finite (self->timbre_fifo + self->timbre_fill, data + i, take);
+    gst_after_transfer_copy_finite (self->timbre_fifo + self->timbre_fill, data + i, take);
     self->timbre_fill += (int) take;
     i += take;
     if (self->timbre_fill == self->block) {
@@ -107,34 +109,35 @@ feed_timbre_audio (GstAfterTransfer *self, const float *data, gsize from, gsize 
  * crossing `end` is consumed in part), coordinate buffers whole. TRUE when the chunk ending
  * there may be rendered: the timbre stream reached `end`, ended, is absent, or the
  * aggregator timed out waiting for it; FALSE with *error unset: wait for more timbre. */
-static gboolean consume_timbre_stream (GstAfterTransfer *self, GstClockTime end,
+static gboolean gst_after_transfer_consume_timbre_stream (GstAfterTransfer *self, GstClockTime end,
     gboolean timeout, GError **error);
 
 /* consume_timbre_stream, then the mean of a latent stream's frames of this chunk (none: the
  * last timbre is held). */
 static gboolean
-consume_timbre (GstAfterTransfer *self, GstClockTime end, gboolean timeout, GError **error)
+gst_after_transfer_consume_timbre (GstAfterTransfer *self, GstClockTime end, gboolean timeout,
+    GError **error)
 {
-  gboolean ready = consume_timbre_stream (self, end, timeout, error);
+  gboolean ready = gst_after_transfer_consume_timbre_stream (self, end, timeout, error);
   if (ready && self->timbre_sum_n > 0) {
-    GstAfterTransferPad *tpad = get_pad (self, ROLE_TIMBRE);
+    GstAfterTransferPad *tpad = gst_after_transfer_get_pad (self, ROLE_TIMBRE);
     float mean[MAX_TIMBRE_VECTOR];
     int n = tpad ? MIN (tpad->channels, MAX_TIMBRE_VECTOR) : 0;
     for (int c = 0; c < n; c++)
       mean[c] = (float) (self->timbre_sum[c] / self->timbre_sum_n);
     memset (self->timbre_sum, 0, sizeof self->timbre_sum);
     self->timbre_sum_n = 0;
-    if (n > 0 && !set_timbre_point (self, mean, n, error))
+    if (n > 0 && !gst_after_transfer_set_timbre_point (self, mean, n, error))
       return FALSE;
   }
   return ready;
 }
 
 static gboolean
-consume_timbre_stream (GstAfterTransfer *self, GstClockTime end, gboolean timeout,
-    GError **error)
+gst_after_transfer_consume_timbre_stream (GstAfterTransfer *self, GstClockTime end,
+    gboolean timeout, GError **error)
 {
-  GstAfterTransferPad *tpad = get_pad (self, ROLE_TIMBRE);
+  GstAfterTransferPad *tpad = gst_after_transfer_get_pad (self, ROLE_TIMBRE);
   if (!tpad || !gst_pad_is_linked (GST_PAD (tpad)))
     return TRUE;
   GstAggregatorPad *apad = GST_AGGREGATOR_PAD (tpad);
@@ -142,7 +145,7 @@ consume_timbre_stream (GstAfterTransfer *self, GstClockTime end, gboolean timeou
   while ((buf = gst_aggregator_pad_peek_buffer (apad))) {
     GstClockTime pts = GST_BUFFER_PTS (buf);
     gboolean timed = GST_CLOCK_TIME_IS_VALID (pts) && GST_CLOCK_TIME_IS_VALID (end);
-    GstClockTime start = timed ? running_time (apad, pts) : GST_CLOCK_TIME_NONE;
+    GstClockTime start = timed ? gst_after_transfer_running_time (apad, pts) : GST_CLOCK_TIME_NONE;
     if (timed && start >= end) {
       gst_buffer_unref (buf);
       return TRUE;
@@ -171,8 +174,8 @@ consume_timbre_stream (GstAfterTransfer *self, GstClockTime end, gboolean timeou
         tpad->offset = until;
         reached = until < frames;
       } else if (tpad->coordinates && frames > 0) {
-        ok = set_timbre_point (self, data + (frames - 1) * tpad->channels, tpad->channels,
-            error);
+        ok = gst_after_transfer_set_timbre_point (self, data + (frames - 1) * tpad->channels,
+            tpad->channels, error);
         tpad->offset = frames;
       } else if (!tpad->coordinates) {
         gsize until = frames;
@@ -181,7 +184,7 @@ consume_timbre_stream (GstAfterTransfer *self, GstClockTime end, gboolean timeou
           until = (gsize) MIN ((guint64) frames, before);
         }
         until = MAX (until, tpad->offset);
-        ok = feed_timbre_audio (self, data, tpad->offset, until, error);
+        ok = gst_after_transfer_feed_timbre_audio (self, data, tpad->offset, until, error);
         tpad->offset = until;
         reached = until < frames;
       }
@@ -201,7 +204,7 @@ consume_timbre_stream (GstAfterTransfer *self, GstClockTime end, gboolean timeou
 /* Renders one chunk from the structure fifo (audio) or the note grid (MIDI) and pushes the
  * first `keep` samples. */
 static GstFlowReturn
-render_and_push (GstAfterTransfer *self, gsize keep)
+gst_after_transfer_render_and_push (GstAfterTransfer *self, gsize keep)
 {
   GstAggregator *agg = GST_AGGREGATOR (self);
   GError *error = NULL;
@@ -224,9 +227,9 @@ render_and_push (GstAfterTransfer *self, gsize keep)
     return GST_FLOW_NOT_NEGOTIATED;
   GstBuffer *out = gst_buffer_new_allocate (NULL, keep * sizeof (float), NULL);
   gst_buffer_fill (out, 0, self->out_block, keep * sizeof (float));
-  GstClockTime pts = output_time (self, self->produced);
+  GstClockTime pts = gst_after_transfer_output_time (self, self->produced);
   GST_BUFFER_PTS (out) = pts;
-  GST_BUFFER_DURATION (out) = output_time (self, self->produced + keep) - pts;
+  GST_BUFFER_DURATION (out) = gst_after_transfer_output_time (self, self->produced + keep) - pts;
   GST_BUFFER_OFFSET (out) = self->produced;
   GST_BUFFER_OFFSET_END (out) = self->produced + keep;
   if (self->produced == 0)
@@ -240,7 +243,7 @@ render_and_push (GstAfterTransfer *self, gsize keep)
 }
 
 static void
-start_output (GstAfterTransfer *self, GstAggregatorPad *pad, GstClockTime pts)
+gst_after_transfer_start_output (GstAfterTransfer *self, GstAggregatorPad *pad, GstClockTime pts)
 {
   GstSegment segment;
   if (pad->segment.format == GST_FORMAT_TIME)
@@ -256,13 +259,13 @@ start_output (GstAfterTransfer *self, GstAggregatorPad *pad, GstClockTime pts)
 
 /* Fills the structure fifo from the structure pad; TRUE when it holds a whole chunk. */
 static gboolean
-fill_structure (GstAfterTransfer *self, GstAggregatorPad *spad)
+gst_after_transfer_fill_structure (GstAfterTransfer *self, GstAggregatorPad *spad)
 {
   GstAfterTransferPad *pad = GST_AFTER_TRANSFER_PAD (spad);
   GstBuffer *buf;
   while (self->structure_fill < self->block && (buf = gst_aggregator_pad_peek_buffer (spad))) {
     if (!self->started)
-      start_output (self, spad, GST_BUFFER_PTS (buf));
+      gst_after_transfer_start_output (self, spad, GST_BUFFER_PTS (buf));
     if (self->out_rate <= 0) { /* no caps and a model without `sr`: drop until caps come */
       gst_buffer_unref (buf);
       gst_aggregator_pad_drop_buffer (spad);
@@ -274,7 +277,7 @@ fill_structure (GstAfterTransfer *self, GstAggregatorPad *spad)
     if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
       frames = map.size / sizeof (float);
       gsize take = MIN (frames - pad->offset, (gsize) (self->block - self->structure_fill));
-      copy_finite (self->structure_fifo + self->structure_fill,
+      gst_after_transfer_copy_finite (self->structure_fifo + self->structure_fill,
           (const float *) map.data + pad->offset, take);
       self->structure_fill += (int) take;
       pad->offset += take;
@@ -290,11 +293,11 @@ fill_structure (GstAfterTransfer *self, GstAggregatorPad *spad)
 }
 
 static GstFlowReturn
-aggregate_audio (GstAfterTransfer *self, gboolean timeout)
+gst_after_transfer_aggregate_audio (GstAfterTransfer *self, gboolean timeout)
 {
-  GstAggregatorPad *spad = GST_AGGREGATOR_PAD (get_pad (self, ROLE_STRUCTURE));
+  GstAggregatorPad *spad = GST_AGGREGATOR_PAD (gst_after_transfer_get_pad (self, ROLE_STRUCTURE));
   for (;;) {
-    gboolean full = fill_structure (self, spad);
+    gboolean full = gst_after_transfer_fill_structure (self, spad);
     gboolean ended = !full && gst_aggregator_pad_is_eos (spad);
     if (!full && !ended) {
       if (timeout) {
@@ -309,7 +312,8 @@ aggregate_audio (GstAfterTransfer *self, gboolean timeout)
         position = src->segment.position;
         GST_OBJECT_UNLOCK (self);
         GError *error = NULL;
-        if (!consume_timbre (self, running_time (src, position), TRUE, &error)) {
+        if (!gst_after_transfer_consume_timbre (self, gst_after_transfer_running_time (src,
+            position), TRUE, &error)) {
           GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("%s", error->message), (NULL));
           g_error_free (error);
           return GST_FLOW_ERROR;
@@ -321,9 +325,10 @@ aggregate_audio (GstAfterTransfer *self, gboolean timeout)
       return GST_FLOW_EOS;
     gsize keep = self->structure_fill;
     memset (self->structure_fifo + keep, 0, (self->block - keep) * sizeof (float));
-    GstClockTime end = running_time (spad, output_time (self, self->produced + self->block));
+    GstClockTime end = gst_after_transfer_running_time (spad, gst_after_transfer_output_time (self,
+        self->produced + self->block));
     GError *error = NULL;
-    if (!consume_timbre (self, end, timeout || ended, &error)) {
+    if (!gst_after_transfer_consume_timbre (self, end, timeout || ended, &error)) {
       if (!error)
         return GST_FLOW_OK; /* wait for timbre */
       GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("%s", error->message), (NULL));
@@ -331,7 +336,7 @@ aggregate_audio (GstAfterTransfer *self, gboolean timeout)
       return GST_FLOW_ERROR;
     }
     self->structure_fill = 0;
-    GstFlowReturn ret = render_and_push (self, keep);
+    GstFlowReturn ret = gst_after_transfer_render_and_push (self, keep);
     if (ret != GST_FLOW_OK)
       return ret;
     if (ended)
@@ -342,7 +347,7 @@ aggregate_audio (GstAfterTransfer *self, gboolean timeout)
 /* ----------------------------------------------------------------- MIDI */
 
 static void
-write_note_frames (GstAfterTransfer *self, int until)
+gst_after_transfer_write_note_frames (GstAfterTransfer *self, int until)
 {
   const int chunk = self->info.chunk, values = 2 * self->info.n_poly;
   float frame[2 * LATENT_AFTER_MAX_POLY];
@@ -359,7 +364,7 @@ write_note_frames (GstAfterTransfer *self, int until)
  * silence rendered chunk by chunk, midiparse's ticks included. Posts the error and returns
  * TRUE then. */
 static gboolean
-midi_gap_too_long (GstAfterTransfer *self, GstClockTime pts)
+gst_after_transfer_midi_gap_too_long (GstAfterTransfer *self, GstClockTime pts)
 {
   GST_OBJECT_LOCK (self);
   const double limit = self->max_midi_gap;
@@ -377,9 +382,9 @@ midi_gap_too_long (GstAfterTransfer *self, GstClockTime pts)
 }
 
 static GstFlowReturn
-aggregate_midi (GstAfterTransfer *self, gboolean timeout)
+gst_after_transfer_aggregate_midi (GstAfterTransfer *self, gboolean timeout)
 {
-  GstAggregatorPad *mpad = GST_AGGREGATOR_PAD (get_pad (self, ROLE_MIDI));
+  GstAggregatorPad *mpad = GST_AGGREGATOR_PAD (gst_after_transfer_get_pad (self, ROLE_MIDI));
   const int ratio = self->info.ratio;
   if (!self->started) {
     /* The time base is the MIDI segment's start: wait for it (it comes before any data). */
@@ -387,15 +392,15 @@ aggregate_midi (GstAfterTransfer *self, gboolean timeout)
     if (!first && !gst_aggregator_pad_is_eos (mpad) && !timeout)
       return GST_FLOW_OK;
     gst_clear_buffer (&first);
-    start_output (self, mpad, GST_CLOCK_TIME_NONE);
+    gst_after_transfer_start_output (self, mpad, GST_CLOCK_TIME_NONE);
   }
   for (;;) {
-    GstClockTime block_end = output_time (self, self->produced + self->block);
+    GstClockTime block_end = gst_after_transfer_output_time (self, self->produced + self->block);
     gboolean reached = FALSE;
     GstBuffer *buf;
     while (!reached && (buf = gst_aggregator_pad_peek_buffer (mpad))) {
       GstClockTime pts = GST_BUFFER_PTS (buf);
-      if (midi_gap_too_long (self, pts)) {
+      if (gst_after_transfer_midi_gap_too_long (self, pts)) {
         gst_buffer_unref (buf);
         return GST_FLOW_ERROR;
       }
@@ -405,7 +410,8 @@ aggregate_midi (GstAfterTransfer *self, gboolean timeout)
         if (GST_CLOCK_TIME_IS_VALID (pts) && pts > self->base) {
           guint64 sample = gst_util_uint64_scale_round (pts - self->base, self->out_rate,
               GST_SECOND);
-          write_note_frames (self, (int) ((sample - MIN (sample, self->produced)) / ratio));
+          gst_after_transfer_write_note_frames (self, (int) ((sample - MIN (sample,
+              self->produced)) / ratio));
         }
         GstMapInfo map;
         if (gst_buffer_get_size (buf) > 0 && gst_buffer_map (buf, &map, GST_MAP_READ)) {
@@ -425,7 +431,7 @@ aggregate_midi (GstAfterTransfer *self, gboolean timeout)
     if (eos) {
       /* Render through the chunk holding the last event, then one chunk of release. */
       GstClockTime last = GST_CLOCK_TIME_IS_VALID (self->last_event) ? self->last_event : 0;
-      GstClockTime block_start = output_time (self, self->produced);
+      GstClockTime block_start = gst_after_transfer_output_time (self, self->produced);
       if (self->midi_ended)
         return GST_FLOW_EOS;
       self->midi_ended = block_start > last;
@@ -433,16 +439,17 @@ aggregate_midi (GstAfterTransfer *self, gboolean timeout)
       return GST_FLOW_OK;
     }
     GError *error = NULL;
-    if (!consume_timbre (self, running_time (mpad, block_end), timeout || eos, &error)) {
+    if (!gst_after_transfer_consume_timbre (self, gst_after_transfer_running_time (mpad,
+        block_end), timeout || eos, &error)) {
       if (!error)
         return GST_FLOW_OK; /* wait for timbre */
       GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("%s", error->message), (NULL));
       g_error_free (error);
       return GST_FLOW_ERROR;
     }
-    write_note_frames (self, self->info.chunk);
+    gst_after_transfer_write_note_frames (self, self->info.chunk);
     self->note_frame = 0;
-    GstFlowReturn ret = render_and_push (self, self->block);
+    GstFlowReturn ret = gst_after_transfer_render_and_push (self, self->block);
     if (ret != GST_FLOW_OK)
       return ret;
     if (timeout && !reached && !eos)
@@ -454,9 +461,9 @@ GstFlowReturn
 gst_after_transfer_aggregate (GstAggregator *agg, gboolean timeout)
 {
   GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
-  if (!apply_properties (self))
+  if (!gst_after_transfer_apply_properties (self))
     return GST_FLOW_ERROR;
-  return self->info.kind == LATENT_AFTER_AUDIO ? aggregate_audio (self, timeout)
-      : aggregate_midi (self, timeout);
+  return self->info.kind == LATENT_AFTER_AUDIO ? gst_after_transfer_aggregate_audio (self, timeout)
+      : gst_after_transfer_aggregate_midi (self, timeout);
 }
 

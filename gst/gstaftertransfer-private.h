@@ -37,6 +37,7 @@ struct _GstAfterTransfer {
   double guidance_structure, guidance_timbre;
   double max_midi_gap; /* seconds between MIDI events beyond which the file is refused; 0: none */
   float timbre_vector[MAX_TIMBRE_VECTOR];
+  LatentRtLatency latency_mode; /* low (default) or safe; set in NULL */
   int timbre_vector_n;
   gboolean timbre_map;  /* timbre coordinates are (x, y) points of the model's map2latent */
   gboolean params_dirty, timbre_vector_dirty;
@@ -48,7 +49,7 @@ struct _GstAfterTransfer {
   LatentAfter *after;
   LatentAfterInfo info;
   int block;            /* chunk * ratio samples */
-  int margin;           /* compute margin (samples) measured at load: latency = block + it */
+  int margin;           /* low latency: compute margin (samples) measured at load */
   float *structure_fifo, *timbre_fifo, *notes, *out_block;
   LatentVoices *voices; /* MIDI models */
 

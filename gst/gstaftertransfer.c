@@ -1,13 +1,23 @@
-/* aftertransfer: AFTER timbre transfer over whole model chunks (core/latent-after.h).
+/**
+ * SECTION:element-aftertransfer
+ * @title: aftertransfer
+ * @see_also: terrainplay, raveencode
+ *
+ * AFTER timbre transfer over whole model chunks (core/latent-after.h).
  *
  * Why GstAggregator: two or three timed streams meet (structure or MIDI notes, timbre) and
  * one of them may end early or never start. The element is forced live (force-live), so the
  * aggregator's latency timeout runs it on without a pad that has no data, live or not (with
  * non-live upstreams, such as files, the timeout waits NON_LIVE_GRACE longer: their data is
- * not paced by the clock); it reports one chunk (chunk * ratio samples) plus a compute margin
- * of latency (the model runs on the aggregator's thread; the margin is measured at load, as
- * core/latent-rt.h's low latency: the slowest of a few chunks rendered on silence, times 2,
- * plus scheduling jitter, with the model's steps at load time).
+ * not paced by the clock). Latency (latency-mode): low (default) reports what the element
+ * holds back, one chunk (chunk * ratio samples) less one sample for audio models (a sample
+ * arrives whole, so a chunk's first sample waits for chunk - 1 more; MIDI events are instants,
+ * so a MIDI chunk is whole only at its end: one full chunk), plus a compute margin M (the
+ * model runs on the aggregator's thread; M is measured at load, as core/latent-rt.h's low
+ * latency: the slowest of a few chunks rendered on silence, times 2, plus scheduling jitter,
+ * with the model's steps at load time, at most one chunk; LATENT_RT_MARGIN_US fixes it).
+ * safe reports two whole chunks, one to gather and one of compute headroom, unmeasured (the
+ * LV2 after plugins' safe latency, B + max(B, H)), for a loaded machine.
  *
  * Timing: the output follows the structure stream (`midi` for MIDI models): output sample n
  * has pts base + n / rate, base = the first structure buffer's pts (its segment start when it
@@ -25,8 +35,29 @@
  * model's own 2-D timbre map, turned into the timbre by its map2latent.
  * MIDI: each event lands on the latent frame that holds its pts; a note shorter than a frame
  * still shows in its frame (LatentVoices' latch); the output ends one chunk after the last
- * event. Properties steps / guidance-* / timbre-vector apply before the next chunk. */
+ * event. Properties steps / guidance-* / timbre-vector apply before the next chunk (steps is
+ * the model attribute nb_steps).
+ *
+ * Properties: `model` (an AFTER export, audio or MIDI structure) is loaded on NULL->READY.
+ * `timbre-vector` (timbre_dims floats, the rest 0) is the timbre while no timbre pad is linked.
+ * `timbre-map=true` makes the timbre pad's coordinate or latent streams and `timbre-vector` two
+ * values, x and y on the model's own 2-D timbre map (map2latent); models without map2latent
+ * are refused; set in NULL. `max-midi-gap`: a MIDI stream that jumps further than this many
+ * seconds after its last event is taken as damaged and ends with an error (a corrupt delta
+ * time would otherwise render hours of silence); 0 = no limit.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 aftertransfer name=a model=models/after-gm.ts steps=4 ! audioconvert ! \
+ *     wavenc ! filesink location=piano-as-flute.wav \
+ *   filesrc location=models/clips/piano-phrase.wav ! wavparse ! audioconvert ! audioresample ! \
+ *     a.structure \
+ *   filesrc location=models/clips/flute-phrase.wav ! wavparse ! audioconvert ! audioresample ! \
+ *     a.timbre
+ * ]| Plays the piano phrase with the timbre of the flute clip.
+ */
 #include "gstaftertransfer-private.h"
+#include "gstlatentfilter.h" /* the latency-mode enum, shared with raveencode/ravedecode */
 #include "latent-caps.h"
 
 #include <string.h>
@@ -62,6 +93,7 @@ enum {
   PROP_TIMBRE_VECTOR,
   PROP_MAX_MIDI_GAP,
   PROP_TIMBRE_MAP,
+  PROP_LATENCY_MODE,
 };
 
 G_DEFINE_TYPE (GstAfterTransfer, gst_after_transfer, GST_TYPE_AGGREGATOR)
@@ -79,7 +111,7 @@ static GstStaticPadTemplate midi_template = GST_STATIC_PAD_TEMPLATE ("midi",
     GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS (MIDI_CAPS));
 
 static const char *
-model_name (GstAfterTransfer *self)
+gst_after_transfer_model_name (GstAfterTransfer *self)
 {
   return self->after ? latent_after_get_path (self->after) : "(no model)";
 }
@@ -87,7 +119,7 @@ model_name (GstAfterTransfer *self)
 /* ------------------------------------------------------------ pads, caps */
 
 static GstAggregatorPad *
-create_new_pad (GstAggregator *agg, GstPadTemplate *templ, const gchar *req_name,
+gst_after_transfer_create_new_pad (GstAggregator *agg, GstPadTemplate *templ, const gchar *req_name,
     const GstCaps *caps)
 {
   GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
@@ -109,7 +141,7 @@ create_new_pad (GstAggregator *agg, GstPadTemplate *templ, const gchar *req_name
 }
 
 static void
-release_pad (GstElement *element, GstPad *pad)
+gst_after_transfer_release_pad (GstElement *element, GstPad *pad)
 {
   GstAfterTransfer *self = GST_AFTER_TRANSFER (element);
   GST_OBJECT_LOCK (self);
@@ -123,7 +155,7 @@ release_pad (GstElement *element, GstPad *pad)
 /* Values per frame of a timbre coordinate or latent stream: the timbre dims, or 2 (x, y)
  * with timbre-map. */
 static int
-timbre_point_dims (GstAfterTransfer *self)
+gst_after_transfer_timbre_point_dims (GstAfterTransfer *self)
 {
   GST_OBJECT_LOCK (self);
   gboolean map = self->timbre_map;
@@ -135,12 +167,12 @@ timbre_point_dims (GstAfterTransfer *self)
  * audioresample converts to it), or for timbre also a coordinate stream at any rate and a
  * latent stream of timbre vectors (or map points). */
 static GstCaps *
-pad_caps (GstAfterTransfer *self, GstAfterTransferPad *pad)
+gst_after_transfer_pad_caps (GstAfterTransfer *self, GstAfterTransferPad *pad)
 {
   if (pad->role == ROLE_MIDI)
     return gst_caps_from_string (MIDI_CAPS);
   GstCaps *caps = latent_audio_caps_new_partial (1, self->info.sample_rate);
-  int dims = timbre_point_dims (self);
+  int dims = gst_after_transfer_timbre_point_dims (self);
   if (pad->role == ROLE_TIMBRE && dims > 1)
     gst_caps_append (caps, latent_audio_caps_new_partial (dims, 0));
   if (pad->role == ROLE_TIMBRE)
@@ -153,7 +185,7 @@ pad_caps (GstAfterTransfer *self, GstAfterTransferPad *pad)
  * ERROR (a warning is not always shown by gst-launch, which stops at the source's bare
  * not-negotiated error); the pipeline stops on it. Takes `reason` (g_free). */
 static void
-refuse_caps (GstAfterTransfer *self, char *reason, const char *debug)
+gst_after_transfer_refuse_caps (GstAfterTransfer *self, char *reason, const char *debug)
 {
   if (g_atomic_int_compare_and_exchange (&self->caps_refused, 0, 1))
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", reason), ("%s", debug ? debug : ""));
@@ -161,13 +193,13 @@ refuse_caps (GstAfterTransfer *self, char *reason, const char *debug)
 }
 
 static gboolean
-sink_query (GstAggregator *agg, GstAggregatorPad *aggpad, GstQuery *query)
+gst_after_transfer_sink_query (GstAggregator *agg, GstAggregatorPad *aggpad, GstQuery *query)
 {
   GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
   if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS && self->after) {
     GstCaps *filter = NULL;
     gst_query_parse_caps (query, &filter);
-    GstCaps *caps = pad_caps (self, GST_AFTER_TRANSFER_PAD (aggpad));
+    GstCaps *caps = gst_after_transfer_pad_caps (self, GST_AFTER_TRANSFER_PAD (aggpad));
     GstAfterTransferPad *pad = GST_AFTER_TRANSFER_PAD (aggpad);
     if (filter) {
       GstCaps *both = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
@@ -181,14 +213,15 @@ sink_query (GstAggregator *agg, GstAggregatorPad *aggpad, GstQuery *query)
       if (gst_caps_is_empty (caps) && raw_audio && pad->role != ROLE_MIDI
           && !g_atomic_int_get (&self->caps_refused)) {
         char *offered = gst_caps_to_string (filter);
-        int dims = timbre_point_dims (self);
+        int dims = gst_after_transfer_timbre_point_dims (self);
         char *timbre = pad->role != ROLE_TIMBRE ? g_strdup ("")
             : g_strdup_printf ("; or timbre as F32LE audio/x-raw or audio/x-latent with %d "
                 "channels (%s) at any rate", dims, dims == self->info.timbre_dims
                 && !self->timbre_map ? "the model's timbre dims" : "x, y on its timbre map");
-        refuse_caps (self, g_strdup_printf ("aftertransfer: %s pad was offered %s; the model "
+        gst_after_transfer_refuse_caps (self,
+            g_strdup_printf ("aftertransfer: %s pad was offered %s; the model "
                 "%s takes mono F32LE audio at %d Hz: put audioconvert ! audioresample "
-                "upstream%s", role_names[pad->role], offered, model_name (self),
+                "upstream%s", role_names[pad->role], offered, gst_after_transfer_model_name (self),
                 self->info.sample_rate, timbre), NULL);
         g_free (timbre);
         g_free (offered);
@@ -211,7 +244,7 @@ sink_query (GstAggregator *agg, GstAggregatorPad *aggpad, GstQuery *query)
 }
 
 static gboolean
-check_caps (GstAfterTransfer *self, GstAfterTransferPad *pad, GstCaps *caps)
+gst_after_transfer_check_caps (GstAfterTransfer *self, GstAfterTransferPad *pad, GstCaps *caps)
 {
   if (pad->role == ROLE_MIDI) {
     pad->negotiated = TRUE;
@@ -221,16 +254,19 @@ check_caps (GstAfterTransfer *self, GstAfterTransferPad *pad, GstCaps *caps)
   char *reason = NULL;
   const char *name = role_names[pad->role];
   if (pad->role == ROLE_TIMBRE && latent_caps_is_latent (caps)) {
-    int dims = timbre_point_dims (self);
+    int dims = gst_after_transfer_timbre_point_dims (self);
     if (!latent_caps_parse (caps, &info, &reason)) {
-      refuse_caps (self, g_strdup_printf ("aftertransfer: timbre pad: %s", reason), NULL);
+      gst_after_transfer_refuse_caps (self, g_strdup_printf ("aftertransfer: timbre pad: %s",
+          reason), NULL);
       g_free (reason);
       return FALSE;
     }
     if (info.channels != dims) {
-      char *debug = g_strdup_printf ("model %s, timbre_dims %d", model_name (self),
+      char *debug = g_strdup_printf ("model %s, timbre_dims %d",
+          gst_after_transfer_model_name (self),
           self->info.timbre_dims);
-      refuse_caps (self, g_strdup_printf ("aftertransfer: timbre pad got a latent stream of %d "
+      gst_after_transfer_refuse_caps (self,
+          g_strdup_printf ("aftertransfer: timbre pad got a latent stream of %d "
               "channels, expected %d: %s", info.channels, dims, dims == 2 && self->timbre_map
               ? "x and y on the model's 2-D timbre map (timbre-map=true)"
               : "the model's timbre dims (a terrain over its timbre space, or raveencode "
@@ -247,17 +283,20 @@ check_caps (GstAfterTransfer *self, GstAfterTransferPad *pad, GstCaps *caps)
   }
   pad->latent = FALSE;
   if (!latent_audio_caps_parse (caps, &info, &reason)) {
-    refuse_caps (self, g_strdup_printf ("aftertransfer: %s pad: %s", name, reason), NULL);
+    gst_after_transfer_refuse_caps (self, g_strdup_printf ("aftertransfer: %s pad: %s", name,
+        reason), NULL);
     g_free (reason);
     return FALSE;
   }
   int rate = self->info.sample_rate;
-  pad->coordinates = pad->role == ROLE_TIMBRE && info.channels == timbre_point_dims (self)
+  pad->coordinates = pad->role == ROLE_TIMBRE
+      && info.channels == gst_after_transfer_timbre_point_dims (self)
       && info.channels > 1;
   if (!pad->coordinates && info.channels != 1) {
-    char *debug = g_strdup_printf ("model %s, timbre_dims %d", model_name (self),
+    char *debug = g_strdup_printf ("model %s, timbre_dims %d", gst_after_transfer_model_name (self),
         self->info.timbre_dims);
-    refuse_caps (self, g_strdup_printf ("aftertransfer: %s pad got %d channels, expected mono "
+    gst_after_transfer_refuse_caps (self,
+        g_strdup_printf ("aftertransfer: %s pad got %d channels, expected mono "
             "audio%s (put audioconvert upstream)", name, info.channels,
             pad->role == ROLE_TIMBRE
             ? " or a timbre-coordinate stream with the model's timbre_dims channels" : ""),
@@ -266,8 +305,10 @@ check_caps (GstAfterTransfer *self, GstAfterTransferPad *pad, GstCaps *caps)
     return FALSE;
   }
   if (!pad->coordinates && rate > 0 && info.rate != rate) {
-    refuse_caps (self, g_strdup_printf ("aftertransfer: %s stream is at %d Hz, the model %s "
-            "runs at %d Hz: put audioresample upstream", name, info.rate, model_name (self),
+    gst_after_transfer_refuse_caps (self,
+        g_strdup_printf ("aftertransfer: %s stream is at %d Hz, the model %s "
+            "runs at %d Hz: put audioresample upstream", name, info.rate,
+            gst_after_transfer_model_name (self),
             rate), NULL);
     return FALSE;
   }
@@ -280,13 +321,13 @@ check_caps (GstAfterTransfer *self, GstAfterTransferPad *pad, GstCaps *caps)
 }
 
 static gboolean
-sink_event (GstAggregator *agg, GstAggregatorPad *aggpad, GstEvent *event)
+gst_after_transfer_sink_event (GstAggregator *agg, GstAggregatorPad *aggpad, GstEvent *event)
 {
   GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
   if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
     GstCaps *caps;
     gst_event_parse_caps (event, &caps);
-    if (!check_caps (self, GST_AFTER_TRANSFER_PAD (aggpad), caps)) {
+    if (!gst_after_transfer_check_caps (self, GST_AFTER_TRANSFER_PAD (aggpad), caps)) {
       gst_event_unref (event);
       return FALSE;
     }
@@ -295,7 +336,7 @@ sink_event (GstAggregator *agg, GstAggregatorPad *aggpad, GstEvent *event)
 }
 
 static GstFlowReturn
-update_src_caps (GstAggregator *agg, GstCaps *downstream, GstCaps **ret)
+gst_after_transfer_update_src_caps (GstAggregator *agg, GstCaps *downstream, GstCaps **ret)
 {
   GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
   if (self->out_rate <= 0)
@@ -307,7 +348,7 @@ update_src_caps (GstAggregator *agg, GstCaps *downstream, GstCaps **ret)
 /* ------------------------------------------------------------ lifecycle */
 
 static void
-reset_streaming (GstAfterTransfer *self)
+gst_after_transfer_reset_streaming (GstAfterTransfer *self)
 {
   self->structure_fill = self->timbre_fill = self->note_frame = 0;
   self->started = self->midi_ended = self->timbre_seen = FALSE;
@@ -325,7 +366,7 @@ reset_streaming (GstAfterTransfer *self)
 }
 
 static void
-free_model (GstAfterTransfer *self)
+gst_after_transfer_free_model (GstAfterTransfer *self)
 {
   g_clear_pointer (&self->after, latent_after_free);
   g_clear_pointer (&self->voices, latent_voices_free);
@@ -336,8 +377,18 @@ free_model (GstAfterTransfer *self)
 }
 
 /* NULL -> READY: open, check and warm up this element's own copy of the model. */
+/* The latency the element reports (see the top of the file), in samples at the model rate. */
+static int
+gst_after_transfer_latency_samples (GstAfterTransfer *self)
+{
+  if (self->latency_mode == LATENT_RT_LATENCY_SAFE)
+    return 2 * self->block;
+  int gather = self->info.kind == LATENT_AFTER_MIDI ? self->block : self->block - 1;
+  return gather + self->margin;
+}
+
 static gboolean
-load_model (GstAfterTransfer *self)
+gst_after_transfer_load_model (GstAfterTransfer *self)
 {
   GST_OBJECT_LOCK (self);
   char *path = g_strdup (self->model_path);
@@ -384,10 +435,13 @@ load_model (GstAfterTransfer *self)
     self->voices = latent_voices_new (self->info.n_poly);
     self->notes = g_new0 (float, (gsize) 2 * self->info.n_poly * self->info.chunk);
   }
-  /* Compute margin: time chunks on silence (then reset the state), unless fixed by
-   * LATENT_RT_MARGIN_US. */
+  /* Low latency's compute margin: time chunks on silence (then reset the state), unless
+   * fixed by LATENT_RT_MARGIN_US. Safe reports a whole chunk of headroom instead. */
+  GST_OBJECT_LOCK (self);
+  LatentRtLatency mode = self->latency_mode;
+  GST_OBJECT_UNLOCK (self);
   double worst = 0;
-  if (!latent_rt_margin_fixed ()) {
+  if (mode == LATENT_RT_LATENCY_LOW && !latent_rt_margin_fixed ()) {
     float *in = self->info.kind == LATENT_AFTER_MIDI ? self->notes : self->structure_fifo;
     for (int i = 0; i < LATENT_RT_MARGIN_RUNS && worst >= 0; i++) {
       gint64 t0 = g_get_monotonic_time ();
@@ -400,14 +454,16 @@ load_model (GstAfterTransfer *self)
       GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error ? error->message : "timing failed"),
           (NULL));
       g_clear_error (&error);
-      free_model (self);
+      gst_after_transfer_free_model (self);
       return FALSE;
     }
   }
-  self->margin = MIN (latent_rt_margin_frames (worst, MAX (self->info.sample_rate, 1)),
-      self->block); /* at most one chunk, as core/latent-rt.h */
-  GST_INFO_OBJECT (self, "latency: chunk %d + margin %d samples (slowest timed chunk %.0f us)",
-      self->block, self->margin, worst);
+  self->margin = mode == LATENT_RT_LATENCY_SAFE ? 0
+      : MIN (latent_rt_margin_frames (worst, MAX (self->info.sample_rate, 1)),
+          self->block); /* at most one chunk, as core/latent-rt.h */
+  GST_INFO_OBJECT (self, "latency %s: %d samples (chunk %d, margin %d samples, slowest timed "
+      "chunk %.0f us)", mode == LATENT_RT_LATENCY_LOW ? "low" : "safe",
+      gst_after_transfer_latency_samples (self), self->block, self->margin, worst);
   GST_INFO_OBJECT (self, "loaded %s: %s, rate %d, ratio %d, chunk %d, zs %d, zt %d, n_poly %d",
       latent_after_get_path (after), self->info.kind == LATENT_AFTER_AUDIO ? "audio" : "MIDI",
       self->info.sample_rate, self->info.ratio, self->info.chunk, self->info.structure_dims,
@@ -417,7 +473,7 @@ load_model (GstAfterTransfer *self)
 
 /* The linked pads must fit the model: structure for audio models, midi for MIDI models. */
 static gboolean
-check_pads (GstAfterTransfer *self)
+gst_after_transfer_check_pads (GstAfterTransfer *self)
 {
   gboolean midi_model = self->info.kind == LATENT_AFTER_MIDI;
   GST_OBJECT_LOCK (self);
@@ -437,38 +493,39 @@ check_pads (GstAfterTransfer *self)
     problem = "is an audio-structure model: aftertransfer needs its `structure` pad linked";
   if (problem)
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("aftertransfer: model %s %s",
-            model_name (self), problem), (NULL));
+            gst_after_transfer_model_name (self), problem), (NULL));
   return problem == NULL;
 }
 
 static gboolean
-start (GstAggregator *agg)
+gst_after_transfer_start (GstAggregator *agg)
 {
   GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
-  if (!self->after || !check_pads (self))
+  if (!self->after || !gst_after_transfer_check_pads (self))
     return FALSE;
   if (self->info.kind == LATENT_AFTER_MIDI && self->info.sample_rate <= 0) {
     /* Notes carry no rate: the output rate can only come from the model. */
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("aftertransfer: the MIDI model %s states no "
-            "sample rate (attribute sr), so the output rate is unknown", model_name (self)),
+            "sample rate (attribute sr), so the output rate is unknown",
+            gst_after_transfer_model_name (self)),
         (NULL));
     return FALSE;
   }
-  reset_streaming (self);
+  gst_after_transfer_reset_streaming (self);
   g_atomic_int_set (&self->upstream_live, -1);
   g_atomic_int_set (&self->caps_refused, 0);
   GST_OBJECT_LOCK (self);
   self->timbre_vector_dirty = TRUE;
   GST_OBJECT_UNLOCK (self);
   self->out_rate = self->info.sample_rate;
-  GstClockTime chunk = latent_frames_to_time (self->block + self->margin, 1,
+  GstClockTime latency = latent_frames_to_time (gst_after_transfer_latency_samples (self), 1,
       MAX (self->info.sample_rate, 1));
-  gst_aggregator_set_latency (agg, chunk, chunk);
+  gst_aggregator_set_latency (agg, latency, latency);
   return TRUE;
 }
 
 static gboolean
-stop (GstAggregator *agg)
+gst_after_transfer_stop (GstAggregator *agg)
 {
   GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
   GError *error = NULL;
@@ -476,14 +533,14 @@ stop (GstAggregator *agg)
     GST_WARNING_OBJECT (self, "reset failed: %s", error->message);
     g_error_free (error);
   }
-  reset_streaming (self);
+  gst_after_transfer_reset_streaming (self);
   return TRUE;
 }
 
 static GstFlowReturn
-flush (GstAggregator *agg)
+gst_after_transfer_flush (GstAggregator *agg)
 {
-  stop (agg);
+  gst_after_transfer_stop (agg);
   GstAfterTransfer *self = GST_AFTER_TRANSFER (agg);
   self->out_rate = self->info.sample_rate;
   return GST_FLOW_OK;
@@ -491,7 +548,7 @@ flush (GstAggregator *agg)
 
 /* TRUE when an upstream of a sink pad is live (asked once per run, then cached). */
 static gboolean
-upstream_is_live (GstAfterTransfer *self)
+gst_after_transfer_upstream_is_live (GstAfterTransfer *self)
 {
   int known = g_atomic_int_get (&self->upstream_live);
   if (known >= 0)
@@ -526,31 +583,32 @@ upstream_is_live (GstAfterTransfer *self)
  * for dead after NON_LIVE_GRACE more: a slow start under load must not render chunks with a
  * timbre that was about to arrive. */
 static GstClockTime
-get_next_time (GstAggregator *agg)
+gst_after_transfer_get_next_time (GstAggregator *agg)
 {
   GstClockTime next = gst_aggregator_simple_get_next_time (agg);
-  if (GST_CLOCK_TIME_IS_VALID (next) && !upstream_is_live (GST_AFTER_TRANSFER (agg)))
+  if (GST_CLOCK_TIME_IS_VALID (next)
+      && !gst_after_transfer_upstream_is_live (GST_AFTER_TRANSFER (agg)))
     next += NON_LIVE_GRACE;
   return next;
 }
 
 static GstStateChangeReturn
-change_state (GstElement *element, GstStateChange transition)
+gst_after_transfer_change_state (GstElement *element, GstStateChange transition)
 {
   GstAfterTransfer *self = GST_AFTER_TRANSFER (element);
-  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !load_model (self))
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !gst_after_transfer_load_model (self))
     return GST_STATE_CHANGE_FAILURE;
   GstStateChangeReturn ret =
       GST_ELEMENT_CLASS (gst_after_transfer_parent_class)->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_READY_TO_NULL)
-    free_model (self);
+    gst_after_transfer_free_model (self);
   return ret;
 }
 
 /* ----------------------------------------------------------- properties */
 
 static void
-set_timbre_vector (GstAfterTransfer *self, const GValue *array)
+gst_after_transfer_set_timbre_vector (GstAfterTransfer *self, const GValue *array)
 {
   float values[MAX_TIMBRE_VECTOR] = { 0 };
   guint n = MIN (gst_value_array_get_size (array), MAX_TIMBRE_VECTOR);
@@ -569,11 +627,11 @@ set_timbre_vector (GstAfterTransfer *self, const GValue *array)
 }
 
 static void
-set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
+gst_after_transfer_set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 {
   GstAfterTransfer *self = GST_AFTER_TRANSFER (object);
   if (id == PROP_TIMBRE_VECTOR) {
-    set_timbre_vector (self, value);
+    gst_after_transfer_set_timbre_vector (self, value);
     return;
   }
   GST_OBJECT_LOCK (self);
@@ -606,6 +664,9 @@ set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
       self->timbre_map = g_value_get_boolean (value);
       self->timbre_vector_dirty = TRUE;
       break;
+    case PROP_LATENCY_MODE:
+      self->latency_mode = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
       break;
@@ -615,7 +676,7 @@ set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 }
 
 static void
-get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
+gst_after_transfer_get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
 {
   GstAfterTransfer *self = GST_AFTER_TRANSFER (object);
   GST_OBJECT_LOCK (self);
@@ -641,6 +702,9 @@ get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
     case PROP_TIMBRE_MAP:
       g_value_set_boolean (value, self->timbre_map);
       break;
+    case PROP_LATENCY_MODE:
+      g_value_set_enum (value, self->latency_mode);
+      break;
     case PROP_TIMBRE_VECTOR:
       for (int i = 0; i < self->timbre_vector_n; i++) {
         GValue v = G_VALUE_INIT;
@@ -663,6 +727,7 @@ gst_after_transfer_init (GstAfterTransfer *self)
   self->upstream_live = -1;
   self->threads = 1;
   self->max_midi_gap = DEFAULT_MAX_MIDI_GAP;
+  self->latency_mode = LATENT_RT_LATENCY_LOW;
   self->guidance_structure = self->guidance_timbre = 1.0;
   self->last_event = GST_CLOCK_TIME_NONE;
   self->last_message = GST_CLOCK_TIME_NONE;
@@ -672,10 +737,10 @@ gst_after_transfer_init (GstAfterTransfer *self)
 }
 
 static void
-finalize (GObject *object)
+gst_after_transfer_finalize (GObject *object)
 {
   GstAfterTransfer *self = GST_AFTER_TRANSFER (object);
-  free_model (self);
+  gst_after_transfer_free_model (self);
   g_free (self->model_path);
   G_OBJECT_CLASS (gst_after_transfer_parent_class)->finalize (object);
 }
@@ -688,17 +753,17 @@ gst_after_transfer_class_init (GstAfterTransferClass *klass)
   GstAggregatorClass *agg_class = GST_AGGREGATOR_CLASS (klass);
   GST_DEBUG_CATEGORY_INIT (after_transfer_debug, "aftertransfer", 0, "AFTER timbre transfer");
 
-  gobject_class->set_property = set_property;
-  gobject_class->get_property = get_property;
-  gobject_class->finalize = finalize;
+  gobject_class->set_property = GST_DEBUG_FUNCPTR (gst_after_transfer_set_property);
+  gobject_class->get_property = GST_DEBUG_FUNCPTR (gst_after_transfer_get_property);
+  gobject_class->finalize = GST_DEBUG_FUNCPTR (gst_after_transfer_finalize);
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
   const GParamFlags live = rw | GST_PARAM_MUTABLE_PLAYING;
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model", "AFTER TorchScript export (.ts), audio or MIDI "
-          "structure; loaded on NULL->READY", NULL, rw | GST_PARAM_MUTABLE_READY));
+          "structure", NULL, rw | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_STEPS,
       g_param_spec_int ("steps", "Steps", "Diffusion steps per chunk (model attribute "
-          "nb_steps); applied before the next chunk", 1, LATENT_AFTER_MAX_STEPS, 1, live));
+          "nb_steps)", 1, LATENT_AFTER_MAX_STEPS, 1, live));
   g_object_class_install_property (gobject_class, PROP_GUIDANCE_STRUCTURE,
       g_param_spec_double ("guidance-structure", "Structure guidance", "Classifier-free "
           "guidance on the structure (guidance_structure)", 0.0, 100.0, 1.0, live));
@@ -708,19 +773,21 @@ gst_after_transfer_class_init (GstAfterTransferClass *klass)
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads", "LibTorch intra-op threads", 1, 64, 1, live));
   g_object_class_install_property (gobject_class, PROP_MAX_MIDI_GAP,
-      g_param_spec_double ("max-midi-gap", "Longest MIDI gap", "Seconds of silence between "
-          "two MIDI events beyond which the stream is taken as damaged and ends with an error "
-          "(a corrupt delta time would otherwise render hours of silence); 0 = no limit", 0.0,
+      g_param_spec_double ("max-midi-gap", "Longest MIDI gap", "Longest gap between MIDI "
+          "events (s) before the stream counts as damaged; 0 = no limit", 0.0,
           G_MAXDOUBLE, DEFAULT_MAX_MIDI_GAP, live));
   g_object_class_install_property (gobject_class, PROP_TIMBRE_MAP,
-      g_param_spec_boolean ("timbre-map", "Timbre map", "Timbre coordinates (the timbre pad's "
-          "audio/x-raw or audio/x-latent stream, and timbre-vector) are 2 values, x and y on the "
-          "model's own 2-D timbre map (AFTER's map2latent), instead of timbre_dims values; "
-          "models without map2latent are refused. Set in NULL", FALSE,
+      g_param_spec_boolean ("timbre-map", "Timbre map", "Timbre coordinates are x, y on the "
+          "model's 2-D timbre map (map2latent)", FALSE,
           rw | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_LATENCY_MODE,
+      g_param_spec_enum ("latency-mode", "Latency mode", "low: one chunk (less one sample for "
+          "audio models) plus a compute margin measured at load; safe: two chunks, one of "
+          "them compute headroom. Set in NULL", gst_latent_filter_latency_mode_get_type (),
+          LATENT_RT_LATENCY_LOW, rw | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TIMBRE_VECTOR,
       gst_param_spec_array ("timbre-vector", "Timbre vector", "Timbre coordinates "
-          "(timbre_dims floats, the rest 0) used when no timbre pad is linked",
+          "used when no timbre pad is linked",
           g_param_spec_float ("value", "Value", "One timbre coordinate", -G_MAXFLOAT,
               G_MAXFLOAT, 0.0f, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS), live));
 
@@ -736,17 +803,17 @@ gst_after_transfer_class_init (GstAfterTransferClass *klass)
       "Filter/Effect/Audio", "Takes structure from one stream (audio or MIDI notes) and timbre "
       "from another (audio or timbre coordinates) through an AFTER latent diffusion model",
       "latent");
-  element_class->change_state = change_state;
-  element_class->release_pad = release_pad;
-  agg_class->create_new_pad = create_new_pad;
-  agg_class->sink_query = sink_query;
-  agg_class->sink_event = sink_event;
-  agg_class->update_src_caps = update_src_caps;
-  agg_class->aggregate = gst_after_transfer_aggregate;
-  agg_class->start = start;
-  agg_class->stop = stop;
-  agg_class->flush = flush;
-  agg_class->get_next_time = get_next_time;
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_after_transfer_change_state);
+  element_class->release_pad = GST_DEBUG_FUNCPTR (gst_after_transfer_release_pad);
+  agg_class->create_new_pad = GST_DEBUG_FUNCPTR (gst_after_transfer_create_new_pad);
+  agg_class->sink_query = GST_DEBUG_FUNCPTR (gst_after_transfer_sink_query);
+  agg_class->sink_event = GST_DEBUG_FUNCPTR (gst_after_transfer_sink_event);
+  agg_class->update_src_caps = GST_DEBUG_FUNCPTR (gst_after_transfer_update_src_caps);
+  agg_class->aggregate = GST_DEBUG_FUNCPTR (gst_after_transfer_aggregate);
+  agg_class->start = GST_DEBUG_FUNCPTR (gst_after_transfer_start);
+  agg_class->stop = GST_DEBUG_FUNCPTR (gst_after_transfer_stop);
+  agg_class->flush = GST_DEBUG_FUNCPTR (gst_after_transfer_flush);
+  agg_class->get_next_time = GST_DEBUG_FUNCPTR (gst_after_transfer_get_next_time);
   gst_type_mark_as_plugin_api (GST_TYPE_AFTER_TRANSFER_PAD, 0);
 }
 

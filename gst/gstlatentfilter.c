@@ -7,7 +7,8 @@
  * model. BaseTransform's one-in/one-out model would need submit_input_buffer/generate_output
  * plus event overrides for all of that; a plain element with two pads is shorter and clearer.
  *
- * Timing rule (both elements, any ratio):
+ * Timing rule (both elements, any ratio; GstLatentTiming in latent-timing.c keeps ts0, the
+ * segment, output stamps, draining and discontinuity detection, shared with terrainplay):
  *   - rate SR is the audio rate of the stream (both pads carry the same rate); a frame on a pad
  *     with ratio R stands for R audio samples; input ratio Ri, output ratio Ro.
  *   - ts0 is the timestamp of the first buffer after start, a flush or a discontinuity (the
@@ -21,6 +22,14 @@
  *     block is one frame adds no block at all), plus the compute margin M measured after
  *     warm-up (latent_rt_time_method, latent_rt_margin_frames): the model runs on the
  *     streaming thread, so its output leaves up to M after its last input arrived.
+ *     Along a chain (raveencode ! ravedecode) the latent elements run one after the other for
+ *     the same input, so the chain gets ONE margin, the rule applied to the sum of their
+ *     slowest calls (one safety factor, one scheduling jitter), not one margin each: the
+ *     latency query carries what the latent elements upstream on its path measured
+ *     (LATENCY_FIELD_* below) and each low-latency element adds only what the chain's margin
+ *     grows by. A latent input that arrives in whole pushes of the upstream latent element (U
+ *     frames from the same ts0) makes a block wait for fewer than block - 1 further frames (a
+ *     one-frame decoder behind an encoder, or equal blocks, wait for none).
  *   - E, the input end, is the largest pts+duration seen since ts0, in audio samples from ts0
  *     (a buffer without duration lasts its frames*Ri samples). Output frame j is pushed only if
  *     it starts before E (j*Ro < E), and the buffer holding the last one ends at E.
@@ -31,6 +40,7 @@
  * ravedecode trims its output to that end: N samples in, exactly N samples out. */
 #include "gstlatentfilter.h"
 #include "latent-caps.h"
+#include "latent-timing.h"
 
 #include <math.h>
 #include <string.h>
@@ -67,14 +77,11 @@ typedef struct {
   GstCaps *src_caps;
 
   /* Streaming state (streaming thread). */
-  GstSegment segment;
-  gboolean have_ts0;
-  GstClockTime ts0;
+  GstLatentTiming timing; /* segment, ts0, draining, discontinuities */
   guint64 in_frames;      /* input frames since ts0 */
   guint64 out_frames;     /* output frames the stream produced since ts0 (trimmed ones too) */
   guint64 in_end;         /* E: audio samples from ts0 to the end of the input seen */
   guint64 out_offset0;    /* offset of output frame 0 */
-  gboolean discont;
   gboolean nonfinite_warned;
   gboolean model_nonfinite_warned; /* this stream's first NaN/Inf from the model was reported */
   guint64 nonfinite_total;
@@ -88,14 +95,14 @@ G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (GstLatentFilter, gst_latent_filter, GST_TYP
 
 /* Factory name ("raveencode") for messages. */
 static const char *
-element_name (gpointer self)
+gst_latent_filter_element_name (gpointer self)
 {
   GstElementFactory *f = gst_element_get_factory (GST_ELEMENT (self));
   return f ? GST_OBJECT_NAME (f) : GST_OBJECT_NAME (self);
 }
 
 static const char *
-model_path_of (GstLatentFilterPrivate *p)
+gst_latent_filter_model_path (GstLatentFilterPrivate *p)
 {
   return p->model_path ? p->model_path : "(none)";
 }
@@ -107,33 +114,22 @@ gst_latent_filter_class_install_properties (GObjectClass *klass, const char *def
 {
   g_object_class_install_property (klass, GST_LATENT_FILTER_PROP_MODEL,
       g_param_spec_string ("model", "Model",
-          "Path of the TorchScript model file (nn~ convention, e.g. a RAVE export). Required, "
-          "no default; set in the NULL state. Loaded (each element its own copy) and warmed up "
-          "when going from NULL to READY",
+          "TorchScript model file (nn~ convention, e.g. a RAVE export); required",
           NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  char *blurb = g_strdup_printf ("Name of the model method to run (it must have a "
-      "METHOD_params buffer); set in the NULL state. Default \"%s\"", default_method);
   g_object_class_install_property (klass, GST_LATENT_FILTER_PROP_METHOD,
-      g_param_spec_string ("method", "Method", g_intern_string (blurb), default_method,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_free (blurb);
+      g_param_spec_string ("method", "Method", "Model method to run (one with METHOD_params)",
+          default_method, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (klass, GST_LATENT_FILTER_PROP_THREADS,
-      g_param_spec_int ("threads", "Threads",
-          "LibTorch intra-op threads used by each model call (count). Default 1", 1, 256, 1,
+      g_param_spec_int ("threads", "Threads", "LibTorch intra-op threads per model call",
+          1, 256, 1,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (klass, GST_LATENT_FILTER_PROP_BLOCK,
       g_param_spec_int ("block", "Block",
-          "Input frames per model call (audio samples for audio input, latent frames for "
-          "latent input); must be a multiple of the method's minimum block. Adds block/rate "
-          "seconds of latency. 0 (default) = the core's default, the smallest valid block of "
-          "at least 2048 audio samples (latency-mode=safe) or one latent frame (low). Set in "
-          "the NULL state", 0, G_MAXINT / 4096, 0,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+          "Input frames per model call (0 = the default of latency-mode)", 0, G_MAXINT / 4096,
+          0, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (klass, GST_LATENT_FILTER_PROP_LATENCY_MODE,
       g_param_spec_enum ("latency-mode", "Latency mode",
-          "low: block 0 means one latent frame, and the latency reported is the block less one "
-          "input frame plus a compute margin measured at load; safe: block 0 means at least "
-          "2048 samples and the latency is the whole block. Set in the NULL state",
+          "How blocks and the reported latency are chosen (low or safe)",
           gst_latent_filter_latency_mode_get_type (), LATENT_RT_LATENCY_LOW,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 }
@@ -232,14 +228,14 @@ gst_latent_filter_get_in_channels (GstLatentFilter *self)
 /* ------------------------------------------------------------------ caps */
 
 static int
-current_rate (GstLatentFilterPrivate *p)
+gst_latent_filter_current_rate (GstLatentFilterPrivate *p)
 {
   return p->negotiated ? p->rate : p->model_rate;
 }
 
 /* The caps the model takes (sink) or makes (src) with the rate left open when unknown. */
 static GstCaps *
-model_caps (GstLatentFilter *self, GstPadDirection dir, int rate)
+gst_latent_filter_model_caps (GstLatentFilter *self, GstPadDirection dir, int rate)
 {
   GstLatentFilterPrivate *p = PRIV (self);
   GstLatentFilterClass *klass = FCLASS (self);
@@ -253,7 +249,7 @@ model_caps (GstLatentFilter *self, GstPadDirection dir, int rate)
 
 /* Keeps only the rates `peer` allows (the rate passes through the element unchanged). */
 static GstCaps *
-restrict_rate (GstCaps *ours, GstCaps *peer)
+gst_latent_filter_restrict_rate (GstCaps *ours, GstCaps *peer)
 {
   if (!peer || gst_caps_is_any (peer))
     return ours;
@@ -276,7 +272,7 @@ restrict_rate (GstCaps *ours, GstCaps *peer)
  * (an ERROR, never a warning that gst-launch may not show); the rest return quietly, and the
  * pipeline stops on that one error. `reason` NULL: a generic message. */
 static void
-refuse_caps (GstLatentFilter *self, const char *reason, const char *debug)
+gst_latent_filter_refuse_caps (GstLatentFilter *self, const char *reason, const char *debug)
 {
   GstLatentFilterPrivate *p = PRIV (self);
   if (!g_atomic_int_compare_and_exchange (&p->caps_refused, 0, 1))
@@ -284,11 +280,12 @@ refuse_caps (GstLatentFilter *self, const char *reason, const char *debug)
   if (reason)
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", reason), ("%s", debug));
   else
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("%s: %s", element_name (self), debug));
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("%s: %s",
+        gst_latent_filter_element_name (self), debug));
 }
 
 static GstCaps *
-query_caps (GstLatentFilter *self, GstPad *pad, GstCaps *filter)
+gst_latent_filter_query_caps (GstLatentFilter *self, GstPad *pad, GstCaps *filter)
 {
   GstLatentFilterPrivate *p = PRIV (self);
   GstLatentFilterClass *klass = FCLASS (self);
@@ -302,14 +299,15 @@ query_caps (GstLatentFilter *self, GstPad *pad, GstCaps *filter)
     result = templ;
     templ = NULL;
   } else {
-    result = model_caps (self, GST_PAD_DIRECTION (pad), current_rate (p));
-    if (current_rate (p) == 0) {
+    result = gst_latent_filter_model_caps (self, GST_PAD_DIRECTION (pad),
+        gst_latent_filter_current_rate (p));
+    if (gst_latent_filter_current_rate (p) == 0) {
       /* Model without a rate: any rate the other side allows. */
       GstPad *other = pad == p->sinkpad ? p->srcpad : p->sinkpad;
-      GstCaps *other_caps = model_caps (self, GST_PAD_DIRECTION (other), 0);
+      GstCaps *other_caps = gst_latent_filter_model_caps (self, GST_PAD_DIRECTION (other), 0);
       GstCaps *peer = gst_pad_peer_query_caps (other, other_caps);
       gst_caps_unref (other_caps);
-      result = restrict_rate (result, peer);
+      result = gst_latent_filter_restrict_rate (result, peer);
       if (peer)
         gst_caps_unref (peer);
     }
@@ -324,10 +322,11 @@ query_caps (GstLatentFilter *self, GstPad *pad, GstCaps *filter)
             : g_strdup ("any rate");
         char *reason = g_strdup_printf ("%s: model %s (method %s) takes %d channel(s) at %s, "
             "upstream offers %s; put audioconvert ! audioresample before %s",
-            element_name (self), model_path_of (p), p->method, p->info.in_channels, rate, got,
-            element_name (self));
+            gst_latent_filter_element_name (self), gst_latent_filter_model_path (p), p->method,
+                p->info.in_channels, rate, got,
+            gst_latent_filter_element_name (self));
         char *debug = g_strdup_printf ("model caps: %s", want);
-        refuse_caps (self, reason, debug);
+        gst_latent_filter_refuse_caps (self, reason, debug);
         g_free (reason);
         g_free (debug);
         g_free (rate);
@@ -349,139 +348,242 @@ query_caps (GstLatentFilter *self, GstPad *pad, GstCaps *filter)
   return result;
 }
 
-/* Checks the stream's caps against the model; on a mismatch posts an error with the reason
- * (refuse_caps: once). */
-static gboolean
-set_sink_caps (GstLatentFilter *self, GstCaps *caps)
+/* Why the stream's caps `in` do not fit the model (a new string), or NULL when they do. */
+static char *
+gst_latent_filter_check_stream (GstLatentFilter *self, const LatentCapsInfo *in)
 {
   GstLatentFilterPrivate *p = PRIV (self);
   GstLatentFilterClass *klass = FCLASS (self);
-  LatentCapsInfo in;
-  char *reason = NULL;
-  const char *name = element_name (self);
-  gboolean ok = klass->sink_is_latent ? latent_caps_parse (caps, &in, &reason)
-      : latent_audio_caps_parse (caps, &in, &reason);
-  if (ok && in.channels != p->info.in_channels) {
+  const char *name = gst_latent_filter_element_name (self);
+  if (in->channels != p->info.in_channels) {
     if (klass->sink_is_latent)
-      reason = g_strdup_printf ("%s: the stream carries %d latents but model %s %ss %d",
-          name, in.channels, model_path_of (p), p->method, p->info.in_channels);
-    else
-      reason = g_strdup_printf ("%s: the stream has %d channel(s) but model %s (method %s) "
-          "takes %d; put audioconvert before %s", name, in.channels, model_path_of (p),
-          p->method, p->info.in_channels, name);
-    ok = FALSE;
+      return g_strdup_printf ("%s: the stream carries %d latents but model %s %ss %d",
+          name, in->channels, gst_latent_filter_model_path (p), p->method,
+          p->info.in_channels);
+    return g_strdup_printf ("%s: the stream has %d channel(s) but model %s (method %s) "
+        "takes %d; put audioconvert before %s", name, in->channels,
+        gst_latent_filter_model_path (p), p->method, p->info.in_channels, name);
   }
-  if (ok && p->model_rate && in.rate != p->model_rate) {
-    reason = g_strdup_printf ("%s: the stream's rate is %d Hz but model %s runs at %d Hz%s",
-        name, in.rate, model_path_of (p), p->model_rate,
+  if (p->model_rate && in->rate != p->model_rate)
+    return g_strdup_printf ("%s: the stream's rate is %d Hz but model %s runs at %d Hz%s",
+        name, in->rate, gst_latent_filter_model_path (p), p->model_rate,
         klass->sink_is_latent ? "" : "; put audioresample before the element");
-    ok = FALSE;
-  }
-  if (ok && klass->sink_is_latent && p->in_ratio && in.ratio != p->in_ratio) {
-    reason = g_strdup_printf ("%s: the stream's latent frames stand for %d audio samples "
-        "(ratio) but model %s's %s takes frames of %d samples", name, in.ratio,
-        model_path_of (p), p->method, p->in_ratio);
-    ok = FALSE;
-  }
-  int in_ratio = klass->sink_is_latent ? in.ratio : 1;
-  int out_ratio = 0;
-  if (ok) {
-    /* Output ratio: in_ratio * out_ratio_m / in_ratio_m must be a whole number of samples. */
-    gint64 num = (gint64) in_ratio * p->info.out_ratio;
-    if (num % p->info.in_ratio) {
-      reason = g_strdup_printf ("%s: method %s of %s turns %d input frames into %d, so "
-          "frames of %d samples would give fractional output frames", name, p->method,
-          model_path_of (p), p->info.out_ratio, p->info.in_ratio, in_ratio);
-      ok = FALSE;
-    } else {
-      out_ratio = (int) (num / p->info.in_ratio);
-      if (!klass->src_is_latent && out_ratio != 1) {
-        reason = g_strdup_printf ("%s: method %s of %s does not give audio-rate output "
-            "(%d samples per output frame)", name, p->method, model_path_of (p), out_ratio);
-        ok = FALSE;
-      }
-    }
-  }
-  if (!ok) {
-    char *s = gst_caps_to_string (caps);
-    char *debug = g_strdup_printf ("stream caps: %s", s);
-    refuse_caps (self, reason, debug);
-    g_free (debug);
-    g_free (s);
-    g_free (reason);
-    return FALSE;
-  }
+  if (klass->sink_is_latent && p->in_ratio && in->ratio != p->in_ratio)
+    return g_strdup_printf ("%s: the stream's latent frames stand for %d audio samples "
+        "(ratio) but model %s's %s takes frames of %d samples", name, in->ratio,
+        gst_latent_filter_model_path (p), p->method, p->in_ratio);
+  return NULL;
+}
 
-  GstCaps *src_caps = klass->src_is_latent
-      ? latent_caps_new (p->info.out_channels, in.rate, out_ratio)
-      : latent_audio_caps_new_partial (p->info.out_channels, in.rate);
-  if (p->src_caps && gst_caps_is_equal (p->src_caps, src_caps) && p->rate == in.rate) {
+/* The output ratio for input frames of `in_ratio` samples: in_ratio * out_ratio_m / in_ratio_m
+ * must be a whole number of samples (and 1 for audio output). NULL, or why not. */
+static char *
+gst_latent_filter_output_ratio (GstLatentFilter *self, int in_ratio, int *out_ratio)
+{
+  GstLatentFilterPrivate *p = PRIV (self);
+  const char *name = gst_latent_filter_element_name (self);
+  gint64 num = (gint64) in_ratio * p->info.out_ratio;
+  if (num % p->info.in_ratio)
+    return g_strdup_printf ("%s: method %s of %s turns %d input frames into %d, so "
+        "frames of %d samples would give fractional output frames", name, p->method,
+        gst_latent_filter_model_path (p), p->info.out_ratio, p->info.in_ratio, in_ratio);
+  *out_ratio = (int) (num / p->info.in_ratio);
+  if (!FCLASS (self)->src_is_latent && *out_ratio != 1)
+    return g_strdup_printf ("%s: method %s of %s does not give audio-rate output "
+        "(%d samples per output frame)", name, p->method, gst_latent_filter_model_path (p),
+        *out_ratio);
+  return NULL;
+}
+
+/* Downstream must take `src_caps`: else the error says what to link. */
+static gboolean
+gst_latent_filter_downstream_accepts (GstLatentFilter *self, GstCaps *src_caps)
+{
+  GstLatentFilterPrivate *p = PRIV (self);
+  if (!gst_pad_is_linked (p->srcpad) || gst_pad_peer_query_accept_caps (p->srcpad, src_caps))
+    return TRUE;
+  char *s = gst_caps_to_string (src_caps);
+  GstPad *peer = gst_pad_get_peer (p->srcpad);
+  GstObject *peer_el = peer ? gst_pad_get_parent (peer) : NULL;
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+      ("%s: downstream %s does not accept %s%s", gst_latent_filter_element_name (self),
+       peer_el ? GST_OBJECT_NAME (peer_el) : "element", s,
+       FCLASS (self)->src_is_latent ? " (link a latent consumer such as ravedecode)" : ""),
+      (NULL));
+  if (peer_el)
+    gst_object_unref (peer_el);
+  if (peer)
+    gst_object_unref (peer);
+  g_free (s);
+  return FALSE;
+}
+
+/* Takes the stream's rate and ratios and sends the matching caps downstream. */
+static gboolean
+gst_latent_filter_set_src_caps (GstLatentFilter *self, int rate, int in_ratio, int out_ratio)
+{
+  GstLatentFilterPrivate *p = PRIV (self);
+  GstCaps *src_caps = FCLASS (self)->src_is_latent
+      ? latent_caps_new (p->info.out_channels, rate, out_ratio)
+      : latent_audio_caps_new_partial (p->info.out_channels, rate);
+  if (p->src_caps && gst_caps_is_equal (p->src_caps, src_caps) && p->rate == rate) {
     gst_caps_unref (src_caps);
     return TRUE;
   }
-  if (gst_pad_is_linked (p->srcpad) && !gst_pad_peer_query_accept_caps (p->srcpad, src_caps)) {
-    char *s = gst_caps_to_string (src_caps);
-    GstPad *peer = gst_pad_get_peer (p->srcpad);
-    GstObject *peer_el = peer ? gst_pad_get_parent (peer) : NULL;
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("%s: downstream %s does not accept %s%s", name,
-         peer_el ? GST_OBJECT_NAME (peer_el) : "element", s,
-         klass->src_is_latent ? " (link a latent consumer such as ravedecode)" : ""), (NULL));
-    if (peer_el)
-      gst_object_unref (peer_el);
-    if (peer)
-      gst_object_unref (peer);
-    g_free (s);
+  if (!gst_latent_filter_downstream_accepts (self, src_caps)) {
     gst_caps_unref (src_caps);
     return FALSE;
   }
-  p->rate = in.rate;
+  p->rate = rate;
   p->in_ratio = in_ratio;
   p->out_ratio = out_ratio;
   p->negotiated = TRUE;
   gst_caps_replace (&p->src_caps, src_caps);
   gboolean pushed = gst_pad_push_event (p->srcpad, gst_event_new_caps (src_caps));
   gst_caps_unref (src_caps);
-  GST_DEBUG_OBJECT (self, "rate %d, ratios %d -> %d, pushed caps: %d", in.rate, in_ratio,
+  GST_DEBUG_OBJECT (self, "rate %d, ratios %d -> %d, pushed caps: %d", rate, in_ratio,
       out_ratio, pushed);
   return TRUE;
 }
 
+/* Checks the stream's caps against the model; on a mismatch posts an error with the reason
+ * (gst_latent_filter_refuse_caps: once). GstLatentTimingOps.set_caps. */
+static gboolean
+gst_latent_filter_set_sink_caps (GstElement *element, GstCaps *caps)
+{
+  GstLatentFilter *self = GST_LATENT_FILTER (element);
+  GstLatentFilterPrivate *p = PRIV (self);
+  gboolean latent = FCLASS (self)->sink_is_latent;
+  if (!p->model)
+    return FALSE;
+  LatentCapsInfo in;
+  char *reason = NULL;
+  int in_ratio = 1, out_ratio = 0;
+  if (latent ? latent_caps_parse (caps, &in, &reason)
+      : latent_audio_caps_parse (caps, &in, &reason)) {
+    in_ratio = latent ? in.ratio : 1;
+    reason = gst_latent_filter_check_stream (self, &in);
+    if (!reason)
+      reason = gst_latent_filter_output_ratio (self, in_ratio, &out_ratio);
+  }
+  if (reason) {
+    char *s = gst_caps_to_string (caps);
+    char *debug = g_strdup_printf ("stream caps: %s", s);
+    gst_latent_filter_refuse_caps (self, reason, debug);
+    g_free (debug);
+    g_free (s);
+    g_free (reason);
+    return FALSE;
+  }
+  return gst_latent_filter_set_src_caps (self, in.rate, in_ratio, out_ratio);
+}
+
 /* ------------------------------------------------------------- streaming */
 
-static GstClockTime
-latency_time (GstLatentFilterPrivate *p)
+/* Fields a latent element adds to the latency query it answers, for the latent elements
+ * downstream on the same path (an element that answers without forwarding drops them, and the
+ * next one falls back to counting its own margin and block - 1 frames: never too little). */
+#define LATENCY_FIELD_RATE "latent-rate"               /* int: the audio rate of the values */
+#define LATENCY_FIELD_COMPUTE_US "latent-compute-us"   /* double: slowest calls, summed */
+#define LATENCY_FIELD_MARGIN "latent-margin-samples"   /* int: margin reported so far */
+#define LATENCY_FIELD_PUSH "latent-push-samples"       /* int: audio samples per output push */
+
+typedef struct {
+  double compute_us; /* slowest timed calls of the low-latency latent elements upstream */
+  int margin;        /* the compute margin they reported, samples */
+  int push_samples;  /* what the nearest latent element upstream pushes at once; 0: unknown */
+} GstLatentFilterChainTiming;
+
+static void
+gst_latent_filter_read_chain_timing (GstQuery *query, int rate, GstLatentFilterChainTiming *chain)
 {
-  int rate = current_rate (p);
-  if (!p->stream || rate <= 0 || p->in_ratio <= 0)
-    return 0;
-  if (p->latency_mode == LATENT_RT_LATENCY_SAFE)
-    return latent_frames_to_time (p->block_frames, p->in_ratio, rate);
-  return latent_frames_to_time (p->block_frames - 1, p->in_ratio, rate)
-      + latent_frames_to_time (p->margin, 1, rate);
+  *chain = (GstLatentFilterChainTiming) { 0 };
+  const GstStructure *s = gst_query_get_structure (query);
+  int chain_rate = 0;
+  if (!s || !gst_structure_get_int (s, LATENCY_FIELD_RATE, &chain_rate) || chain_rate != rate)
+    return;
+  gst_structure_get_double (s, LATENCY_FIELD_COMPUTE_US, &chain->compute_us);
+  gst_structure_get_int (s, LATENCY_FIELD_MARGIN, &chain->margin);
+  gst_structure_get_int (s, LATENCY_FIELD_PUSH, &chain->push_samples);
 }
 
 static void
-start_at (GstLatentFilter *self, GstClockTime pts)
+gst_latent_filter_write_chain_timing (GstQuery *query, int rate, const GstLatentFilterChainTiming *chain)
+{
+  if (!gst_query_is_writable (query))
+    return; /* downstream latent elements count conservatively then */
+  gst_structure_set (gst_query_writable_structure (query), LATENCY_FIELD_RATE, G_TYPE_INT, rate,
+      LATENCY_FIELD_COMPUTE_US, G_TYPE_DOUBLE, chain->compute_us, LATENCY_FIELD_MARGIN,
+      G_TYPE_INT, chain->margin, LATENCY_FIELD_PUSH, G_TYPE_INT, chain->push_samples, NULL);
+}
+
+/* Input frames a block of `block` frames waits for after its first one arrived, when upstream
+ * delivers `burst` frames at once counted from the same origin (1: frame by frame), beyond
+ * the wait upstream already reported for the first frame of its push (burst - 1). Block k
+ * is complete with the push holding its last frame, ceil((k + 1) block / burst) pushes in;
+ * the pattern repeats every burst / gcd(block, burst) blocks. */
+static int
+gst_latent_filter_block_wait_frames (int block, int burst)
+{
+  if (burst <= 1)
+    return block - 1;
+  int a = block, b = burst;
+  while (b) {
+    int t = a % b;
+    a = b;
+    b = t;
+  }
+  gint64 worst = 0;
+  for (gint64 k = 0; k < burst / a; k++) {
+    gint64 complete = ((k + 1) * block + burst - 1) / burst * burst;
+    worst = MAX (worst, complete - k * block - burst);
+  }
+  return (int) worst;
+}
+
+/* What this element adds to the latency of its path, in audio samples, and the chain timing
+ * it passes downstream (`chain` holds upstream's on entry). */
+static gint64
+gst_latent_filter_latency_samples (GstLatentFilter *self, int rate,
+    GstLatentFilterChainTiming *chain)
 {
   GstLatentFilterPrivate *p = PRIV (self);
-  if (!GST_CLOCK_TIME_IS_VALID (pts))
-    pts = p->segment.format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID (p->segment.start)
-        ? p->segment.start : 0;
-  p->have_ts0 = TRUE;
-  p->ts0 = pts;
+  int upstream_push = chain->push_samples;
+  chain->push_samples = p->out_ratio > 0 ? p->block_frames * p->in_ratio : 0;
+  if (p->latency_mode == LATENT_RT_LATENCY_SAFE)
+    return (gint64) p->block_frames * p->in_ratio;
+  /* Whole pushes only count between latent elements: audio elements in between may
+   * re-buffer (audioconvert, audioresample). */
+  int burst = FCLASS (self)->sink_is_latent && upstream_push % p->in_ratio == 0
+      ? upstream_push / p->in_ratio : 1;
+  int margin_cap = p->block_frames * p->in_ratio;
+  int chain_margin = latent_rt_margin_frames (chain->compute_us + p->step_us, rate);
+  int added_margin = CLAMP (chain_margin - chain->margin, 0, margin_cap);
+  if (chain->compute_us <= 0 && chain->margin == 0)
+    added_margin = p->margin; /* alone: the margin measured at load */
+  chain->compute_us += p->step_us;
+  chain->margin += added_margin;
+  return (gint64) gst_latent_filter_block_wait_frames (p->block_frames, burst) * p->in_ratio
+      + added_margin;
+}
+
+/* A new ts0 (GstLatentTiming): input and output frames are counted from here. */
+static void
+gst_latent_filter_start_at (GstLatentFilter *self, GstClockTime pts)
+{
+  GstLatentFilterPrivate *p = PRIV (self);
+  gst_latent_timing_start (&p->timing, pts);
   p->in_frames = 0;
   p->out_frames = 0;
   p->in_end = 0;
-  p->out_offset0 = gst_util_uint64_scale_int_round (pts, p->rate,
+  p->out_offset0 = gst_util_uint64_scale_int_round (p->timing.ts0, p->rate,
       (gint) GST_SECOND) / (guint64) p->out_ratio;
-  p->discont = TRUE;
 }
 
 /* Pushes `n` output frames that the stream produced (at out_frames), keeping only those that
  * start before the input end E (the trimming rule at the top of this file). Takes `buf`. */
 static GstFlowReturn
-push_output (GstLatentFilter *self, GstBuffer *buf, size_t n)
+gst_latent_filter_push_output (GstLatentFilter *self, GstBuffer *buf, size_t n)
 {
   GstLatentFilterPrivate *p = PRIV (self);
   guint64 j0 = p->out_frames;
@@ -494,27 +596,20 @@ push_output (GstLatentFilter *self, GstBuffer *buf, size_t n)
   }
   if (keep < n)
     gst_buffer_resize (buf, 0, (gssize) (keep * p->info.out_channels * sizeof (float)));
-  GstClockTime start = p->ts0 + latent_frames_to_time (j0, p->out_ratio, p->rate);
   guint64 end_samples = MIN ((j0 + keep) * p->out_ratio, p->in_end);
-  GstClockTime end = p->ts0 + latent_frames_to_time (end_samples, 1, p->rate);
-  GST_BUFFER_PTS (buf) = start;
-  GST_BUFFER_DTS (buf) = GST_CLOCK_TIME_NONE;
-  GST_BUFFER_DURATION (buf) = end - start;
-  GST_BUFFER_OFFSET (buf) = p->out_offset0 + j0;
-  GST_BUFFER_OFFSET_END (buf) = p->out_offset0 + j0 + keep;
-  if (p->discont) {
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
-    p->discont = FALSE;
-  }
+  gst_latent_timing_stamp (&p->timing, buf,
+      gst_latent_timing_at (&p->timing, j0, p->out_ratio, p->rate),
+      gst_latent_timing_at (&p->timing, end_samples, 1, p->rate),
+      p->out_offset0 + j0, p->out_offset0 + j0 + keep);
   return gst_pad_push (p->srcpad, buf);
 }
 
 /* Runs what is buffered (zero-padded) and pushes the real part of its output. */
 static GstFlowReturn
-drain (GstLatentFilter *self)
+gst_latent_filter_flush_stream (GstLatentFilter *self)
 {
   GstLatentFilterPrivate *p = PRIV (self);
-  if (!p->stream || !p->have_ts0 || latent_stream_get_pending (p->stream) == 0)
+  if (!p->stream || !p->timing.started || latent_stream_get_pending (p->stream) == 0)
     return GST_FLOW_OK;
   GError *error = NULL;
   gssize n = latent_stream_flush (p->stream, p->flush_buf, &error);
@@ -525,19 +620,16 @@ drain (GstLatentFilter *self)
   }
   gsize bytes = (gsize) n * p->info.out_channels * sizeof (float);
   GstBuffer *buf = gst_buffer_new_memdup (p->flush_buf, bytes);
-  return push_output (self, buf, (size_t) n);
+  return gst_latent_filter_push_output (self, buf, (size_t) n);
 }
 
-/* Forgets buffered input and the model's state; the next buffer starts a new ts0. */
+/* Forgets buffered input and the model's state (GstLatentTiming ends the stream). */
 static gboolean
-reset_stream (GstLatentFilter *self)
+gst_latent_filter_reset_model (GstLatentFilter *self)
 {
   GstLatentFilterPrivate *p = PRIV (self);
-  p->have_ts0 = FALSE;
-  if (!p->stream)
-    return TRUE;
   GError *error = NULL;
-  if (!latent_stream_reset (p->stream, &error)) {
+  if (p->stream && !latent_stream_reset (p->stream, &error)) {
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("%s", error->message), (NULL));
     g_error_free (error);
     return FALSE;
@@ -545,65 +637,77 @@ reset_stream (GstLatentFilter *self)
   return TRUE;
 }
 
-static GstFlowReturn
-chain (GstPad *pad, GstObject *parent, GstBuffer *inbuf)
+/* GstLatentTimingOps.discard: a flush drops what is buffered. */
+static void
+gst_latent_filter_discard (GstElement *element)
 {
-  GstLatentFilter *self = GST_LATENT_FILTER (parent);
+  gst_latent_filter_reset_model (GST_LATENT_FILTER (element));
+}
+
+/* GstLatentTimingOps.drain: the stream's last block is pushed, then the model starts afresh. */
+static GstFlowReturn
+gst_latent_filter_drain (GstElement *element)
+{
+  GstLatentFilter *self = GST_LATENT_FILTER (element);
+  GstFlowReturn ret = gst_latent_filter_flush_stream (self);
+  gboolean reset = gst_latent_filter_reset_model (self);
+  if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED)
+    return ret;
+  return reset ? ret : GST_FLOW_ERROR;
+}
+
+/* Discontinuity handling and input-end bookkeeping for `buf` (n input frames): a buffer that
+ * does not continue the stream drains it and starts a new one; E grows to the buffer's end. */
+static GstFlowReturn
+gst_latent_filter_follow_input (GstLatentFilter *self, GstBuffer *buf, size_t n)
+{
   GstLatentFilterPrivate *p = PRIV (self);
-  GstLatentFilterClass *klass = FCLASS (self);
-  GstFlowReturn ret = GST_FLOW_OK;
+  GstFlowReturn ret = gst_latent_timing_check_discont (&p->timing, buf, p->in_frames,
+      p->in_ratio, p->rate);
+  if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED)
+    return ret;
+  if (!p->timing.started)
+    gst_latent_filter_start_at (self, GST_BUFFER_PTS (buf));
+  guint64 end = gst_latent_timing_input_end (&p->timing, buf, p->in_frames, n, p->in_ratio,
+      p->rate);
+  p->in_end = MAX (p->in_end, end);
+  return GST_FLOW_OK;
+}
 
-  if (!p->negotiated || !p->stream) {
-    /* After a refusal (already posted) upstream may still push: no second error. */
-    if (!g_atomic_int_get (&p->caps_refused))
-      refuse_caps (self, NULL, "buffer before caps");
-    gst_buffer_unref (inbuf);
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-  const size_t frame_bytes = (size_t) p->info.in_channels * sizeof (float);
-  const size_t n_in = gst_buffer_get_size (inbuf) / frame_bytes;
-  GstClockTime pts = GST_BUFFER_PTS (inbuf);
-
-  /* Discontinuity: a DISCONT flag after data, or a timestamp off by more than
-   * max(40 ms, half an input frame) from where the counted frames say it should be. */
-  if (p->have_ts0) {
-    GstClockTime expected = p->ts0 + latent_frames_to_time (p->in_frames, p->in_ratio, p->rate);
-    GstClockTime tolerance = MAX (40 * GST_MSECOND,
-        latent_frames_to_time (1, p->in_ratio, p->rate) / 2);
-    gboolean jump = GST_CLOCK_TIME_IS_VALID (pts) &&
-        (pts > expected ? pts - expected : expected - pts) > tolerance;
-    if ((GST_BUFFER_IS_DISCONT (inbuf) && p->in_frames > 0) || jump) {
-      GST_DEBUG_OBJECT (self, "discontinuity at %" GST_TIME_FORMAT " (expected %"
-          GST_TIME_FORMAT "): draining and resetting", GST_TIME_ARGS (pts),
-          GST_TIME_ARGS (expected));
-      ret = drain (self);
-      if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED) {
-        gst_buffer_unref (inbuf);
-        return ret;
-      }
-      if (!reset_stream (self)) {
-        gst_buffer_unref (inbuf);
-        return GST_FLOW_ERROR;
-      }
+/* Reports non-finite input (once per stream) and non-finite model output (once per stream). */
+static void
+gst_latent_filter_warn_non_finite (GstLatentFilter *self, size_t nonfinite, GstClockTime pts)
+{
+  GstLatentFilterPrivate *p = PRIV (self);
+  const char *name = gst_latent_filter_element_name (self);
+  if (nonfinite) {
+    p->nonfinite_total += nonfinite;
+    if (!p->nonfinite_warned) {
+      p->nonfinite_warned = TRUE;
+      GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, FORMAT,
+          ("%s: %" G_GSIZE_FORMAT " non-finite input samples (NaN or Inf) in the buffer at %"
+           GST_TIME_FORMAT " were replaced by zeros; further ones in this stream are replaced "
+           "without another warning", name, nonfinite, GST_TIME_ARGS (pts)),
+          (NULL), ("count", G_TYPE_UINT64, (guint64) nonfinite, NULL));
     }
   }
-  if (!p->have_ts0)
-    start_at (self, pts);
+  if (!p->model_nonfinite_warned && latent_model_get_non_finite_count (p->model) > 0) {
+    p->model_nonfinite_warned = TRUE;
+    GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, DECODE,
+        ("%s: the model returned NaN or Inf values (by the buffer at %" GST_TIME_FORMAT "): "
+         "they were replaced by zeros and the model's state reset; further ones are replaced "
+         "without another warning", name, GST_TIME_ARGS (pts)), (NULL),
+        ("count", G_TYPE_UINT64, latent_model_get_non_finite_count (p->model), NULL));
+  }
+}
 
-  /* Input end E, in audio samples from ts0. */
-  GstClockTime in_start = GST_CLOCK_TIME_IS_VALID (pts) && pts >= p->ts0 ? pts
-      : p->ts0 + latent_frames_to_time (p->in_frames, p->in_ratio, p->rate);
-  GstClockTime dur = GST_BUFFER_DURATION_IS_VALID (inbuf) ? GST_BUFFER_DURATION (inbuf)
-      : latent_frames_to_time (n_in, p->in_ratio, p->rate);
-  guint64 end = gst_util_uint64_scale_int_round (in_start + dur - p->ts0, p->rate,
-      (gint) GST_SECOND);
-  p->in_end = MAX (p->in_end, end);
-
-  if (GST_CLOCK_TIME_IS_VALID (pts))
-    gst_object_sync_values (GST_OBJECT (self), pts);
-  if (klass->before_process)
-    klass->before_process (self, p->stream);
-
+/* The core call: hands the `n_in` frames of `inbuf` (taken) to the stream and pushes the output
+ * frames it completes. */
+static GstFlowReturn
+gst_latent_filter_process (GstLatentFilter *self, GstBuffer *inbuf, size_t n_in)
+{
+  GstLatentFilterPrivate *p = PRIV (self);
+  GstClockTime pts = GST_BUFFER_PTS (inbuf);
   size_t n_out = latent_stream_output_frames (p->stream, n_in);
   GstBuffer *outbuf = NULL;
   GstMapInfo in_map, out_map = { 0 };
@@ -634,140 +738,117 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *inbuf)
     return GST_FLOW_ERROR;
   }
   p->in_frames += n_in;
-  if (nonfinite) {
-    p->nonfinite_total += nonfinite;
-    if (!p->nonfinite_warned) {
-      p->nonfinite_warned = TRUE;
-      GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, FORMAT,
-          ("%s: %" G_GSIZE_FORMAT " non-finite input samples (NaN or Inf) in the buffer at %"
-           GST_TIME_FORMAT " were replaced by zeros; further ones in this stream are replaced "
-           "without another warning", element_name (self), nonfinite, GST_TIME_ARGS (pts)),
-          (NULL), ("count", G_TYPE_UINT64, (guint64) nonfinite, NULL));
-    }
-  }
-  if (!p->model_nonfinite_warned && latent_model_get_non_finite_count (p->model) > 0) {
-    p->model_nonfinite_warned = TRUE;
-    GST_ELEMENT_WARNING_WITH_DETAILS (self, STREAM, DECODE,
-        ("%s: the model returned NaN or Inf values (by the buffer at %" GST_TIME_FORMAT "): "
-         "they were replaced by zeros and the model's state reset; further ones are replaced "
-         "without another warning", element_name (self), GST_TIME_ARGS (pts)), (NULL),
-        ("count", G_TYPE_UINT64, latent_model_get_non_finite_count (p->model), NULL));
-  }
-  if (outbuf)
-    ret = push_output (self, outbuf, n_out);
-  return ret;
+  gst_latent_filter_warn_non_finite (self, nonfinite, pts);
+  return outbuf ? gst_latent_filter_push_output (self, outbuf, n_out) : GST_FLOW_OK;
 }
 
-static gboolean
-sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
+static GstFlowReturn
+gst_latent_filter_chain (GstPad *pad, GstObject *parent, GstBuffer *inbuf)
 {
   GstLatentFilter *self = GST_LATENT_FILTER (parent);
   GstLatentFilterPrivate *p = PRIV (self);
-
-  switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_CAPS: {
-      GstCaps *caps;
-      gst_event_parse_caps (event, &caps);
-      GstCaps *current = gst_pad_get_current_caps (pad);
-      gboolean same = p->negotiated && current && gst_caps_is_equal (current, caps);
-      if (current)
-        gst_caps_unref (current);
-      if (same) {
-        /* Re-sent identical caps: nothing changes, the stream goes on. */
-        gst_event_unref (event);
-        return TRUE;
-      }
-      if (p->negotiated && p->have_ts0) {
-        /* New format mid-stream: finish the old one first. */
-        drain (self);
-        reset_stream (self);
-      }
-      gboolean ok = p->model && set_sink_caps (self, caps);
-      gst_event_unref (event);
-      return ok;
-    }
-    case GST_EVENT_SEGMENT: {
-      /* Output time equals input time, so the segment passes through; data of the previous
-       * segment is drained first. A non-TIME segment (e.g. appsrc in bytes) is replaced by a
-       * TIME segment from 0, since output timestamps are counted in time. */
-      if (p->have_ts0 && p->in_frames > 0) {
-        drain (self);
-        reset_stream (self);
-      }
-      const GstSegment *seg;
-      gst_event_parse_segment (event, &seg);
-      if (seg->format == GST_FORMAT_TIME) {
-        gst_segment_copy_into (seg, &p->segment);
-      } else {
-        gst_segment_init (&p->segment, GST_FORMAT_TIME);
-        guint32 seqnum = gst_event_get_seqnum (event);
-        gst_event_unref (event);
-        event = gst_event_new_segment (&p->segment);
-        gst_event_set_seqnum (event, seqnum);
-      }
-      return gst_pad_push_event (p->srcpad, event);
-    }
-    case GST_EVENT_EOS:
-      drain (self);
-      reset_stream (self);
-      return gst_pad_push_event (p->srcpad, event);
-    case GST_EVENT_FLUSH_STOP:
-      reset_stream (self);
-      gst_segment_init (&p->segment, GST_FORMAT_TIME);
-      return gst_pad_push_event (p->srcpad, event);
-    case GST_EVENT_STREAM_START:
-      p->nonfinite_warned = FALSE;
-      p->model_nonfinite_warned = FALSE;
-      p->nonfinite_total = 0;
-      return gst_pad_push_event (p->srcpad, event);
-    default:
-      return gst_pad_event_default (pad, parent, event);
+  GstLatentFilterClass *klass = FCLASS (self);
+  if (!p->negotiated || !p->stream) {
+    /* After a refusal (already posted) upstream may still push: no second error. */
+    if (!g_atomic_int_get (&p->caps_refused))
+      gst_latent_filter_refuse_caps (self, NULL, "buffer before caps");
+    gst_buffer_unref (inbuf);
+    return GST_FLOW_NOT_NEGOTIATED;
   }
+  const size_t frame_bytes = (size_t) p->info.in_channels * sizeof (float);
+  const size_t n_in = gst_buffer_get_size (inbuf) / frame_bytes;
+  GstFlowReturn ret = gst_latent_filter_follow_input (self, inbuf, n_in);
+  if (ret != GST_FLOW_OK) {
+    gst_buffer_unref (inbuf);
+    return ret;
+  }
+  GstClockTime pts = GST_BUFFER_PTS (inbuf);
+  if (GST_CLOCK_TIME_IS_VALID (pts))
+    gst_object_sync_values (GST_OBJECT (self), pts);
+  if (klass->before_process)
+    klass->before_process (self, p->stream);
+  return gst_latent_filter_process (self, inbuf, n_in);
 }
 
-/* Both pads answer a caps query from the model's formats (query_caps). */
+static const GstLatentTimingOps gst_latent_filter_timing_ops = {
+  .drain = gst_latent_filter_drain,
+  .discard = gst_latent_filter_discard,
+  .set_caps = gst_latent_filter_set_sink_caps,
+};
+
 static gboolean
-answer_caps_query (GstLatentFilter *self, GstPad *pad, GstQuery *query)
+gst_latent_filter_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  GstLatentFilterPrivate *p = PRIV (parent);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START) {
+    p->nonfinite_warned = FALSE;
+    p->model_nonfinite_warned = FALSE;
+    p->nonfinite_total = 0;
+    return gst_pad_push_event (p->srcpad, event);
+  }
+  return gst_latent_timing_sink_event (&p->timing, pad, event);
+}
+
+/* Both pads answer a caps query from the model's formats (gst_latent_filter_query_caps). */
+static gboolean
+gst_latent_filter_answer_caps_query (GstLatentFilter *self, GstPad *pad, GstQuery *query)
 {
   GstCaps *filter;
   gst_query_parse_caps (query, &filter);
-  GstCaps *caps = query_caps (self, pad, filter);
+  GstCaps *caps = gst_latent_filter_query_caps (self, pad, filter);
   gst_query_set_caps_result (query, caps);
   gst_caps_unref (caps);
   return TRUE;
 }
 
 static gboolean
-sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
+gst_latent_filter_sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS)
-    return answer_caps_query (GST_LATENT_FILTER (parent), pad, query);
+    return gst_latent_filter_answer_caps_query (GST_LATENT_FILTER (parent), pad, query);
   return gst_pad_query_default (pad, parent, query);
 }
 
+/* Upstream's latency plus this element's (the chain timing travels in the query). */
 static gboolean
-src_query (GstPad *pad, GstObject *parent, GstQuery *query)
+gst_latent_filter_answer_latency_query (GstLatentFilter *self, GstQuery *query)
+{
+  GstLatentFilterPrivate *p = PRIV (self);
+  if (!gst_pad_peer_query (p->sinkpad, query))
+    return FALSE;
+  gboolean live;
+  GstClockTime min, max;
+  gst_query_parse_latency (query, &live, &min, &max);
+  int rate = gst_latent_filter_current_rate (p);
+  GstClockTime ours = 0;
+  if (p->stream && rate > 0 && p->in_ratio > 0) {
+    GstLatentFilterChainTiming chain;
+    gst_latent_filter_read_chain_timing (query, rate, &chain);
+    gint64 samples = gst_latent_filter_latency_samples (self, rate, &chain);
+    ours = latent_frames_to_time (samples, 1, rate);
+    gst_latent_filter_write_chain_timing (query, rate, &chain);
+    GST_DEBUG_OBJECT (self, "adding %" G_GINT64_FORMAT " samples; the chain's margin is "
+        "now %d samples for %.0f us of slowest calls", samples, chain.margin,
+        chain.compute_us);
+  }
+  GST_DEBUG_OBJECT (self, "upstream latency %" GST_TIME_FORMAT ", adding %"
+      GST_TIME_FORMAT, GST_TIME_ARGS (min), GST_TIME_ARGS (ours));
+  min += ours;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += ours;
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
+}
+
+static gboolean
+gst_latent_filter_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstLatentFilter *self = GST_LATENT_FILTER (parent);
-  GstLatentFilterPrivate *p = PRIV (self);
   switch (GST_QUERY_TYPE (query)) {
     case GST_QUERY_CAPS:
-      return answer_caps_query (self, pad, query);
-    case GST_QUERY_LATENCY: {
-      if (!gst_pad_peer_query (p->sinkpad, query))
-        return FALSE;
-      gboolean live;
-      GstClockTime min, max;
-      gst_query_parse_latency (query, &live, &min, &max);
-      GstClockTime ours = latency_time (p);
-      GST_DEBUG_OBJECT (self, "upstream latency %" GST_TIME_FORMAT ", adding %"
-          GST_TIME_FORMAT, GST_TIME_ARGS (min), GST_TIME_ARGS (ours));
-      min += ours;
-      if (GST_CLOCK_TIME_IS_VALID (max))
-        max += ours;
-      gst_query_set_latency (query, live, min, max);
-      return TRUE;
-    }
+      return gst_latent_filter_answer_caps_query (self, pad, query);
+    case GST_QUERY_LATENCY:
+      return gst_latent_filter_answer_latency_query (self, query);
     default:
       return gst_pad_query_default (pad, parent, query);
   }
@@ -776,7 +857,7 @@ src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 /* ---------------------------------------------------------------- states */
 
 static void
-free_model (GstLatentFilter *self)
+gst_latent_filter_free_model (GstLatentFilter *self)
 {
   GstLatentFilterPrivate *p = PRIV (self);
   GST_OBJECT_LOCK (self);
@@ -793,11 +874,11 @@ free_model (GstLatentFilter *self)
 /* NULL -> READY: load this element's own copy of the model, check the method, make the
  * stream and warm the method up, all on the thread that changes the state. */
 static gboolean
-load_model (GstLatentFilter *self)
+gst_latent_filter_load_model (GstLatentFilter *self)
 {
   GstLatentFilterPrivate *p = PRIV (self);
   GstLatentFilterClass *klass = FCLASS (self);
-  const char *name = element_name (self);
+  const char *name = gst_latent_filter_element_name (self);
   GST_OBJECT_LOCK (self);
   char *path = g_strdup (p->model_path);
   char *method = g_strdup (p->method);
@@ -812,22 +893,19 @@ load_model (GstLatentFilter *self)
     g_free (method);
     return FALSE;
   }
+  /* Open, check, pick the block, warm up, make the stream, time the margin (LOW): core's one
+   * recipe (latent-rt.h, "Opening a model for streaming"). */
+  const char *chain[] = { method, NULL };
+  LatentOpenRequest request = {
+    .path = path, .methods = chain, .threads = threads, .latency = mode, .block = block,
+  };
+  LatentOpenedModel opened;
   GError *error = NULL;
-  LatentModel *model = latent_model_open (path, threads, &error);
-  LatentStream *stream = NULL;
-  LatentMethodInfo info = { 0 };
+  LatentStream *stream = latent_stream_open (&request, &opened, &error);
+  LatentModel *model = opened.model;
+  LatentMethodInfo info = opened.info;
   int in_ratio = 0, out_ratio = 0;
-  /* (else latent_stream_new says why) A 1:1 method (forward) states no granularity in its
-   * _params, and real ones need their model's ratio: it keeps the safe block. An AFTER
-   * export's timbre answers one whole chunk per call: core picks that block (block 0). */
-  if (model && block == 0 && strcmp (method, "timbre") != 0
-      && latent_model_get_method_info (model, method, &info, NULL))
-    block = latent_rt_method_block (&info, info.in_ratio == info.out_ratio
-        ? LATENT_RT_LATENCY_SAFE : mode);
-  if (model)
-    stream = latent_stream_new (model, method, block, &error);
   if (stream) {
-    info = *latent_stream_get_info (stream);
     /* Ratios of the pads: audio sides are 1; a latent side follows from the method. */
     if (!klass->sink_is_latent) {
       in_ratio = 1;
@@ -846,21 +924,10 @@ load_model (GstLatentFilter *self)
           name, klass->sink_is_latent ? "latents in and audio out (in_ratio a multiple of "
           "out_ratio, out_ratio 1 per sample)" : "audio in and latents out (out_ratio a "
           "multiple of in_ratio)");
-    } else if (!latent_model_warm_up (model, method, latent_stream_get_block (stream),
-            &error)) {
-      /* error set */
     }
   }
-  double step_us = 0;
-  int margin = 0;
-  if (!error && mode == LATENT_RT_LATENCY_LOW) {
-    int rate = latent_model_get_sample_rate (model);
-    if (!latent_rt_margin_fixed ())
-      step_us = latent_rt_time_method (model, method, latent_stream_get_block (stream), &error);
-    if (step_us >= 0)
-      margin = MIN (latent_rt_margin_frames (step_us, rate > 0 ? rate : 44100),
-          latent_stream_get_block (stream) * MAX (1, info.in_ratio / MAX (1, info.out_ratio)));
-  }
+  double step_us = opened.step_us;
+  int margin = opened.margin;
   if (error) {
     gboolean missing = error->domain == LATENT_ERROR && error->code == LATENT_ERROR_LOAD &&
         !g_file_test (path, G_FILE_TEST_EXISTS);
@@ -902,11 +969,10 @@ load_model (GstLatentFilter *self)
 }
 
 static void
-reset_streaming_state (GstLatentFilter *self)
+gst_latent_filter_reset_streaming_state (GstLatentFilter *self)
 {
   GstLatentFilterPrivate *p = PRIV (self);
-  gst_segment_init (&p->segment, GST_FORMAT_TIME);
-  p->have_ts0 = FALSE;
+  gst_latent_timing_reset (&p->timing);
   p->negotiated = FALSE;
   p->rate = 0;
   gst_caps_replace (&p->src_caps, NULL);
@@ -917,17 +983,17 @@ reset_streaming_state (GstLatentFilter *self)
 }
 
 static GstStateChangeReturn
-change_state (GstElement *element, GstStateChange transition)
+gst_latent_filter_change_state (GstElement *element, GstStateChange transition)
 {
   GstLatentFilter *self = GST_LATENT_FILTER (element);
   GstLatentFilterPrivate *p = PRIV (self);
   switch (transition) {
     case GST_STATE_CHANGE_NULL_TO_READY:
-      if (!load_model (self))
+      if (!gst_latent_filter_load_model (self))
         return GST_STATE_CHANGE_FAILURE;
       break;
     case GST_STATE_CHANGE_READY_TO_PAUSED:
-      reset_streaming_state (self);
+      gst_latent_filter_reset_streaming_state (self);
       break;
     default:
       break;
@@ -939,17 +1005,17 @@ change_state (GstElement *element, GstStateChange transition)
   switch (transition) {
     case GST_STATE_CHANGE_PAUSED_TO_READY:
       /* Pads are deactivated: the streaming thread is gone. Leave a fresh model state. */
-      if (p->stream && (p->have_ts0 || latent_stream_get_pending (p->stream) > 0)) {
+      if (p->stream && (p->timing.started || latent_stream_get_pending (p->stream) > 0)) {
         GError *error = NULL;
         if (!latent_stream_reset (p->stream, &error)) {
           GST_WARNING_OBJECT (self, "reset failed: %s", error->message);
           g_error_free (error);
         }
       }
-      reset_streaming_state (self);
+      gst_latent_filter_reset_streaming_state (self);
       break;
     case GST_STATE_CHANGE_READY_TO_NULL:
-      free_model (self);
+      gst_latent_filter_free_model (self);
       break;
     default:
       break;
@@ -966,15 +1032,17 @@ gst_latent_filter_setup (GstLatentFilter *self, const char *default_method)
   GstElementClass *eklass = GST_ELEMENT_GET_CLASS (self);
   p->sinkpad = gst_pad_new_from_template (
       gst_element_class_get_pad_template (eklass, "sink"), "sink");
-  gst_pad_set_chain_function (p->sinkpad, chain);
-  gst_pad_set_event_function (p->sinkpad, sink_event);
-  gst_pad_set_query_function (p->sinkpad, sink_query);
+  gst_pad_set_chain_function (p->sinkpad, GST_DEBUG_FUNCPTR (gst_latent_filter_chain));
+  gst_pad_set_event_function (p->sinkpad, GST_DEBUG_FUNCPTR (gst_latent_filter_sink_event));
+  gst_pad_set_query_function (p->sinkpad, GST_DEBUG_FUNCPTR (gst_latent_filter_sink_query));
   gst_element_add_pad (GST_ELEMENT (self), p->sinkpad);
   p->srcpad = gst_pad_new_from_template (
       gst_element_class_get_pad_template (eklass, "src"), "src");
-  gst_pad_set_query_function (p->srcpad, src_query);
+  gst_pad_set_query_function (p->srcpad, GST_DEBUG_FUNCPTR (gst_latent_filter_src_query));
   gst_pad_use_fixed_caps (p->srcpad);
   gst_element_add_pad (GST_ELEMENT (self), p->srcpad);
+  gst_latent_timing_init (&p->timing, GST_ELEMENT (self), p->srcpad,
+      &gst_latent_filter_timing_ops);
   p->method = g_strdup (default_method);
 }
 
@@ -984,7 +1052,6 @@ gst_latent_filter_init (GstLatentFilter *self)
   GstLatentFilterPrivate *p = PRIV (self);
   p->threads = 1;
   p->latency_mode = LATENT_RT_LATENCY_LOW;
-  gst_segment_init (&p->segment, GST_FORMAT_TIME);
 }
 
 static void
@@ -992,7 +1059,7 @@ gst_latent_filter_finalize (GObject *object)
 {
   GstLatentFilter *self = GST_LATENT_FILTER (object);
   GstLatentFilterPrivate *p = PRIV (self);
-  free_model (self);
+  gst_latent_filter_free_model (self);
   gst_caps_replace (&p->src_caps, NULL);
   g_free (p->model_path);
   g_free (p->method);
@@ -1004,10 +1071,10 @@ gst_latent_filter_class_init (GstLatentFilterClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  gobject_class->set_property = gst_latent_filter_set_property;
-  gobject_class->get_property = gst_latent_filter_get_property;
-  gobject_class->finalize = gst_latent_filter_finalize;
-  element_class->change_state = change_state;
+  gobject_class->set_property = GST_DEBUG_FUNCPTR (gst_latent_filter_set_property);
+  gobject_class->get_property = GST_DEBUG_FUNCPTR (gst_latent_filter_get_property);
+  gobject_class->finalize = GST_DEBUG_FUNCPTR (gst_latent_filter_finalize);
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_latent_filter_change_state);
   GST_DEBUG_CATEGORY_INIT (latent_filter_debug, "latentfilter", 0,
       "latent model elements (raveencode, ravedecode)");
 }

@@ -46,8 +46,9 @@ enum {
   GST_LATENT_FILTER_PROP_LAST
 };
 
-/* Installs model, method, threads and block on `klass` (call from the subclass' class_init;
- * the blurbs name `default_method`). A subclass that overrides set/get_property chains to
+/* Installs model, method, threads, block and latency-mode on `klass` (call from the subclass'
+ * class_init; `default_method` is the method's default). Their details are documented in
+ * the elements' doc blocks (gstraveencode.c). A subclass that overrides set/get_property chains to
  * gst_latent_filter_set_property / _get_property for these ids. */
 void gst_latent_filter_class_install_properties (GObjectClass *klass, const char *default_method);
 /* The latency-mode property's enum (LatentRtLatency values: low, safe). */

@@ -1,14 +1,35 @@
-/* ravedecode: runs a model's decode method on a latent stream. The streaming machinery lives in
- * GstLatentFilter (gstlatentfilter.c documents timing and end-of-stream trimming: the output
- * ends at the last latent buffer's pts + duration, so raveencode ! ravedecode returns exactly
- * the number of samples that went in).
+/**
+ * SECTION:element-ravedecode
+ * @title: ravedecode
+ * @see_also: raveencode, terrainplay
  *
- * bias / scale handoff: the property setter builds the new array outside any lock, then swaps
- * it in under `affine_lock` and raises `affine_dirty`; the streaming thread, before each input
- * buffer, checks the flag atomically and only if raised copies the arrays under the same lock
- * (a memcpy) and hands them to the core (latent_stream_set_input_affine). The lock is never
- * held during inference. A change applies from the next model call on, which includes latents
- * already buffered for it. */
+ * Runs a model's decode method on a latent stream (audio/x-latent, e.g. from raveencode or a
+ * recorded or generated latent stream) and outputs F32LE audio. The stream's latent count,
+ * ratio and rate must match the model's decode_params and sample rate; a mismatch is refused
+ * with an error that says which. The output ends at the last latent buffer's pts + duration,
+ * so raveencode ! ravedecode returns exactly the number of samples that went in. model,
+ * method, threads, block and latency-mode work as in raveencode (GstLatentFilter).
+ *
+ * `bias` and `scale` bend the latents per dimension before decoding: z' = z * scale + bias
+ * (scale applied first). Dimensions past the end of `bias` get 0, past the end of `scale` 1;
+ * both default to empty (no change). They are changeable while playing and apply from the
+ * next model call on, which includes latents already buffered for it. gst-launch syntax:
+ * bias="<0.0, 1.5>" scale="<1.0, -1.0>".
+ *
+ * Handoff: the property setter builds the new array outside any lock, then swaps it in under
+ * `affine_lock` and raises `affine_dirty`; the streaming thread, before each input buffer,
+ * checks the flag atomically and only if raised copies the arrays under the same lock (a
+ * memcpy) and hands them to the core (latent_stream_set_input_affine). The lock is never held
+ * during inference.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=models/clips/demo-input.wav ! wavparse ! audioconvert ! \
+ *   audioresample ! raveencode model=models/rave-gm.ts ! \
+ *   ravedecode model=models/rave-gm.ts bias="<0.5, 0.0, 1.5>" scale="<1.0, 1.0, 2.0>" ! \
+ *   audioconvert ! wavenc ! filesink location=bent.wav
+ * ]| On the shipped model latent 0 is pitch in octaves: this plays the clip half an octave up.
+ */
 #include "gstravedecode.h"
 #include "latent-caps.h"
 
@@ -44,7 +65,7 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (LATENT_AUDIO_CAPS_TEMPLATE_STRING));
 
 static float
-value_to_float (const GValue *v)
+gst_rave_decode_value_to_float (const GValue *v)
 {
   if (G_VALUE_HOLDS_FLOAT (v))
     return g_value_get_float (v);
@@ -60,12 +81,12 @@ value_to_float (const GValue *v)
 }
 
 static void
-set_array (GstRaveDecode *self, FloatArray *dst, const GValue *value)
+gst_rave_decode_set_array (GstRaveDecode *self, FloatArray *dst, const GValue *value)
 {
   guint n = gst_value_array_get_size (value);
   float *values = g_new0 (float, MAX (n, 1));
   for (guint i = 0; i < n; i++)
-    values[i] = value_to_float (gst_value_array_get_value (value, i));
+    values[i] = gst_rave_decode_value_to_float (gst_value_array_get_value (value, i));
   g_mutex_lock (&self->affine_lock);
   float *old = dst->values;
   dst->values = values;
@@ -76,7 +97,7 @@ set_array (GstRaveDecode *self, FloatArray *dst, const GValue *value)
 }
 
 static void
-get_array (GstRaveDecode *self, FloatArray *src, GValue *value)
+gst_rave_decode_get_array (GstRaveDecode *self, FloatArray *src, GValue *value)
 {
   g_mutex_lock (&self->affine_lock);
   guint n = src->n;
@@ -98,10 +119,10 @@ gst_rave_decode_set_property (GObject *object, guint prop_id, const GValue *valu
   GstRaveDecode *self = GST_RAVE_DECODE (object);
   switch (prop_id) {
     case PROP_BIAS:
-      set_array (self, &self->bias, value);
+      gst_rave_decode_set_array (self, &self->bias, value);
       break;
     case PROP_SCALE:
-      set_array (self, &self->scale, value);
+      gst_rave_decode_set_array (self, &self->scale, value);
       break;
     default:
       gst_latent_filter_set_property (object, prop_id, value, pspec);
@@ -115,10 +136,10 @@ gst_rave_decode_get_property (GObject *object, guint prop_id, GValue *value, GPa
   GstRaveDecode *self = GST_RAVE_DECODE (object);
   switch (prop_id) {
     case PROP_BIAS:
-      get_array (self, &self->bias, value);
+      gst_rave_decode_get_array (self, &self->bias, value);
       break;
     case PROP_SCALE:
-      get_array (self, &self->scale, value);
+      gst_rave_decode_get_array (self, &self->scale, value);
       break;
     default:
       gst_latent_filter_get_property (object, prop_id, value, pspec);
@@ -128,7 +149,7 @@ gst_rave_decode_get_property (GObject *object, guint prop_id, GValue *value, GPa
 
 /* Streaming thread: pick up new bias/scale if the setter published some. */
 static void
-before_process (GstLatentFilter *filter, LatentStream *stream)
+gst_rave_decode_before_process (GstLatentFilter *filter, LatentStream *stream)
 {
   GstRaveDecode *self = GST_RAVE_DECODE (filter);
   if (!g_atomic_int_get (&self->affine_dirty) || !self->cur_bias)
@@ -147,7 +168,7 @@ before_process (GstLatentFilter *filter, LatentStream *stream)
 }
 
 static void
-stream_created (GstLatentFilter *filter, LatentStream *stream)
+gst_rave_decode_stream_created (GstLatentFilter *filter, LatentStream *stream)
 {
   GstRaveDecode *self = GST_RAVE_DECODE (filter);
   self->cur_n = latent_stream_get_info (stream)->in_channels;
@@ -156,7 +177,7 @@ stream_created (GstLatentFilter *filter, LatentStream *stream)
   self->cur_bias = g_new0 (float, self->cur_n);
   self->cur_scale = g_new0 (float, self->cur_n);
   g_atomic_int_set (&self->affine_dirty, 1);
-  before_process (filter, stream);
+  gst_rave_decode_before_process (filter, stream);
 }
 
 static void
@@ -184,32 +205,26 @@ gst_rave_decode_class_init (GstRaveDecodeClass *klass)
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstLatentFilterClass *filter_class = GST_LATENT_FILTER_CLASS (klass);
-  gobject_class->set_property = gst_rave_decode_set_property;
-  gobject_class->get_property = gst_rave_decode_get_property;
-  gobject_class->finalize = gst_rave_decode_finalize;
+  gobject_class->set_property = GST_DEBUG_FUNCPTR (gst_rave_decode_set_property);
+  gobject_class->get_property = GST_DEBUG_FUNCPTR (gst_rave_decode_get_property);
+  gobject_class->finalize = GST_DEBUG_FUNCPTR (gst_rave_decode_finalize);
   filter_class->sink_is_latent = TRUE;
   filter_class->src_is_latent = FALSE;
   filter_class->lenient_sink_caps = TRUE;
-  filter_class->before_process = before_process;
-  filter_class->stream_created = stream_created;
+  filter_class->before_process = GST_DEBUG_FUNCPTR (gst_rave_decode_before_process);
+  filter_class->stream_created = GST_DEBUG_FUNCPTR (gst_rave_decode_stream_created);
 
   gst_latent_filter_class_install_properties (gobject_class, "decode");
   const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
       GST_PARAM_CONTROLLABLE | GST_PARAM_MUTABLE_PLAYING;
   g_object_class_install_property (gobject_class, PROP_BIAS,
       gst_param_spec_array ("bias", "Bias",
-          "Per-latent-dimension offsets added to the latents before decoding (latent units), "
-          "applied after scale: z' = z * scale + bias. Dimensions past the end of the array "
-          "get 0. Default empty (no offset). Changeable while playing, from the next model "
-          "call on. gst-launch syntax: bias=\"<0.0, 1.5>\"",
+          "Per-latent offsets added before decoding (z * scale + bias)",
           g_param_spec_float ("bias-value", "Bias value", "Offset of one latent dimension",
               -G_MAXFLOAT, G_MAXFLOAT, 0.0f, flags), flags));
   g_object_class_install_property (gobject_class, PROP_SCALE,
       gst_param_spec_array ("scale", "Scale",
-          "Per-latent-dimension factors the latents are multiplied by before decoding "
-          "(unitless), applied before bias: z' = z * scale + bias. Dimensions past the end of "
-          "the array get 1. Default empty (no scaling). Changeable while playing, from the next "
-          "model call on. gst-launch syntax: scale=\"<1.0, -1.0>\"",
+          "Per-latent factors applied before decoding (z * scale + bias)",
           g_param_spec_float ("scale-value", "Scale value", "Factor of one latent dimension",
               -G_MAXFLOAT, G_MAXFLOAT, 1.0f, flags), flags));
 
@@ -217,16 +232,7 @@ gst_rave_decode_class_init (GstRaveDecodeClass *klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class, "RAVE decoder",
       "Filter/Decoder/Audio",
-      "Decodes a latent stream (audio/x-latent, e.g. from raveencode or a recorded or "
-      "generated latent stream) into F32LE audio with a neural audio model (RAVE or any "
-      "TorchScript module in the nn~ convention). The stream's latent count, ratio and rate "
-      "must match the model's decode_params and sample rate; a mismatch is refused with an "
-      "error that says which. bias and scale bend the latents per dimension (z * scale + "
-      "bias) and can be changed while playing. The model is loaded (own copy per element) "
-      "and warmed up in NULL->READY; output lags input by one block (reported as latency); "
-      "the output ends at the last latent buffer's end time. Example: gst-launch-1.0 "
-      "filesrc location=in.wav ! decodebin ! audioconvert ! audioresample ! raveencode "
-      "model=rave.ts ! ravedecode model=rave.ts bias=\"<0.0, 1.5>\" scale=\"<1.0, -1.0>\" ! "
-      "audioconvert ! autoaudiosink",
+      "Decodes a latent stream into audio with a neural audio model (RAVE or any "
+      "TorchScript module in the nn~ convention)",
       "latent <https://example.invalid/latent>");
 }

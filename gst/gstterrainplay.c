@@ -1,4 +1,9 @@
-/* terrainplay: coordinates -> latents through a Latent Terrain.
+/**
+ * SECTION:element-terrainplay
+ * @title: terrainplay
+ * @see_also: terraintrain, ravedecode, aftertransfer
+ *
+ * Coordinates -> latents through a Latent Terrain.
  *
  * Sink: audio/x-raw F32LE interleaved, channels = the terrain's control dims, any rate r.
  * Src:  audio/x-latent, channels = the terrain's latent dims, rate SR, ratio R (properties
@@ -20,10 +25,26 @@
  * weights are played as it publishes them (lock-free, core LatentTerrainPublisher); before it
  * has any, the `terrain` file's weights are played (or zeros without one). With `terrain` set,
  * the trainer's weights take over from their next publish on. The streaming thread never waits
- * for the trainer: it only try-locks to pick up the trainer's publisher once. */
+ * for the trainer: it only try-locks to pick up the trainer's publisher once.
+ *
+ * Properties: `terrain`, `model`, `follow`, `rate` and `ratio` are set in the NULL state.
+ * `model` is only read, never run: its sample rate and encode ratio give `rate` and `ratio`
+ * (0 = the model's), and its latent count must equal the terrain's.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 audiointerleave name=xy ! audioamplify amplification=5 ! \
+ *     terrainplay terrain=models/terrain-gm.pt model=models/rave-gm.ts ! \
+ *     ravedecode model=models/rave-gm.ts ! audioconvert ! wavenc ! filesink location=circle.wav \
+ *   audiotestsrc wave=sine freq=0.25 num-buffers=10 ! audio/x-raw,rate=1000,channels=1 ! xy. \
+ *   audiotestsrc wave=sine freq=0.25 num-buffers=10 timestamp-offset=1000000000 ! \
+ *     audio/x-raw,rate=1000,channels=1 ! xy.
+ * ]| Walks a circle of radius 5 on the shipped terrain and decodes the latents it meets.
+ */
 #include "gstterrainplay.h"
 #include "gstterraintrain.h"
 #include "latent-caps.h"
+#include "latent-timing.h"
 #include "latent.h"
 
 #include <math.h>
@@ -52,9 +73,7 @@ struct _GstTerrainPlay {
   gboolean follow_mismatch;
   int in_rate;
   gint caps_refused; /* atomic: the negotiation error was posted (once per run) */
-  GstSegment segment;
-  gboolean have_ts0;
-  GstClockTime ts0;
+  GstLatentTiming timing;           /* segment, ts0, draining */
   guint64 n_in, k_next;             /* samples since ts0, next frame to produce */
   float *last, *x;                  /* sample n_in - 1; the interpolated coordinate */
 };
@@ -72,7 +91,7 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
 
 /* Picks up the followed trainer's weights (once, without waiting) and says which to play. */
 static LatentTerrainPublisher *
-current_publisher (GstTerrainPlay *self)
+gst_terrain_play_current_publisher (GstTerrainPlay *self)
 {
   if (self->train && !self->followed && !self->follow_mismatch) {
     self->followed = gst_terrain_train_try_ref_publisher (self->train);
@@ -98,15 +117,15 @@ current_publisher (GstTerrainPlay *self)
 /* Writes frames [k_next, k_end) to out. `in` holds samples [n_in - n_buf, n_in); the sample
  * before them is kept in `last`. Coordinates: the core rule (latent_terrain_sample_control). */
 static void
-render_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf,
-    float *out)
+gst_terrain_play_render_frames (GstTerrainPlay *self, guint64 k_end, const float *in,
+    guint64 n_buf, float *out)
 {
   const int l = self->latent_dims;
   const guint64 first = self->n_in - n_buf;
   const LatentControlSignal signal = {
     .values = in, .n = n_buf, .dims = self->control_dims, .previous = self->last,
   };
-  LatentTerrainPublisher *pub = current_publisher (self);
+  LatentTerrainPublisher *pub = gst_terrain_play_current_publisher (self);
   for (guint64 k = self->k_next; k < k_end; k++, out += l) {
     const double centre = latent_terrain_frame_centre (k, self->out_ratio, self->out_rate,
         self->in_rate);
@@ -117,7 +136,7 @@ render_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_b
 }
 
 static GstFlowReturn
-push_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf,
+gst_terrain_play_push_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf,
     gboolean at_end)
 {
   if (k_end <= self->k_next)
@@ -126,19 +145,15 @@ push_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf
   GstBuffer *buf = gst_buffer_new_allocate (NULL, n * self->latent_dims * sizeof (float), NULL);
   GstMapInfo map;
   gst_buffer_map (buf, &map, GST_MAP_WRITE);
-  render_frames (self, k_end, in, n_buf, (float *) map.data);
+  gst_terrain_play_render_frames (self, k_end, in, n_buf, (float *) map.data);
   gst_buffer_unmap (buf, &map);
-  GstClockTime start = self->ts0 + latent_frames_to_time (self->k_next, self->out_ratio,
-      self->out_rate);
-  GstClockTime end = self->ts0 + latent_frames_to_time (k_end, self->out_ratio, self->out_rate);
+  GstLatentTiming *t = &self->timing;
+  GstClockTime end = gst_latent_timing_at (t, k_end, self->out_ratio, self->out_rate);
   if (at_end)
-    end = MIN (end, self->ts0 + latent_frames_to_time (self->n_in, 1, self->in_rate));
-  GST_BUFFER_PTS (buf) = start;
-  GST_BUFFER_DURATION (buf) = end - start;
-  GST_BUFFER_OFFSET (buf) = self->k_next;
-  GST_BUFFER_OFFSET_END (buf) = k_end;
-  if (self->k_next == 0)
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+    end = MIN (end, gst_latent_timing_at (t, self->n_in, 1, self->in_rate));
+  gst_latent_timing_stamp (t, buf,
+      gst_latent_timing_at (t, self->k_next, self->out_ratio, self->out_rate), end,
+      self->k_next, k_end);
   self->k_next = k_end;
   return gst_pad_push (self->srcpad, buf);
 }
@@ -146,7 +161,7 @@ push_frames (GstTerrainPlay *self, guint64 k_end, const float *in, guint64 n_buf
 /* Frames whose centre is at or before sample n - 1: (2k+1)*R*r <= 2*(n-1)*SR, so with
  * q = floor(2*(n-1)*SR / (R*r)) they are k = 0 .. (q-1)/2. */
 static guint64
-frames_ready (GstTerrainPlay *self, guint64 n)
+gst_terrain_play_frames_ready (GstTerrainPlay *self, guint64 n)
 {
   if (n == 0)
     return 0;
@@ -156,24 +171,25 @@ frames_ready (GstTerrainPlay *self, guint64 n)
 
 /* All frames starting before the input's end: ceil(N*SR / (r*R)). */
 static guint64
-frames_total (GstTerrainPlay *self, guint64 n)
+gst_terrain_play_frames_total (GstTerrainPlay *self, guint64 n)
 {
   guint64 rr = (guint64) self->out_ratio * self->in_rate;
   return (n * self->out_rate + rr - 1) / rr;
 }
 
+/* GstLatentTimingOps.drain: the frames whose centre lies beyond the last sample hold it. */
 static GstFlowReturn
-drain (GstTerrainPlay *self)
+gst_terrain_play_drain (GstElement *element)
 {
-  GstFlowReturn ret = GST_FLOW_OK;
-  if (self->have_ts0 && self->n_in > 0)
-    ret = push_frames (self, frames_total (self, self->n_in), NULL, 0, TRUE);
-  self->have_ts0 = FALSE;
-  return ret;
+  GstTerrainPlay *self = GST_TERRAIN_PLAY (element);
+  if (!self->timing.started || self->n_in == 0)
+    return GST_FLOW_OK;
+  return gst_terrain_play_push_frames (self, gst_terrain_play_frames_total (self, self->n_in),
+      NULL, 0, TRUE);
 }
 
 static GstFlowReturn
-chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
+gst_terrain_play_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (parent);
   if (self->in_rate == 0) {
@@ -183,10 +199,8 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
       GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("terrainplay: buffer before caps"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  if (!self->have_ts0) {
-    GstClockTime pts = GST_BUFFER_PTS (buf);
-    self->ts0 = GST_CLOCK_TIME_IS_VALID (pts) ? pts : self->segment.start;
-    self->have_ts0 = TRUE;
+  if (!self->timing.started) {
+    gst_latent_timing_start (&self->timing, GST_BUFFER_PTS (buf));
     self->n_in = self->k_next = 0;
   }
   GstMapInfo map;
@@ -201,7 +215,8 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
   if (n_buf > 0) {
     self->n_in += n_buf;
     const float *in = (const float *) map.data;
-    ret = push_frames (self, frames_ready (self, self->n_in), in, n_buf, FALSE);
+    ret = gst_terrain_play_push_frames (self, gst_terrain_play_frames_ready (self, self->n_in), in,
+        n_buf, FALSE);
     memcpy (self->last, in + (n_buf - 1) * d, sizeof (float) * d);
   }
   gst_buffer_unmap (buf, &map);
@@ -211,9 +226,11 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
 
 /* ------------------------------------------------------------- events */
 
+/* GstLatentTimingOps.set_caps. */
 static gboolean
-set_sink_caps (GstTerrainPlay *self, GstCaps *caps)
+gst_terrain_play_set_sink_caps (GstElement *element, GstCaps *caps)
 {
+  GstTerrainPlay *self = GST_TERRAIN_PLAY (element);
   LatentCapsInfo info;
   char *reason = NULL;
   if (latent_audio_caps_parse (caps, &info, &reason) && info.channels != self->control_dims)
@@ -235,57 +252,21 @@ set_sink_caps (GstTerrainPlay *self, GstCaps *caps)
   return ok || !gst_pad_is_linked (self->srcpad);
 }
 
+static const GstLatentTimingOps gst_terrain_play_timing_ops = {
+  .drain = gst_terrain_play_drain,
+  .set_caps = gst_terrain_play_set_sink_caps,
+};
+
 static gboolean
-sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
+gst_terrain_play_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
-  GstTerrainPlay *self = GST_TERRAIN_PLAY (parent);
-  switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_CAPS: {
-      GstCaps *caps;
-      gst_event_parse_caps (event, &caps);
-      GstCaps *current = gst_pad_get_current_caps (pad);
-      gboolean same = current && gst_caps_is_equal (current, caps);
-      gst_clear_caps (&current);
-      if (same) { /* re-sent caps: the stream goes on */
-        gst_event_unref (event);
-        return TRUE;
-      }
-      drain (self);
-      gboolean ok = set_sink_caps (self, caps);
-      gst_event_unref (event);
-      return ok;
-    }
-    case GST_EVENT_SEGMENT: {
-      drain (self);
-      const GstSegment *seg;
-      gst_event_parse_segment (event, &seg);
-      if (seg->format == GST_FORMAT_TIME) {
-        gst_segment_copy_into (seg, &self->segment);
-      } else { /* output time is counted in time */
-        gst_segment_init (&self->segment, GST_FORMAT_TIME);
-        guint32 seqnum = gst_event_get_seqnum (event);
-        gst_event_unref (event);
-        event = gst_event_new_segment (&self->segment);
-        gst_event_set_seqnum (event, seqnum);
-      }
-      return gst_pad_push_event (self->srcpad, event);
-    }
-    case GST_EVENT_EOS:
-      drain (self);
-      return gst_pad_push_event (self->srcpad, event);
-    case GST_EVENT_FLUSH_STOP:
-      self->have_ts0 = FALSE;
-      gst_segment_init (&self->segment, GST_FORMAT_TIME);
-      return gst_pad_push_event (self->srcpad, event);
-    default:
-      return gst_pad_event_default (pad, parent, event);
-  }
+  return gst_latent_timing_sink_event (&GST_TERRAIN_PLAY (parent)->timing, pad, event);
 }
 
 /* Sink: the control-dims caps first, then the template, so that a wrong channel count gets
  * set_sink_caps' precise error (audioconvert must not remix coordinates silently). */
 static gboolean
-sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
+gst_terrain_play_sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (parent);
   if (GST_QUERY_TYPE (query) != GST_QUERY_CAPS)
@@ -297,7 +278,7 @@ sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
 }
 
 static gboolean
-src_query (GstPad *pad, GstObject *parent, GstQuery *query)
+gst_terrain_play_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (parent);
   switch (GST_QUERY_TYPE (query)) {
@@ -328,7 +309,7 @@ src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 /* ------------------------------------------------------------- states */
 
 static GstTerrainTrain *
-find_train (GstTerrainPlay *self, const char *name)
+gst_terrain_play_find_train (GstTerrainPlay *self, const char *name)
 {
   GstObject *top = gst_object_ref (GST_OBJECT (self)), *parent;
   while ((parent = gst_object_get_parent (top))) {
@@ -351,7 +332,7 @@ find_train (GstTerrainPlay *self, const char *name)
 
 /* Latent rate, ratio and count from an autoencoder's encode method. */
 static gboolean
-read_model (GstTerrainPlay *self, int *rate, int *ratio, int *latents)
+gst_terrain_play_read_model (GstTerrainPlay *self, int *rate, int *ratio, int *latents)
 {
   GError *error = NULL;
   LatentMethodInfo info;
@@ -378,7 +359,8 @@ read_model (GstTerrainPlay *self, int *rate, int *ratio, int *latents)
 }
 
 static gboolean
-check_dims (GstTerrainPlay *self, const char *what, int expected, const char *where, int found)
+gst_terrain_play_check_dims (GstTerrainPlay *self, const char *what, int expected,
+    const char *where, int found)
 {
   if (expected == found)
     return TRUE;
@@ -389,7 +371,7 @@ check_dims (GstTerrainPlay *self, const char *what, int expected, const char *wh
 
 /* NULL -> READY: load the terrain, read the model, find the followed trainer. */
 static gboolean
-open_sources (GstTerrainPlay *self)
+gst_terrain_play_open_sources (GstTerrainPlay *self)
 {
   GError *error = NULL;
   LatentTerrainConfig config = { 0 }, train_config = { 0 };
@@ -411,22 +393,24 @@ open_sources (GstTerrainPlay *self)
     self->file = latent_terrain_publisher_new (terrain);
     latent_terrain_free (terrain);
   }
-  if (self->model_path && !read_model (self, &model_rate, &model_ratio, &model_latents))
+  if (self->model_path && !gst_terrain_play_read_model (self, &model_rate, &model_ratio,
+      &model_latents))
     return FALSE;
   if (self->model_path && self->terrain_path) {
     char *where = g_strdup_printf ("model %s (encode's latents)", self->model_path);
-    gboolean ok = check_dims (self, "latent dims", config.latent_dims, where, model_latents);
+    gboolean ok = gst_terrain_play_check_dims (self, "latent dims", config.latent_dims, where,
+        model_latents);
     g_free (where);
     if (!ok)
       return FALSE;
   }
   if (self->follow) {
-    if (!(self->train = find_train (self, self->follow)))
+    if (!(self->train = gst_terrain_play_find_train (self, self->follow)))
       return FALSE;
     gst_terrain_train_get_config (self->train, &train_config);
     if (self->terrain_path) {
       char *where = g_strdup_printf ("followed %s (property control-dims)", self->follow);
-      gboolean ok = check_dims (self, "control dims", config.control_dims, where,
+      gboolean ok = gst_terrain_play_check_dims (self, "control dims", config.control_dims, where,
           train_config.control_dims);
       g_free (where);
       if (!ok)
@@ -468,7 +452,7 @@ open_sources (GstTerrainPlay *self)
 }
 
 static void
-close_sources (GstTerrainPlay *self)
+gst_terrain_play_close_sources (GstTerrainPlay *self)
 {
   g_clear_pointer (&self->file, latent_terrain_publisher_unref);
   g_clear_pointer (&self->followed, latent_terrain_publisher_unref);
@@ -480,10 +464,9 @@ close_sources (GstTerrainPlay *self)
 }
 
 static void
-reset_stream (GstTerrainPlay *self)
+gst_terrain_play_reset_stream (GstTerrainPlay *self)
 {
-  gst_segment_init (&self->segment, GST_FORMAT_TIME);
-  self->have_ts0 = FALSE;
+  gst_latent_timing_reset (&self->timing);
   self->in_rate = 0;
   g_atomic_int_set (&self->caps_refused, 0);
   self->follow_mismatch = FALSE;
@@ -491,30 +474,30 @@ reset_stream (GstTerrainPlay *self)
 }
 
 static GstStateChangeReturn
-change_state (GstElement *element, GstStateChange transition)
+gst_terrain_play_change_state (GstElement *element, GstStateChange transition)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (element);
   if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
-    if (!open_sources (self)) {
-      close_sources (self);
+    if (!gst_terrain_play_open_sources (self)) {
+      gst_terrain_play_close_sources (self);
       return GST_STATE_CHANGE_FAILURE;
     }
   }
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
-    reset_stream (self);
+    gst_terrain_play_reset_stream (self);
   GstStateChangeReturn ret =
       GST_ELEMENT_CLASS (gst_terrain_play_parent_class)->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
-    reset_stream (self);
+    gst_terrain_play_reset_stream (self);
   if (transition == GST_STATE_CHANGE_READY_TO_NULL)
-    close_sources (self);
+    gst_terrain_play_close_sources (self);
   return ret;
 }
 
 /* --------------------------------------------------------- properties */
 
 static void
-set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
+gst_terrain_play_set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (object);
   if (GST_STATE (self) != GST_STATE_NULL) {
@@ -535,7 +518,7 @@ set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 }
 
 static void
-get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
+gst_terrain_play_get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (object);
   switch (id) {
@@ -552,23 +535,25 @@ static void
 gst_terrain_play_init (GstTerrainPlay *self)
 {
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
-  gst_pad_set_chain_function (self->sinkpad, chain);
-  gst_pad_set_event_function (self->sinkpad, sink_event);
-  gst_pad_set_query_function (self->sinkpad, sink_query);
+  GstPad *sink = self->sinkpad;
+  gst_pad_set_chain_function (sink, GST_DEBUG_FUNCPTR (gst_terrain_play_chain));
+  gst_pad_set_event_function (sink, GST_DEBUG_FUNCPTR (gst_terrain_play_sink_event));
+  gst_pad_set_query_function (sink, GST_DEBUG_FUNCPTR (gst_terrain_play_sink_query));
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  gst_pad_set_query_function (self->srcpad, src_query);
+  gst_pad_set_query_function (self->srcpad, GST_DEBUG_FUNCPTR (gst_terrain_play_src_query));
   gst_pad_use_fixed_caps (self->srcpad);
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
-  gst_segment_init (&self->segment, GST_FORMAT_TIME);
+  gst_latent_timing_init (&self->timing, GST_ELEMENT (self), self->srcpad,
+      &gst_terrain_play_timing_ops);
 }
 
 static void
-finalize (GObject *object)
+gst_terrain_play_finalize (GObject *object)
 {
   GstTerrainPlay *self = GST_TERRAIN_PLAY (object);
-  reset_stream (self);
-  close_sources (self);
+  gst_terrain_play_reset_stream (self);
+  gst_terrain_play_close_sources (self);
   g_free (self->terrain_path);
   g_free (self->model_path);
   g_free (self->follow);
@@ -580,16 +565,15 @@ gst_terrain_play_class_init (GstTerrainPlayClass *klass)
 {
   GObjectClass *oc = G_OBJECT_CLASS (klass);
   GstElementClass *ec = GST_ELEMENT_CLASS (klass);
-  oc->set_property = set_property;
-  oc->get_property = get_property;
-  oc->finalize = finalize;
-  ec->change_state = change_state;
+  oc->set_property = GST_DEBUG_FUNCPTR (gst_terrain_play_set_property);
+  oc->get_property = GST_DEBUG_FUNCPTR (gst_terrain_play_get_property);
+  oc->finalize = GST_DEBUG_FUNCPTR (gst_terrain_play_finalize);
+  ec->change_state = GST_DEBUG_FUNCPTR (gst_terrain_play_change_state);
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
   g_object_class_install_property (oc, PROP_TERRAIN, g_param_spec_string ("terrain",
-          "Terrain", "Terrain file (.pt, nn_terrain checkpoint) to play; set in NULL", NULL, rw));
+          "Terrain", "Terrain file (.pt, nn_terrain checkpoint) to play", NULL, rw));
   g_object_class_install_property (oc, PROP_MODEL, g_param_spec_string ("model", "Model",
-          "Autoencoder (.ts) whose sample rate and encode ratio the latent stream takes; its "
-          "latent count must equal the terrain's. Only read, never run; set in NULL", NULL, rw));
+          "Autoencoder (.ts) whose sample rate and encode ratio the latents take", NULL, rw));
   g_object_class_install_property (oc, PROP_RATE, g_param_spec_int ("rate", "Rate",
           "Audio sample rate the latent stream stands for (Hz); 0 = the model's", 0,
           LATENT_MAX_SAMPLE_RATE, 0, rw));
@@ -597,8 +581,8 @@ gst_terrain_play_class_init (GstTerrainPlayClass *klass)
           "Audio samples per latent frame; 0 = the model's encode ratio", 0, LATENT_MAX_RATIO,
           0, rw));
   g_object_class_install_property (oc, PROP_FOLLOW, g_param_spec_string ("follow", "Follow",
-          "Name of a terraintrain in the same pipeline whose weights are played as training "
-          "improves them (never waits for training); set in NULL", NULL, rw));
+          "Name of a terraintrain in the pipeline whose weights are played as it trains",
+          NULL, rw));
   gst_element_class_add_static_pad_template (ec, &sink_template);
   gst_element_class_add_static_pad_template (ec, &src_template);
   gst_element_class_set_static_metadata (ec, "Latent Terrain player", "Filter/Audio",

@@ -1,4 +1,9 @@
-/* terraintrain: latent streams (+ optional coordinates) -> a trained Latent Terrain (.pt).
+/**
+ * SECTION:element-terraintrain
+ * @title: terraintrain
+ * @see_also: raveencode, terrainplay
+ *
+ * Latent streams (+ optional coordinates) -> a trained Latent Terrain (.pt).
  *
  * Pads (always):
  *   latent  audio/x-latent (e.g. from raveencode). Each segment is one fragment: a new SEGMENT
@@ -29,7 +34,21 @@
  *   "latent-terrain-saved": location (string), epochs (uint64, total), loss (double),
  *       interrupted (boolean: TRUE when the pipeline stopped mid-training and what was learnt
  *       so far was saved)
- *   "latent-terrain-dataset-saved": location (string), when `dataset-location` is set. */
+ *   "latent-terrain-dataset-saved": location (string), when `dataset-location` is set.
+ *
+ * Properties: `location` is required; the file is written to a temporary name, then renamed.
+ * `epochs` are trained at the end (and per run in live mode); `epochs`, `learning-rate` and
+ * `batch-size` change a training that runs. `channels`, `features`, `gauss-scale` (0: no
+ * Fourier mapping), `control-dims`, `seed`, `layout` and `location` are set in NULL or READY.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 concat name=c ! audioconvert ! audioresample ! \
+ *     raveencode model=models/rave-gm.ts ! terraintrain location=two-clips.pt epochs=300 \
+ *   filesrc location=models/clips/piano-phrase.wav ! wavparse ! c. \
+ *   filesrc location=models/clips/flute-phrase.wav ! wavparse ! c.
+ * ]| Trains a terrain with one straight path per clip (`layout=straight`).
+ */
 #include "gstterraintrain-private.h"
 #include "latent-caps.h"
 
@@ -52,7 +71,7 @@ static GstStaticPadTemplate coords_template = GST_STATIC_PAD_TEMPLATE ("coords",
     GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (LATENT_AUDIO_CAPS_TEMPLATE_STRING));
 
 static GType
-layout_get_type (void)
+gst_terrain_train_layout_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
@@ -90,16 +109,16 @@ gst_terrain_train_get_config (GstTerrainTrain *self, LatentTerrainConfig *config
 /* ------------------------------------------------------------ streaming */
 
 static PadState *
-pad_state (GstTerrainTrain *self, GstPad *pad)
+gst_terrain_train_pad_state (GstTerrainTrain *self, GstPad *pad)
 {
   return pad == self->latent_pad ? &self->latent : &self->coords;
 }
 
 /* Hands the open fragment (if it has frames) to the worker. */
 static void
-close_fragment (GstTerrainTrain *self, GstPad *pad)
+gst_terrain_train_close_fragment (GstTerrainTrain *self, GstPad *pad)
 {
-  PadState *s = pad_state (self, pad);
+  PadState *s = gst_terrain_train_pad_state (self, pad);
   TerrainFragment *f = s->open;
   s->open = NULL;
   if (!f || terrain_fragment_n_frames (f) == 0) {
@@ -113,10 +132,10 @@ close_fragment (GstTerrainTrain *self, GstPad *pad)
 }
 
 static GstFlowReturn
-chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
+gst_terrain_train_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
 {
   GstTerrainTrain *self = GST_TERRAIN_TRAIN (parent);
-  PadState *s = pad_state (self, pad);
+  PadState *s = gst_terrain_train_pad_state (self, pad);
   if (s->channels == 0) {
     gst_buffer_unref (buf);
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("terraintrain: pad %s: buffer "
@@ -148,7 +167,7 @@ chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
 
 /* Latent caps fix the network's latent dims: the network and its publisher are made here. */
 static gboolean
-set_latent_caps (GstTerrainTrain *self, GstCaps *caps)
+gst_terrain_train_set_latent_caps (GstTerrainTrain *self, GstCaps *caps)
 {
   LatentCapsInfo info;
   char *reason = NULL;
@@ -190,7 +209,7 @@ set_latent_caps (GstTerrainTrain *self, GstCaps *caps)
 }
 
 static gboolean
-set_coords_caps (GstTerrainTrain *self, GstCaps *caps)
+gst_terrain_train_set_coords_caps (GstTerrainTrain *self, GstCaps *caps)
 {
   LatentCapsInfo info;
   char *reason = NULL;
@@ -212,21 +231,22 @@ set_coords_caps (GstTerrainTrain *self, GstCaps *caps)
 }
 
 static gboolean
-sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
+gst_terrain_train_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
   GstTerrainTrain *self = GST_TERRAIN_TRAIN (parent);
-  PadState *s = pad_state (self, pad);
+  PadState *s = gst_terrain_train_pad_state (self, pad);
   gboolean ok = TRUE;
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS: {
       GstCaps *caps;
       gst_event_parse_caps (event, &caps);
-      close_fragment (self, pad); /* a new format starts a new fragment */
-      ok = pad == self->latent_pad ? set_latent_caps (self, caps) : set_coords_caps (self, caps);
+      gst_terrain_train_close_fragment (self, pad); /* a new format starts a new fragment */
+      ok = pad == self->latent_pad ? gst_terrain_train_set_latent_caps (self,
+          caps) : gst_terrain_train_set_coords_caps (self, caps);
       break;
     }
     case GST_EVENT_SEGMENT: {
-      close_fragment (self, pad);
+      gst_terrain_train_close_fragment (self, pad);
       const GstSegment *seg;
       gst_event_parse_segment (event, &seg);
       if (seg->format == GST_FORMAT_TIME)
@@ -237,7 +257,7 @@ sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       break;
     }
     case GST_EVENT_EOS:
-      close_fragment (self, pad);
+      gst_terrain_train_close_fragment (self, pad);
       g_mutex_lock (&self->lock);
       if (pad == self->latent_pad) {
         self->latent_eos = TRUE;
@@ -262,7 +282,7 @@ sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 /* coords: the control-dims caps first, then anything of the template, so that a wrong
  * channel count reaches set_coords_caps and its precise error instead of not-negotiated. */
 static gboolean
-sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
+gst_terrain_train_sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstTerrainTrain *self = GST_TERRAIN_TRAIN (parent);
   if (pad != self->coords_pad || GST_QUERY_TYPE (query) != GST_QUERY_CAPS)
@@ -277,7 +297,7 @@ sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
 /* --------------------------------------------------------------- states */
 
 static gboolean
-check_location (GstTerrainTrain *self)
+gst_terrain_train_check_location (GstTerrainTrain *self)
 {
   GST_OBJECT_LOCK (self);
   char *location = g_strdup (self->location);
@@ -296,7 +316,7 @@ check_location (GstTerrainTrain *self)
 }
 
 static void
-start_worker (GstTerrainTrain *self)
+gst_terrain_train_start_worker (GstTerrainTrain *self)
 {
   gst_segment_init (&self->latent.segment, GST_FORMAT_TIME);
   gst_segment_init (&self->coords.segment, GST_FORMAT_TIME);
@@ -306,7 +326,7 @@ start_worker (GstTerrainTrain *self)
 }
 
 static void
-stop_worker (GstTerrainTrain *self)
+gst_terrain_train_stop_worker (GstTerrainTrain *self)
 {
   g_mutex_lock (&self->lock);
   self->quit = TRUE;
@@ -347,16 +367,16 @@ stop_worker (GstTerrainTrain *self)
 }
 
 static GstStateChangeReturn
-change_state (GstElement *element, GstStateChange transition)
+gst_terrain_train_change_state (GstElement *element, GstStateChange transition)
 {
   GstTerrainTrain *self = GST_TERRAIN_TRAIN (element);
   switch (transition) {
     case GST_STATE_CHANGE_NULL_TO_READY:
-      if (!check_location (self))
+      if (!gst_terrain_train_check_location (self))
         return GST_STATE_CHANGE_FAILURE;
       break;
     case GST_STATE_CHANGE_READY_TO_PAUSED:
-      start_worker (self);
+      gst_terrain_train_start_worker (self);
       break;
     case GST_STATE_CHANGE_PAUSED_TO_PLAYING: {
       GST_OBJECT_LOCK (self);
@@ -383,14 +403,14 @@ change_state (GstElement *element, GstStateChange transition)
       GST_ELEMENT_CLASS (gst_terrain_train_parent_class)->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY ||
       (ret == GST_STATE_CHANGE_FAILURE && transition == GST_STATE_CHANGE_READY_TO_PAUSED))
-    stop_worker (self);
+    gst_terrain_train_stop_worker (self);
   return ret;
 }
 
 /* ----------------------------------------------------------- properties */
 
 static void
-set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
+gst_terrain_train_set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 {
   GstTerrainTrain *self = GST_TERRAIN_TRAIN (object);
   gboolean network = id == PROP_CHANNELS || id == PROP_FEATURES || id == PROP_GAUSS_SCALE ||
@@ -432,7 +452,7 @@ set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 }
 
 static void
-get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
+gst_terrain_train_get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
 {
   GstTerrainTrain *self = GST_TERRAIN_TRAIN (object);
   GST_OBJECT_LOCK (self);
@@ -463,9 +483,9 @@ gst_terrain_train_init (GstTerrainTrain *self)
    * added, so an upstream whose caps are not known yet lands on `latent`. */
   for (int i = 0; i < 2; i++) {
     GstPad *pad = i ? self->coords_pad : self->latent_pad;
-    gst_pad_set_chain_function (pad, chain);
-    gst_pad_set_event_function (pad, sink_event);
-    gst_pad_set_query_function (pad, sink_query);
+    gst_pad_set_chain_function (pad, GST_DEBUG_FUNCPTR (gst_terrain_train_chain));
+    gst_pad_set_event_function (pad, GST_DEBUG_FUNCPTR (gst_terrain_train_sink_event));
+    gst_pad_set_query_function (pad, GST_DEBUG_FUNCPTR (gst_terrain_train_sink_query));
     gst_element_add_pad (GST_ELEMENT (self), pad);
   }
   GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SINK);
@@ -484,10 +504,10 @@ gst_terrain_train_init (GstTerrainTrain *self)
 }
 
 static void
-finalize (GObject *object)
+gst_terrain_train_finalize (GObject *object)
 {
   GstTerrainTrain *self = GST_TERRAIN_TRAIN (object);
-  stop_worker (self);
+  gst_terrain_train_stop_worker (self);
   g_ptr_array_unref (self->latent_closed);
   g_ptr_array_unref (self->coords_closed);
   g_mutex_clear (&self->lock);
@@ -503,34 +523,34 @@ gst_terrain_train_class_init (GstTerrainTrainClass *klass)
 {
   GObjectClass *oc = G_OBJECT_CLASS (klass);
   GstElementClass *ec = GST_ELEMENT_CLASS (klass);
-  oc->set_property = set_property;
-  oc->get_property = get_property;
-  oc->finalize = finalize;
-  ec->change_state = change_state;
+  oc->set_property = GST_DEBUG_FUNCPTR (gst_terrain_train_set_property);
+  oc->get_property = GST_DEBUG_FUNCPTR (gst_terrain_train_get_property);
+  oc->finalize = GST_DEBUG_FUNCPTR (gst_terrain_train_finalize);
+  ec->change_state = GST_DEBUG_FUNCPTR (gst_terrain_train_change_state);
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
   const GParamFlags live = rw | GST_PARAM_MUTABLE_PLAYING;
   g_object_class_install_property (oc, PROP_LOCATION, g_param_spec_string ("location",
-          "Location", "Terrain file (.pt, nn_terrain checkpoint) to write at the end; "
-          "required. Written to a temporary name, then renamed", NULL, rw));
+          "Location", "Terrain file (.pt, nn_terrain checkpoint) to write at the end", NULL,
+          rw));
   g_object_class_install_property (oc, PROP_DATASET_LOCATION, g_param_spec_string (
           "dataset-location", "Dataset location", "Also write the training pairs as "
           "nn_terrain dataset JSON here (optional)", NULL, rw));
   g_object_class_install_property (oc, PROP_EPOCHS, g_param_spec_int ("epochs", "Epochs",
-          "Epochs trained at the end (and per run in live mode); changeable while training",
+          "Epochs trained at the end (and per run in live mode)",
           1, 10000000, LATENT_TERRAIN_DEFAULT_EPOCHS, live));
   g_object_class_install_property (oc, PROP_LEARNING_RATE, g_param_spec_double (
-          "learning-rate", "Learning rate", "Adam learning rate; changeable while training",
+          "learning-rate", "Learning rate", "Adam learning rate",
           1e-9, 10.0, LATENT_TERRAIN_DEFAULT_LR, live));
   g_object_class_install_property (oc, PROP_BATCH_SIZE, g_param_spec_int ("batch-size",
-          "Batch size", "Training pairs per optimiser step; changeable while training",
+          "Batch size", "Training pairs per optimiser step",
           1, LATENT_TERRAIN_MAX_BATCH, LATENT_TERRAIN_DEFAULT_BATCH, live));
   g_object_class_install_property (oc, PROP_CHANNELS, g_param_spec_int ("channels",
           "Channels", "Width c of the hidden layers", 1, LATENT_TERRAIN_MAX_CHANNELS, 128, rw));
   g_object_class_install_property (oc, PROP_FEATURES, g_param_spec_int ("features",
           "Features", "Fourier features m", 16, LATENT_TERRAIN_MAX_FEATURES, 256, rw));
   g_object_class_install_property (oc, PROP_GAUSS_SCALE, g_param_spec_double ("gauss-scale",
-          "Gauss scale", "Sigma of the Fourier matrix (higher: finer detail per canvas unit); "
-          "0 = no Fourier mapping", 0.0, 10.0, 0.1, rw));
+          "Gauss scale", "Sigma of the Fourier matrix (higher: finer detail per canvas unit)",
+          0.0, 10.0, 0.1, rw));
   g_object_class_install_property (oc, PROP_CONTROL_DIMS, g_param_spec_int ("control-dims",
           "Control dims", "Coordinates per point (channels of the coords pad)", 1,
           LATENT_TERRAIN_MAX_CONTROL_DIMS, 2, rw));
@@ -540,7 +560,7 @@ gst_terrain_train_class_init (GstTerrainTrainClass *klass)
           "Seed of the initial weights and of the shuffling", 0, G_MAXUINT64, 1, rw));
   g_object_class_install_property (oc, PROP_LAYOUT, g_param_spec_enum ("layout", "Layout",
           "Where fragments go on the canvas when the coords pad is not linked",
-          layout_get_type (), LATENT_TERRAIN_LAYOUT_STRAIGHT, rw));
+          gst_terrain_train_layout_get_type (), LATENT_TERRAIN_LAYOUT_STRAIGHT, rw));
   gst_element_class_add_static_pad_template (ec, &latent_template);
   gst_element_class_add_static_pad_template (ec, &coords_template);
   gst_element_class_set_static_metadata (ec, "Latent Terrain trainer", "Sink/Audio",

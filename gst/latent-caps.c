@@ -2,7 +2,7 @@
 #include "latent-caps.h"
 
 static void
-set_int_or_range (GstStructure *s, const char *field, int value, int max)
+latent_caps_set_int_or_range (GstStructure *s, const char *field, int value, int max)
 {
   if (value > 0)
     gst_structure_set (s, field, G_TYPE_INT, value, NULL);
@@ -22,9 +22,9 @@ latent_caps_new_partial (int channels, int rate, int ratio)
 {
   GstStructure *s = gst_structure_new (LATENT_CAPS_MEDIA_TYPE,
       "format", G_TYPE_STRING, "F32LE", "layout", G_TYPE_STRING, "interleaved", NULL);
-  set_int_or_range (s, "channels", channels, 4096);
-  set_int_or_range (s, "rate", rate, G_MAXINT);
-  set_int_or_range (s, "ratio", ratio, G_MAXINT);
+  latent_caps_set_int_or_range (s, "channels", channels, 4096);
+  latent_caps_set_int_or_range (s, "rate", rate, G_MAXINT);
+  latent_caps_set_int_or_range (s, "ratio", ratio, G_MAXINT);
   return gst_caps_new_full (s, NULL);
 }
 
@@ -33,8 +33,8 @@ latent_audio_caps_new_partial (int channels, int rate)
 {
   GstStructure *s = gst_structure_new ("audio/x-raw",
       "format", G_TYPE_STRING, "F32LE", "layout", G_TYPE_STRING, "interleaved", NULL);
-  set_int_or_range (s, "channels", channels, 4096);
-  set_int_or_range (s, "rate", rate, G_MAXINT);
+  latent_caps_set_int_or_range (s, "channels", channels, 4096);
+  latent_caps_set_int_or_range (s, "rate", rate, G_MAXINT);
   if (channels > 2)
     gst_structure_set (s, "channel-mask", GST_TYPE_BITMASK, (guint64) 0, NULL);
   return gst_caps_new_full (s, NULL);
@@ -48,10 +48,10 @@ latent_caps_is_latent (const GstCaps *caps)
 }
 
 static gboolean
-fail (char **reason, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+latent_caps_fail (char **reason, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
 static gboolean
-fail (char **reason, const char *fmt, ...)
+latent_caps_fail (char **reason, const char *fmt, ...)
 {
   if (reason) {
     va_list ap;
@@ -63,28 +63,29 @@ fail (char **reason, const char *fmt, ...)
 }
 
 static gboolean
-parse_common (const GstCaps *caps, const char *media_type, LatentCapsInfo *info,
+latent_caps_parse_common (const GstCaps *caps, const char *media_type, LatentCapsInfo *info,
     gboolean want_ratio, char **reason)
 {
   if (!caps || gst_caps_get_size (caps) != 1)
-    return fail (reason, "expected one %s structure", media_type);
+    return latent_caps_fail (reason, "expected one %s structure", media_type);
   const GstStructure *s = gst_caps_get_structure (caps, 0);
   if (!gst_structure_has_name (s, media_type))
-    return fail (reason, "expected %s, got %s", media_type, gst_structure_get_name (s));
+    return latent_caps_fail (reason, "expected %s, got %s", media_type, gst_structure_get_name (s));
   const char *format = gst_structure_get_string (s, "format");
   if (g_strcmp0 (format, "F32LE") != 0)
-    return fail (reason, "%s format is %s, only F32LE is handled", media_type,
+    return latent_caps_fail (reason, "%s format is %s, only F32LE is handled", media_type,
         format ? format : "missing");
   const char *layout = gst_structure_get_string (s, "layout");
   if (layout && g_strcmp0 (layout, "interleaved") != 0)
-    return fail (reason, "%s layout is %s, only interleaved is handled", media_type, layout);
+    return latent_caps_fail (reason, "%s layout is %s, only interleaved is handled", media_type,
+        layout);
   int channels = 0, rate = 0, ratio = 1;
   if (!gst_structure_get_int (s, "channels", &channels) || channels < 1)
-    return fail (reason, "%s has no fixed positive channels field", media_type);
+    return latent_caps_fail (reason, "%s has no fixed positive channels field", media_type);
   if (!gst_structure_get_int (s, "rate", &rate) || rate < 1)
-    return fail (reason, "%s has no fixed positive rate field", media_type);
+    return latent_caps_fail (reason, "%s has no fixed positive rate field", media_type);
   if (want_ratio && (!gst_structure_get_int (s, "ratio", &ratio) || ratio < 1))
-    return fail (reason, "%s has no fixed positive ratio field", media_type);
+    return latent_caps_fail (reason, "%s has no fixed positive ratio field", media_type);
   *info = (LatentCapsInfo) { channels, rate, ratio };
   return TRUE;
 }
@@ -92,13 +93,13 @@ parse_common (const GstCaps *caps, const char *media_type, LatentCapsInfo *info,
 gboolean
 latent_caps_parse (const GstCaps *caps, LatentCapsInfo *info, char **reason)
 {
-  return parse_common (caps, LATENT_CAPS_MEDIA_TYPE, info, TRUE, reason);
+  return latent_caps_parse_common (caps, LATENT_CAPS_MEDIA_TYPE, info, TRUE, reason);
 }
 
 gboolean
 latent_audio_caps_parse (const GstCaps *caps, LatentCapsInfo *info, char **reason)
 {
-  return parse_common (caps, "audio/x-raw", info, FALSE, reason);
+  return latent_caps_parse_common (caps, "audio/x-raw", info, FALSE, reason);
 }
 
 GstClockTime

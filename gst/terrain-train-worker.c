@@ -12,13 +12,13 @@ GST_DEBUG_CATEGORY_EXTERN (terrain_train_debug);
 /* --------------------------------------------------------- bus messages */
 
 static void
-post_structure (GstTerrainTrain *self, GstStructure *s)
+gst_terrain_train_post_structure (GstTerrainTrain *self, GstStructure *s)
 {
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
 static void
-post_eos (GstTerrainTrain *self)
+gst_terrain_train_post_eos (GstTerrainTrain *self)
 {
   GST_OBJECT_LOCK (self);
   gboolean now = self->playing;
@@ -33,7 +33,7 @@ post_eos (GstTerrainTrain *self)
 
 /* Training thread, after every epoch. */
 static void
-on_progress (const LatentTerrainProgress *progress, gpointer data)
+gst_terrain_train_on_progress (const LatentTerrainProgress *progress, gpointer data)
 {
   GstTerrainTrain *self = data;
   int epochs = latent_terrain_trainer_get_epochs (self->trainer);
@@ -43,7 +43,7 @@ on_progress (const LatentTerrainProgress *progress, gpointer data)
       now - self->last_progress_post < PROGRESS_INTERVAL_US)
     return;
   self->last_progress_post = now;
-  post_structure (self, gst_structure_new ("latent-terrain-progress",
+  gst_terrain_train_post_structure (self, gst_structure_new ("latent-terrain-progress",
           "epoch", G_TYPE_UINT64, epoch, "epochs", G_TYPE_INT, epochs,
           "total-epochs", G_TYPE_UINT64, progress->epoch, "loss", G_TYPE_DOUBLE, progress->loss,
           "pairs", G_TYPE_UINT64, self->n_pairs, NULL));
@@ -60,7 +60,7 @@ typedef struct {
 /* Fragments that can be trained on now: latent fragment i needs coords fragment i when the
  * coords pad is linked, unless coords already ended (then it is left out, with a warning). */
 static guint
-ready_fragments (const WorkerData *w, gboolean coords_used, gboolean coords_eos)
+gst_terrain_train_ready_fragments (const WorkerData *w, gboolean coords_used, gboolean coords_eos)
 {
   if (!coords_used || coords_eos)
     return w->latents->len;
@@ -68,8 +68,8 @@ ready_fragments (const WorkerData *w, gboolean coords_used, gboolean coords_eos)
 }
 
 static LatentTerrainDataset *
-build_dataset (GstTerrainTrain *self, WorkerData *w, guint n, gboolean coords_used,
-    int control_dims, int latent_dims)
+gst_terrain_train_build_dataset (GstTerrainTrain *self, WorkerData *w, guint n,
+    gboolean coords_used, int control_dims, int latent_dims)
 {
   LatentTerrainDataset *dataset = latent_terrain_dataset_new (control_dims, latent_dims);
   TerrainFragment **latents = (TerrainFragment **) w->latents->pdata;
@@ -105,7 +105,7 @@ build_dataset (GstTerrainTrain *self, WorkerData *w, guint n, gboolean coords_us
 /* Stops a running training, gives the trainer `dataset`, starts `epochs` epochs. Under the
  * element lock so that a state change's cancel cannot slip in between. FALSE when quitting. */
 static gboolean
-restart_training (GstTerrainTrain *self, LatentTerrainDataset *dataset)
+gst_terrain_train_restart_training (GstTerrainTrain *self, LatentTerrainDataset *dataset)
 {
   GError *error = NULL;
   latent_terrain_trainer_cancel (self->trainer);
@@ -126,7 +126,7 @@ restart_training (GstTerrainTrain *self, LatentTerrainDataset *dataset)
 }
 
 static void
-make_trainer (GstTerrainTrain *self)
+gst_terrain_train_make_trainer (GstTerrainTrain *self)
 {
   g_mutex_lock (&self->publisher_lock);
   LatentTerrainTrainer *t = latent_terrain_trainer_new (self->initial, self->publisher,
@@ -137,7 +137,7 @@ make_trainer (GstTerrainTrain *self)
   latent_terrain_trainer_set_batch_size (t, self->batch_size);
   latent_terrain_trainer_set_learning_rate (t, self->learning_rate);
   GST_OBJECT_UNLOCK (self);
-  latent_terrain_trainer_set_progress_func (t, on_progress, self, NULL);
+  latent_terrain_trainer_set_progress_func (t, gst_terrain_train_on_progress, self, NULL);
   g_mutex_lock (&self->lock);
   self->trainer = t;
   g_mutex_unlock (&self->lock);
@@ -145,7 +145,7 @@ make_trainer (GstTerrainTrain *self)
 
 /* The end: train on everything, write the file(s), post EOS. */
 static void
-finish (GstTerrainTrain *self, WorkerData *w, gboolean coords_used)
+gst_terrain_train_finish (GstTerrainTrain *self, WorkerData *w, gboolean coords_used)
 {
   GError *error = NULL;
   GST_OBJECT_LOCK (self);
@@ -154,8 +154,8 @@ finish (GstTerrainTrain *self, WorkerData *w, gboolean coords_used)
   int control_dims = self->config.control_dims;
   GST_OBJECT_UNLOCK (self);
   int latent_dims = w->latents->len ? ((TerrainFragment *) w->latents->pdata[0])->channels : 0;
-  LatentTerrainDataset *dataset = latent_dims ? build_dataset (self, w, w->latents->len,
-      coords_used, control_dims, latent_dims) : NULL;
+  LatentTerrainDataset *dataset = latent_dims ? gst_terrain_train_build_dataset (self, w,
+      w->latents->len, coords_used, control_dims, latent_dims) : NULL;
   if (!dataset || latent_terrain_dataset_get_n_pairs (dataset) == 0) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("terraintrain: no training data: pad latent "
             "received %u fragment(s)%s, %s not written", w->latents->len,
@@ -164,7 +164,8 @@ finish (GstTerrainTrain *self, WorkerData *w, gboolean coords_used)
   }
   if (dataset_location) {
     if (latent_terrain_dataset_save_json (dataset, dataset_location, &error))
-      post_structure (self, gst_structure_new ("latent-terrain-dataset-saved", "location",
+      gst_terrain_train_post_structure (self, gst_structure_new ("latent-terrain-dataset-saved",
+          "location",
               G_TYPE_STRING, dataset_location, NULL));
     else {
       GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("terraintrain: property dataset-location: "
@@ -173,8 +174,8 @@ finish (GstTerrainTrain *self, WorkerData *w, gboolean coords_used)
     }
   }
   if (!self->trainer)
-    make_trainer (self);
-  if (!restart_training (self, dataset))
+    gst_terrain_train_make_trainer (self);
+  if (!gst_terrain_train_restart_training (self, dataset))
     goto out;
   /* Cancelled by a state change (a second Ctrl-C in gst-launch -e): the cancel takes one
    * batch, and what was learnt is saved all the same, then no EOS. */
@@ -186,7 +187,8 @@ finish (GstTerrainTrain *self, WorkerData *w, gboolean coords_used)
     goto quit; /* nothing learnt yet: keep any existing file */
   LatentTerrain *trained = latent_terrain_trainer_copy_terrain (self->trainer);
   if (latent_terrain_save (trained, location, &error)) {
-    post_structure (self, gst_structure_new ("latent-terrain-saved", "location", G_TYPE_STRING,
+    gst_terrain_train_post_structure (self, gst_structure_new ("latent-terrain-saved", "location",
+        G_TYPE_STRING,
             location, "epochs", G_TYPE_UINT64, progress.epoch, "loss", G_TYPE_DOUBLE,
             progress.loss, "interrupted", G_TYPE_BOOLEAN, !complete, NULL));
   } else {
@@ -198,7 +200,7 @@ finish (GstTerrainTrain *self, WorkerData *w, gboolean coords_used)
   if (!complete)
     goto quit;
 out:
-  post_eos (self);
+  gst_terrain_train_post_eos (self);
 quit:
   if (dataset)
     latent_terrain_dataset_free (dataset);
@@ -207,7 +209,7 @@ quit:
 }
 
 static gboolean
-trainer_running (GstTerrainTrain *self)
+gst_terrain_train_trainer_running (GstTerrainTrain *self)
 {
   LatentTerrainProgress progress;
   latent_terrain_trainer_get_progress (self->trainer, &progress);
@@ -235,14 +237,15 @@ gst_terrain_train_worker_main (gpointer data)
     gboolean done = self->latent_eos && (!coords_used || coords_eos);
     g_mutex_unlock (&self->lock);
 
-    guint ready = ready_fragments (&w, coords_used, coords_eos);
+    guint ready = gst_terrain_train_ready_fragments (&w, coords_used, coords_eos);
     for (; announced < ready; announced++)
-      post_structure (self, gst_structure_new ("latent-terrain-fragment", "index", G_TYPE_UINT,
+      gst_terrain_train_post_structure (self, gst_structure_new ("latent-terrain-fragment",
+          "index", G_TYPE_UINT,
               announced, "frames", G_TYPE_UINT64,
               (guint64) terrain_fragment_n_frames (w.latents->pdata[announced]), "paired",
               G_TYPE_BOOLEAN, coords_used, NULL));
     if (done) {
-      finish (self, &w, coords_used);
+      gst_terrain_train_finish (self, &w, coords_used);
       g_mutex_lock (&self->lock);
       break;
     }
@@ -255,14 +258,15 @@ gst_terrain_train_worker_main (gpointer data)
       w.n_used = ready;
       int latent_dims = ((TerrainFragment *) w.latents->pdata[0])->channels;
       g_clear_pointer (&live_dataset, latent_terrain_dataset_free);
-      live_dataset = build_dataset (self, &w, ready, coords_used, control_dims, latent_dims);
+      live_dataset = gst_terrain_train_build_dataset (self, &w, ready, coords_used, control_dims,
+          latent_dims);
       if (!self->trainer)
-        make_trainer (self);
+        gst_terrain_train_make_trainer (self);
       if (latent_terrain_dataset_get_n_pairs (live_dataset) > 0)
-        restart_training (self, live_dataset);
+        gst_terrain_train_restart_training (self, live_dataset);
     } else if (live && live_dataset && latent_terrain_dataset_get_n_pairs (live_dataset) > 0 &&
-        !trainer_running (self)) {
-      restart_training (self, live_dataset); /* keep training until the end */
+        !gst_terrain_train_trainer_running (self)) {
+      gst_terrain_train_restart_training (self, live_dataset); /* keep training until the end */
     }
     g_mutex_lock (&self->lock);
     if (!self->latent_closed->len && !self->coords_closed->len && !self->quit &&

@@ -29,17 +29,12 @@ typedef struct {
   int dims;         /* latent dims = the timbre dims it is for */
 } AfterTimbreTerrain;
 
-/* A loaded model and its stream. Created and freed off the audio thread. */
-typedef struct {
-  LatentLv2ModelEngine model; /* first: the takeover and the model file use it */
-  LatentVoices *voices;       /* MIDI: written by run(), per sample */
-  int ratio, n_poly, in_channels;
-  int64_t frame_num, frame_den; /* host frame f is in latent frame f * num / den */
-  int64_t fed; /* frames fed to this engine (MIDI: latent frame boundaries) */
-} AfterEngine;
+/* A loaded model and its stream (plugin-engines.h: the fields past `is_default` are the AFTER
+ * plugins'). */
+typedef LatentLv2Engine AfterEngine;
 
 typedef struct {
-  LatentLv2Jobs jobs; /* first: the shared worker interface finds it (plugin-common.h) */
+  LatentLv2Worker worker;
   LatentAfterKind kind;
   const char *name; /* "after" or "after-midi", for messages */
   LatentLv2Host host;
@@ -58,7 +53,7 @@ typedef struct {
   const float *timbre_source, *timbre[AFTER_TIMBRE_CONTROLS], *x, *y;
   float *latency, *underruns;
 
-  LatentLv2Takeover engines; /* AfterEngine *: current, incoming, retired */
+  LatentLv2Takeover engines; /* current, incoming, retired */
   LatentLv2ModelFile model;
 
   /* Settings from the control ports, read by the worker before each block. */

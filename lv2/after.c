@@ -155,34 +155,11 @@ work_set_threads (gpointer data, int threads)
 
 /* ------------------------------------------------------------------ engines */
 
-static void
-engine_free (LatentLv2Engine *base)
+/* Off the audio thread: the worker's state for a checked model (owns `after`). */
+static AfterWork *
+work_new (AfterPlugin *self, LatentAfter *after, const char *path)
 {
-  AfterEngine *engine = (AfterEngine *) base;
-  if (base->rt)
-    latent_rt_stream_free (base->rt);
-  if (engine->voices)
-    latent_voices_free (engine->voices);
-  g_free (engine);
-}
-
-static LatentLv2ModelEngine *
-engine_load (void *owner, const char *path, bool is_default, GError **error)
-{
-  AfterPlugin *self = owner;
-  int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
-  LatentAfter *after = latent_after_open (path, threads, error);
-  if (!after)
-    return NULL;
   const LatentAfterInfo *info = latent_after_get_info (after);
-  const char *kinds[] = { "audio", "MIDI" };
-  if (info->kind != self->kind) {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD, "%s: an AFTER model with %s "
-        "structure; urn:latent:%s needs one with %s structure", path, kinds[info->kind],
-        self->name, kinds[self->kind]);
-    latent_after_free (after);
-    return NULL;
-  }
   AfterWork *w = g_new0 (AfterWork, 1);
   w->plugin = self;
   w->after = after;
@@ -207,10 +184,33 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
   w->structure = g_new0 (float, w->block);
   w->timbre_audio = g_new0 (float, w->block);
   w->planar = g_new0 (float, (gsize) w->chunk * 2 * MAX (1, w->n_poly));
+  return w;
+}
+
+/* Off the audio thread: core's AFTER recipe (latent_after_open: open, check, chunk, warm up),
+ * then the stream whose worker runs it (the host's rate checked against the model's, a
+ * difference resampled). */
+static AfterEngine *
+engine_load (AfterPlugin *self, const char *path, bool is_default, GError **error)
+{
+  int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
+  LatentAfter *after = latent_after_open (path, threads, error);
+  if (!after)
+    return NULL;
+  const LatentAfterInfo *info = latent_after_get_info (after);
+  const char *kinds[] = { "audio", "MIDI" };
+  if (info->kind != self->kind) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD, "%s: an AFTER model with %s "
+        "structure; urn:latent:%s needs one with %s structure", path, kinds[info->kind],
+        self->name, kinds[self->kind]);
+    latent_after_free (after);
+    return NULL;
+  }
+  AfterWork *w = work_new (self, after, path);
   AfterEngine *engine = g_new0 (AfterEngine, 1);
   engine->ratio = w->ratio;
   /* Latent frame boundaries in host frames: frame floor(fed * num / den). */
-  engine->frame_num = info->sample_rate > 0 && fabs (info->sample_rate - self->rate) > 0.5
+  engine->frame_num = latent_rt_rates_differ (info->sample_rate, self->rate)
       ? info->sample_rate : 1;
   engine->frame_den = engine->frame_num == 1 ? w->ratio
       : (int64_t) llround (self->rate) * w->ratio;
@@ -236,24 +236,32 @@ engine_load (void *owner, const char *path, bool is_default, GError **error)
     .max_host_block = self->host.max_block,
     .rate = self->rate,
     .threads = threads,
-    .model_rate = info->sample_rate > 0 ? info->sample_rate : 0,
+    .model_rate = info->sample_rate, /* resampled on the worker when it differs */
     /* MIDI: the voices' pitch and velocity channels (all but the timbre audio) are held;
      * x and y too. */
     .hold_channels = (info->kind == LATENT_AFTER_MIDI
         ? (((uint64_t) 1 << w->in_channels) - 1) & ~(uint64_t) 1 : 0)
         | (uint64_t) 3 << w->xy_channel,
   };
-  LatentLv2ModelEngine *model = &engine->model;
-  model->base.rt = latent_rt_stream_new_custom (&processor, &config, error);
-  if (!model->base.rt) {
-    engine_free (&model->base);
+  engine->rt = latent_rt_stream_new_custom (&processor, &config, error);
+  if (!engine->rt) {
+    latent_lv2_engine_free (engine);
     return NULL;
   }
-  model->base.latency = latent_rt_stream_get_latency (model->base.rt);
-  latent_lv2_model_file_margin_used (&self->model, model->base.rt);
-  model->path = latent_lv2_paths_intern (&self->paths, path);
-  model->is_default = is_default;
-  return model;
+  engine->latency = latent_rt_stream_get_latency (engine->rt);
+  latent_lv2_model_file_margin_used (&self->model, engine->rt);
+  engine->path = latent_lv2_paths_intern (&self->paths, path);
+  engine->is_default = is_default;
+  return engine;
+}
+
+/* Worker thread, activate() or restore(): engine_load, logged. */
+static AfterEngine *
+load_logged (AfterPlugin *self, const char *path, bool is_default)
+{
+  GError *error = NULL;
+  AfterEngine *engine = engine_load (self, path, is_default, &error);
+  return latent_lv2_model_file_log_load (&self->model, path, engine, error);
 }
 
 /* ------------------------------------------------------------ timbre terrain */
@@ -302,31 +310,43 @@ timbre_terrain_free (gpointer data)
   g_free (t);
 }
 
-/* --------------------------------------------------------------------- jobs */
+/* ------------------------------------------------------------------- worker */
 
-static void *
-job_run (void *owner, uint32_t kind, const char *text, void *ptr)
+/* Worker thread (the host's, or the plugin's stand-in): loads a model or a timbre terrain, or
+ * does a takeover job (frees a replaced engine, logs). */
+static LV2_Worker_Status
+work (LV2_Handle instance, LV2_Worker_Respond_Function respond,
+    LV2_Worker_Respond_Handle handle, uint32_t size, const void *data)
 {
-  AfterPlugin *self = owner;
-  if (kind == JOB_LOAD)
-    return latent_lv2_model_file_load (&self->model, text);
-  if (kind == JOB_LOAD_TERRAIN) {
-    load_timbre_terrain (self, text, true);
-    return NULL;
+  AfterPlugin *self = instance;
+  LatentLv2Job job;
+  if (!latent_lv2_job_read (size, data, &job))
+    return LV2_WORKER_ERR_UNKNOWN;
+  if (job.kind == JOB_LOAD_TERRAIN) {
+    load_timbre_terrain (self, job.text, true); /* the workers see it at once: no reply */
+    return LV2_WORKER_SUCCESS;
   }
-  latent_lv2_takeover_run_job (&self->engines, kind, text, ptr);
-  return NULL;
+  if (job.kind != JOB_LOAD)
+    return latent_lv2_takeover_work (&self->engines, &job);
+  bool is_default = latent_lv2_model_file_is_default (&self->model, job.text);
+  return latent_lv2_respond_engine (respond, handle, job.kind,
+      load_logged (self, job.text, is_default));
 }
 
-/* Audio thread: a load finished; the new model takes over without a gap (plugin-engines.h). */
-static void
-job_done (void *owner, uint32_t kind, void *result)
+/* Audio thread (inside run(), or the host's work_response): a model load finished; the new
+ * model takes over without a gap (plugin-engines.h). */
+static LV2_Worker_Status
+work_response (LV2_Handle instance, uint32_t size, const void *body)
 {
-  AfterPlugin *self = owner;
-  if (kind == JOB_LOAD_TERRAIN)
-    return; /* the terrain took over in job_run already */
-  latent_lv2_model_file_loaded (&self->model, kind, result);
+  AfterPlugin *self = instance;
+  LatentLv2Reply reply;
+  if (!latent_lv2_reply_read (size, body, &reply))
+    return LV2_WORKER_ERR_UNKNOWN;
+  latent_lv2_model_file_loaded (&self->model, reply.engine);
+  return LV2_WORKER_SUCCESS;
 }
+
+static const LV2_Worker_Interface worker_interface = { work, work_response, NULL };
 
 /* ---------------------------------------------------------------- lifecycle */
 
@@ -370,10 +390,10 @@ after_instantiate (LatentAfterKind kind, double rate, const char *bundle_path,
   atomic_store (&self->set_structure, 1.0f);
   atomic_store (&self->set_timbre_guidance, 1.0f);
   atomic_store (&self->set_source, kind == LATENT_AFTER_AUDIO ? 0 : 1);
-  latent_lv2_jobs_init (&self->jobs, &self->host, self, job_run, job_done);
-  latent_lv2_takeover_init (&self->engines, &self->jobs, self->name, engine_free);
+  latent_lv2_worker_init (&self->worker, &self->host, self, &worker_interface);
+  latent_lv2_takeover_init (&self->engines, &self->worker, self->name);
   latent_lv2_model_file_init (&self->model, &self->engines, self->model_urid, JOB_LOAD,
-      default_path, engine_load, self);
+      default_path);
   return self;
 }
 
@@ -401,8 +421,10 @@ after_activate (LV2_Handle instance)
 {
   AfterPlugin *self = instance;
   publish_settings (self);
-  latent_lv2_model_file_activate (&self->model);
-  AfterEngine *cur = (AfterEngine *) self->engines.current;
+  if (latent_lv2_model_file_activate (&self->model))
+    latent_lv2_model_file_activated (&self->model,
+        load_logged (self, self->model.default_path, true));
+  AfterEngine *cur = self->engines.current;
   if (cur) {
     cur->fed = 0;
     if (cur->voices)
@@ -421,7 +443,7 @@ void
 after_cleanup (LV2_Handle instance)
 {
   AfterPlugin *self = instance;
-  latent_lv2_jobs_clear (&self->jobs);
+  latent_lv2_worker_clear (&self->worker);
   latent_lv2_takeover_clear (&self->engines);
   latent_lv2_paths_clear (&self->paths);
   latent_lv2_model_file_clear (&self->model);
@@ -438,24 +460,19 @@ void
 after_run (AfterPlugin *self, uint32_t n_samples,
     void (*fill) (AfterPlugin *self, AfterEngine *engine, uint32_t done, uint32_t n))
 {
-  latent_lv2_jobs_deliver (&self->jobs);
+  latent_lv2_worker_deliver (&self->worker);
   latent_lv2_takeover_begin_run (&self->engines);
   gboolean can_notify = latent_lv2_notify_begin (&self->host, &self->forge,
       &self->notify_frame, self->notify);
   const LV2_URID files[] = { self->model_urid, self->terrain_urid };
-  latent_lv2_read_file_messages (&self->host, &self->jobs, &self->forge, self->control,
+  latent_lv2_read_file_messages (&self->host, &self->worker, &self->forge, self->control,
       files, (const uint32_t[]) { JOB_LOAD, JOB_LOAD_TERRAIN }, 2, &self->engines.announce);
   latent_lv2_model_file_check_latency (&self->model);
   publish_settings (self);
 
   LatentLv2Takeover *engines = &self->engines;
-  if (self->threads) {
-    int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
-    if (engines->current)
-      latent_rt_stream_set_threads (engines->current->rt, threads);
-    if (engines->incoming)
-      latent_rt_stream_set_threads (engines->incoming->rt, threads);
-  }
+  if (self->threads)
+    latent_lv2_takeover_set_threads (engines, latent_lv2_control_int (self->threads, 1, 1, 64));
   LatentRtWait wait = self->freewheel && *self->freewheel > 0.5f ? LATENT_RT_WAIT_ALWAYS
       : LATENT_RT_WAIT_AUTO;
   const float target_x = self->x && isfinite (*self->x) ? *self->x : 0.0f;
@@ -473,16 +490,15 @@ after_run (AfterPlugin *self, uint32_t n_samples,
       self->xy_buf[2 * i] = self->sx;
       self->xy_buf[2 * i + 1] = self->sy;
     }
-    AfterEngine *cur = (AfterEngine *) engines->current;
-    AfterEngine *next = (AfterEngine *) engines->incoming;
+    AfterEngine *cur = engines->current;
+    AfterEngine *next = engines->incoming;
     if (cur) {
       /* Both engines read the inputs before out is written: hosts may run in place. */
       fill (self, cur, done, n);
-      latent_rt_stream_process (cur->model.base.rt, self->in_buf, self->out_buf, NULL, n, wait);
+      latent_rt_stream_process (cur->rt, self->in_buf, self->out_buf, NULL, n, wait);
       if (next) {
         fill (self, next, done, n);
-        latent_rt_stream_process (next->model.base.rt, self->in_buf, engines->incoming_out, NULL, n,
-            wait);
+        latent_rt_stream_process (next->rt, self->in_buf, engines->incoming_out, NULL, n, wait);
         latent_lv2_takeover_mix (engines, self->out_buf, n);
       }
       memcpy (self->out + done, self->out_buf, sizeof (float) * n);
@@ -494,14 +510,14 @@ after_run (AfterPlugin *self, uint32_t n_samples,
 
   latent_lv2_takeover_sanitize (engines, self->out, n_samples);
   latent_lv2_takeover_report (engines, self->latency, self->underruns);
-  AfterEngine *cur = (AfterEngine *) engines->current;
+  AfterEngine *cur = engines->current;
   /* The timbre terrain (before the model: hosts that keep one path keep the model's). */
   const AfterTimbreTerrain *terrain = atomic_load (&self->timbre_terrain);
   if (can_notify && terrain && (atomic_exchange (&self->terrain_announce, false)
           || (engines->announce && cur)))
     latent_lv2_write_patch_set (&self->host, &self->forge, self->terrain_urid, terrain->path);
   if (can_notify && engines->announce && cur) {
-    latent_lv2_write_patch_set (&self->host, &self->forge, self->model_urid, cur->model.path);
+    latent_lv2_write_patch_set (&self->host, &self->forge, self->model_urid, cur->path);
     engines->announce = false;
   }
   if (can_notify)
@@ -539,14 +555,20 @@ restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Ha
     atomic_store (&self->terrain_chosen, NULL);
   }
   g_free (terrain);
-  return latent_lv2_model_file_restore (&self->model, retrieve, handle, features);
+  LatentLv2Restore load = latent_lv2_model_file_restore (&self->model, retrieve, handle,
+      features);
+  if (!load.path)
+    return load.status;
+  return latent_lv2_model_file_restored (&self->model, &load,
+      load_logged (self, load.path, load.is_default));
 }
 
+/* Any thread. */
 const void *
 after_extension_data (const char *uri)
 {
   static const LV2_State_Interface state = { save, restore };
-  return latent_lv2_extension_data (uri, &state);
+  return latent_lv2_extension_data (uri, &state, &worker_interface);
 }
 
 /* ------------------------------------------------------ urn:latent:after */

@@ -1,5 +1,6 @@
 /* Shared LV2 glue (see plugin-common.h). */
 #include "plugin-common.h"
+#include "plugin-engines.h"
 
 #include <math.h>
 
@@ -136,7 +137,7 @@ latent_lv2_write_patch_set (const LatentLv2Host *host, LV2_Atom_Forge *forge,
 }
 
 void
-latent_lv2_read_file_messages (const LatentLv2Host *host, LatentLv2Jobs *jobs,
+latent_lv2_read_file_messages (const LatentLv2Host *host, LatentLv2Worker *worker,
     const LV2_Atom_Forge *forge, const LV2_Atom_Sequence *control, const LV2_URID *properties,
     const uint32_t *load_jobs, int n, bool *announce)
 {
@@ -151,7 +152,7 @@ latent_lv2_read_file_messages (const LatentLv2Host *host, LatentLv2Jobs *jobs,
       uint32_t len = 0;
       const char *path = latent_lv2_patch_set_path (host, obj, properties[i], &len);
       if (path && len > 0 && len < LATENT_LV2_PATH_MAX) {
-        latent_lv2_jobs_schedule (jobs, load_jobs[i], path, NULL);
+        latent_lv2_worker_schedule (worker, NULL, load_jobs[i], path, NULL);
         handled = true;
       }
     }
@@ -235,120 +236,114 @@ latent_lv2_state_retrieve_path (const LatentLv2Host *host,
   return path;
 }
 
-/* ------------------------------------------------------------------- jobs */
+/* ----------------------------------------------------------------- worker */
 
-static gpointer
-jobs_thread (gpointer data)
+/* Stand-in worker thread: the plugin's work() answers through this instead of the host. Waits
+ * for room in the reply ring (the audio thread is not running) unless quitting; false then,
+ * and work() frees what it could not hand over. */
+static LV2_Worker_Status
+stand_in_respond (LV2_Worker_Respond_Handle handle, uint32_t size, const void *data)
 {
-  LatentLv2Jobs *jobs = data;
+  LatentLv2Worker *worker = handle;
+  if (size != sizeof (LatentLv2Reply))
+    return LV2_WORKER_ERR_UNKNOWN;
   for (;;) {
-    uint32_t tail = atomic_load_explicit (&jobs->job_tail, memory_order_relaxed);
-    uint32_t head = atomic_load_explicit (&jobs->job_head, memory_order_acquire);
+    uint32_t head = atomic_load_explicit (&worker->reply_head, memory_order_relaxed);
+    uint32_t tail = atomic_load_explicit (&worker->reply_tail, memory_order_acquire);
+    if (head - tail < LATENT_LV2_REPLY_SLOTS) {
+      memcpy (&worker->replies[head % LATENT_LV2_REPLY_SLOTS], data, size);
+      atomic_store_explicit (&worker->reply_head, head + 1, memory_order_release);
+      return LV2_WORKER_SUCCESS;
+    }
+    if (atomic_load (&worker->quit))
+      return LV2_WORKER_ERR_NO_SPACE;
+    g_usleep (1000);
+  }
+}
+
+/* Stand-in worker thread: runs queued jobs through the plugin's work(). */
+static gpointer
+stand_in_thread (gpointer data)
+{
+  LatentLv2Worker *worker = data;
+  for (;;) {
+    uint32_t tail = atomic_load_explicit (&worker->job_tail, memory_order_relaxed);
+    uint32_t head = atomic_load_explicit (&worker->job_head, memory_order_acquire);
     if (tail == head) {
-      if (atomic_load (&jobs->quit))
+      if (atomic_load (&worker->quit))
         break;
-      sem_wait (&jobs->wake);
+      sem_wait (&worker->wake);
       continue;
     }
-    LatentLv2Job *job = &jobs->jobs[tail % LATENT_LV2_JOB_SLOTS];
-    void *result = jobs->run (jobs->owner, job->kind, job->text, job->ptr);
-    uint32_t kind = job->kind;
-    atomic_store_explicit (&jobs->job_tail, tail + 1, memory_order_release);
-    if (!result)
-      continue;
-    /* Reply ring full: the audio thread is not running; wait for room unless quitting. */
-    for (;;) {
-      uint32_t rh = atomic_load_explicit (&jobs->reply_head, memory_order_relaxed);
-      uint32_t rt = atomic_load_explicit (&jobs->reply_tail, memory_order_acquire);
-      if (rh - rt < LATENT_LV2_REPLY_SLOTS) {
-        jobs->replies[rh % LATENT_LV2_REPLY_SLOTS] = (LatentLv2Reply) { kind, result };
-        atomic_store_explicit (&jobs->reply_head, rh + 1, memory_order_release);
-        break;
-      }
-      if (atomic_load (&jobs->quit)) {
-        jobs->done (jobs->owner, kind | LATENT_LV2_JOB_DISCARDED, result);
-        break;
-      }
-      g_usleep (1000);
-    }
+    LatentLv2Job *job = &worker->jobs[tail % LATENT_LV2_JOB_SLOTS];
+    worker->iface->work (worker->instance, stand_in_respond, worker, sizeof *job, job);
+    atomic_store_explicit (&worker->job_tail, tail + 1, memory_order_release);
   }
   return NULL;
 }
 
 void
-latent_lv2_jobs_init (LatentLv2Jobs *jobs, LatentLv2Host *host, void *owner,
-    LatentLv2JobRun run, LatentLv2JobDone done)
+latent_lv2_worker_init (LatentLv2Worker *worker, LatentLv2Host *host, LV2_Handle instance,
+    const LV2_Worker_Interface *iface)
 {
-  memset (jobs, 0, sizeof *jobs);
-  jobs->host = host;
-  jobs->owner = owner;
-  jobs->run = run;
-  jobs->done = done;
+  memset (worker, 0, sizeof *worker);
+  worker->host = host;
+  worker->instance = instance;
+  worker->iface = iface;
   if (!host->schedule) {
-    sem_init (&jobs->wake, 0, 0);
-    jobs->thread = g_thread_new ("latent-lv2-jobs", jobs_thread, jobs);
+    sem_init (&worker->wake, 0, 0);
+    worker->thread = g_thread_new ("latent-lv2-worker", stand_in_thread, worker);
   }
 }
 
 void
-latent_lv2_jobs_clear (LatentLv2Jobs *jobs)
+latent_lv2_worker_clear (LatentLv2Worker *worker)
 {
-  if (!jobs->thread)
+  if (!worker->thread)
     return;
-  atomic_store (&jobs->quit, 1);
-  sem_post (&jobs->wake);
-  g_thread_join (jobs->thread);
-  jobs->thread = NULL;
-  sem_destroy (&jobs->wake);
+  atomic_store (&worker->quit, 1);
+  sem_post (&worker->wake);
+  g_thread_join (worker->thread);
+  worker->thread = NULL;
+  sem_destroy (&worker->wake);
   /* Replies nobody will deliver. */
-  uint32_t rt = atomic_load (&jobs->reply_tail), rh = atomic_load (&jobs->reply_head);
-  for (; rt != rh; rt++) {
-    LatentLv2Reply *r = &jobs->replies[rt % LATENT_LV2_REPLY_SLOTS];
-    jobs->done (jobs->owner, r->kind | LATENT_LV2_JOB_DISCARDED, r->result);
-  }
-  atomic_store (&jobs->reply_tail, rt);
+  uint32_t tail = atomic_load (&worker->reply_tail), head = atomic_load (&worker->reply_head);
+  for (; tail != head; tail++)
+    latent_lv2_engine_free (worker->replies[tail % LATENT_LV2_REPLY_SLOTS].engine);
+  atomic_store (&worker->reply_tail, tail);
 }
 
-/* Hands a job to a host worker, which copies the message: only the used part of text. */
-static bool
-schedule_on_host (LV2_Worker_Schedule *schedule, uint32_t kind, const char *text, void *ptr)
+/* Only the used part of the text: hosts copy `size` bytes. */
+static uint32_t
+fill_job (LatentLv2Job *job, uint32_t kind, const char *text, void *ptr)
 {
-  size_t len = text ? strnlen (text, LATENT_LV2_PATH_MAX - 1) : 0;
-  LatentLv2Job job;
-  job.kind = kind;
-  job.ptr = ptr;
-  memcpy (job.text, text ? text : "", len);
-  job.text[len] = '\0';
-  uint32_t size = (uint32_t) (offsetof (LatentLv2Job, text) + len + 1);
-  return schedule->schedule_work (schedule->handle, size, &job) == LV2_WORKER_SUCCESS;
-}
-
-bool
-latent_lv2_jobs_schedule (LatentLv2Jobs *jobs, uint32_t kind, const char *text, void *ptr)
-{
-  if (jobs->host->schedule)
-    return schedule_on_host (jobs->host->schedule, kind, text, ptr);
-  uint32_t head = atomic_load_explicit (&jobs->job_head, memory_order_relaxed);
-  uint32_t tail = atomic_load_explicit (&jobs->job_tail, memory_order_acquire);
-  if (head - tail >= LATENT_LV2_JOB_SLOTS)
-    return false;
-  LatentLv2Job *job = &jobs->jobs[head % LATENT_LV2_JOB_SLOTS];
   size_t len = text ? strnlen (text, LATENT_LV2_PATH_MAX - 1) : 0;
   job->kind = kind;
   job->ptr = ptr;
   memcpy (job->text, text ? text : "", len);
   job->text[len] = '\0';
-  atomic_store_explicit (&jobs->job_head, head + 1, memory_order_release);
-  sem_post (&jobs->wake);
-  return true;
+  return (uint32_t) (offsetof (LatentLv2Job, text) + len + 1);
 }
 
 bool
-latent_lv2_jobs_schedule_via (LatentLv2Jobs *jobs, LV2_Worker_Schedule *schedule,
+latent_lv2_worker_schedule (LatentLv2Worker *worker, LV2_Worker_Schedule *schedule,
     uint32_t kind, const char *text, void *ptr)
 {
-  (void) jobs;
-  return schedule_on_host (schedule, kind, text, ptr);
+  if (!schedule)
+    schedule = worker->host->schedule;
+  if (schedule) {
+    LatentLv2Job job;
+    uint32_t size = fill_job (&job, kind, text, ptr);
+    return schedule->schedule_work (schedule->handle, size, &job) == LV2_WORKER_SUCCESS;
+  }
+  uint32_t head = atomic_load_explicit (&worker->job_head, memory_order_relaxed);
+  uint32_t tail = atomic_load_explicit (&worker->job_tail, memory_order_acquire);
+  if (head - tail >= LATENT_LV2_JOB_SLOTS)
+    return false;
+  fill_job (&worker->jobs[head % LATENT_LV2_JOB_SLOTS], kind, text, ptr);
+  atomic_store_explicit (&worker->job_head, head + 1, memory_order_release);
+  sem_post (&worker->wake);
+  return true;
 }
 
 LV2_Worker_Schedule *
@@ -358,74 +353,47 @@ latent_lv2_find_schedule (const LV2_Feature *const *features)
 }
 
 void
-latent_lv2_jobs_deliver (LatentLv2Jobs *jobs)
+latent_lv2_worker_deliver (LatentLv2Worker *worker)
 {
-  if (!jobs->thread)
+  if (!worker->thread)
     return;
-  uint32_t tail = atomic_load_explicit (&jobs->reply_tail, memory_order_relaxed);
-  uint32_t head = atomic_load_explicit (&jobs->reply_head, memory_order_acquire);
+  uint32_t tail = atomic_load_explicit (&worker->reply_tail, memory_order_relaxed);
+  uint32_t head = atomic_load_explicit (&worker->reply_head, memory_order_acquire);
   for (; tail != head; tail++) {
-    LatentLv2Reply r = jobs->replies[tail % LATENT_LV2_REPLY_SLOTS];
-    atomic_store_explicit (&jobs->reply_tail, tail + 1, memory_order_release);
-    jobs->done (jobs->owner, r.kind, r.result);
+    LatentLv2Reply reply = worker->replies[tail % LATENT_LV2_REPLY_SLOTS];
+    atomic_store_explicit (&worker->reply_tail, tail + 1, memory_order_release);
+    worker->iface->work_response (worker->instance, sizeof reply, &reply);
   }
 }
 
-LV2_Worker_Status
-latent_lv2_jobs_work (LatentLv2Jobs *jobs, LV2_Worker_Respond_Function respond,
-    LV2_Worker_Respond_Handle handle, uint32_t size, const void *data)
+bool
+latent_lv2_job_read (uint32_t size, const void *data, LatentLv2Job *job)
 {
   if (size < offsetof (LatentLv2Job, text) + 1)
-    return LV2_WORKER_ERR_UNKNOWN;
-  const LatentLv2Job *job = data;
-  /* Copy: the text must be NUL-terminated within size. */
-  char text[LATENT_LV2_PATH_MAX];
-  size_t len = MIN (size - offsetof (LatentLv2Job, text), sizeof text - 1);
-  memcpy (text, job->text, len);
-  text[len] = '\0';
-  void *result = jobs->run (jobs->owner, job->kind, text, job->ptr);
-  if (!result)
-    return LV2_WORKER_SUCCESS;
-  LatentLv2Reply reply = { job->kind, result };
-  if (respond (handle, sizeof reply, &reply) != LV2_WORKER_SUCCESS) {
-    jobs->done (jobs->owner, job->kind | LATENT_LV2_JOB_DISCARDED, result);
-    return LV2_WORKER_ERR_NO_SPACE;
-  }
-  return LV2_WORKER_SUCCESS;
+    return false;
+  /* The text must be NUL-terminated within size. */
+  size_t len = MIN (size - offsetof (LatentLv2Job, text), sizeof job->text - 1);
+  memcpy (job, data, offsetof (LatentLv2Job, text) + len);
+  job->text[len] = '\0';
+  return true;
 }
 
-LV2_Worker_Status
-latent_lv2_jobs_work_response (LatentLv2Jobs *jobs, uint32_t size, const void *body)
+bool
+latent_lv2_reply_read (uint32_t size, const void *body, LatentLv2Reply *reply)
 {
-  if (size != sizeof (LatentLv2Reply))
-    return LV2_WORKER_ERR_UNKNOWN;
-  LatentLv2Reply reply;
-  memcpy (&reply, body, sizeof reply);
-  jobs->done (jobs->owner, reply.kind, reply.result);
-  return LV2_WORKER_SUCCESS;
-}
-
-static LV2_Worker_Status
-work (LV2_Handle instance, LV2_Worker_Respond_Function respond,
-    LV2_Worker_Respond_Handle handle, uint32_t size, const void *data)
-{
-  return latent_lv2_jobs_work (instance, respond, handle, size, data);
-}
-
-static LV2_Worker_Status
-work_response (LV2_Handle instance, uint32_t size, const void *body)
-{
-  return latent_lv2_jobs_work_response (instance, size, body);
+  if (size != sizeof *reply)
+    return false;
+  memcpy (reply, body, sizeof *reply);
+  return true;
 }
 
 const void *
-latent_lv2_extension_data (const char *uri, const LV2_State_Interface *state)
+latent_lv2_extension_data (const char *uri, const LV2_State_Interface *state,
+    const LV2_Worker_Interface *worker)
 {
-  /* The instance is its LatentLv2Jobs (the struct's first member). */
-  static const LV2_Worker_Interface worker = { work, work_response, NULL };
   if (!strcmp (uri, LV2_STATE__interface))
     return state;
   if (!strcmp (uri, LV2_WORKER__interface))
-    return &worker;
+    return worker;
   return NULL;
 }

@@ -1,7 +1,7 @@
 /* Shared LV2 glue for the latent.lv2 plugins: host features, URIDs, logging, patch:Set/Get
- * messages, and off-audio-thread jobs (the host's worker where offered, else a thread the
- * plugin owns). Only urid:map is needed for messages and state; without it (lv2apply) the
- * plugins still run their default model. */
+ * messages, state paths, and the worker (the host's where offered, else a stand-in thread).
+ * Only urid:map is needed for messages and state; without it (lv2apply) the plugins still run
+ * their default model. */
 #ifndef LATENT_LV2_COMMON_H
 #define LATENT_LV2_COMMON_H
 
@@ -85,37 +85,35 @@ char *latent_lv2_state_retrieve_path (const LatentLv2Host *host,
     LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle,
     const LV2_Feature *const *features, LV2_URID key);
 
-/* ------------------------------------------------------------------- jobs */
+/* ----------------------------------------------------------------- worker */
 
-/* Runs off the audio thread; returns what job_done receives in the audio thread (NULL: no
- * reply). `text` is the job's string (a path, a message), `ptr` its pointer. */
-typedef void *(*LatentLv2JobRun) (void *owner, uint32_t kind, const char *text, void *ptr);
-/* Runs in the audio thread (inside run(), or the host's work_response). */
-typedef void (*LatentLv2JobDone) (void *owner, uint32_t kind, void *result);
+/* Off-audio-thread jobs, as the LV2 book's eg-sampler runs them: each plugin has its own
+ * LV2_Worker_Interface (work() loads files and frees replaced engines on a worker thread;
+ * work_response() lets a loaded engine take over on the audio thread). Hosts without the
+ * worker feature (lv2apply, GStreamer's LV2 bridge) get a stand-in: a thread of the plugin
+ * that calls the same work(), and run() delivers its replies to the same work_response(). */
 
-/* Job kinds with this bit set reach job_done off the audio thread (jobs dropped at cleanup):
- * free the result there. */
-#define LATENT_LV2_JOB_DISCARDED 0x80000000u
 #define LATENT_LV2_JOB_SLOTS 8
 #define LATENT_LV2_REPLY_SLOTS 16
 
+/* A job: what to do (the plugin's kind), a file path or a log line, an engine to free. */
 typedef struct {
   uint32_t kind;
   void *ptr;
   char text[LATENT_LV2_PATH_MAX];
 } LatentLv2Job;
 
+/* A reply: a loaded engine (plugin-engines.h), for the job kind that loaded it. */
 typedef struct {
   uint32_t kind;
-  void *result;
+  void *engine;
 } LatentLv2Reply;
 
 typedef struct {
   LatentLv2Host *host;
-  void *owner;
-  LatentLv2JobRun run;
-  LatentLv2JobDone done;
-  /* Own-thread mode (no host worker): SPSC rings both ways. */
+  LV2_Handle instance;
+  const LV2_Worker_Interface *iface; /* the plugin's own work / work_response */
+  /* Stand-in mode (no host worker): SPSC rings both ways. */
   GThread *thread;
   sem_t wake;
   _Atomic int quit;
@@ -123,36 +121,33 @@ typedef struct {
   _Atomic uint32_t job_head, job_tail;
   LatentLv2Reply replies[LATENT_LV2_REPLY_SLOTS];
   _Atomic uint32_t reply_head, reply_tail;
-} LatentLv2Jobs;
+} LatentLv2Worker;
 
-void latent_lv2_jobs_init (LatentLv2Jobs *jobs, LatentLv2Host *host, void *owner,
-    LatentLv2JobRun run, LatentLv2JobDone done);
-/* Joins the own thread, running the jobs still queued (so FREE jobs are not lost). */
-void latent_lv2_jobs_clear (LatentLv2Jobs *jobs);
-/* Audio thread: queues a job; false when the queue is full (try again later). */
-bool latent_lv2_jobs_schedule (LatentLv2Jobs *jobs, uint32_t kind, const char *text,
-    void *ptr);
-/* Queues a job through `schedule` rather than the instantiate-time worker: the one restore()
- * receives under state:threadSafeRestore. The host runs it with the plugin's work() and
- * delivers the reply to work_response() (latent_lv2_jobs_work*). Not for the audio thread's
- * own jobs. */
-bool latent_lv2_jobs_schedule_via (LatentLv2Jobs *jobs, LV2_Worker_Schedule *schedule,
+/* instantiate(): starts the stand-in thread when the host has no worker. */
+void latent_lv2_worker_init (LatentLv2Worker *worker, LatentLv2Host *host, LV2_Handle instance,
+    const LV2_Worker_Interface *iface);
+/* cleanup(): joins the stand-in thread after it ran the jobs still queued (so engines to free
+ * are not lost); replies never delivered are freed (latent_lv2_engine_free). */
+void latent_lv2_worker_clear (LatentLv2Worker *worker);
+/* Audio thread (or restore() with restore's own schedule, see latent_lv2_find_schedule):
+ * queues a job through `schedule` (NULL: the host's worker, else the stand-in); false when
+ * refused or full (try again later). */
+bool latent_lv2_worker_schedule (LatentLv2Worker *worker, LV2_Worker_Schedule *schedule,
     uint32_t kind, const char *text, void *ptr);
 /* The LV2_Worker_Schedule among `features` (restore()'s), or NULL. */
 LV2_Worker_Schedule *latent_lv2_find_schedule (const LV2_Feature *const *features);
-/* Audio thread, once per run(): delivers replies from the own thread. */
-void latent_lv2_jobs_deliver (LatentLv2Jobs *jobs);
-/* latent_lv2_extension_data's worker interface forwards here. */
-LV2_Worker_Status latent_lv2_jobs_work (LatentLv2Jobs *jobs,
-    LV2_Worker_Respond_Function respond, LV2_Worker_Respond_Handle handle, uint32_t size,
-    const void *data);
-LV2_Worker_Status latent_lv2_jobs_work_response (LatentLv2Jobs *jobs, uint32_t size,
-    const void *body);
+/* Audio thread, first in run(): delivers the stand-in's replies to the plugin's
+ * work_response(). */
+void latent_lv2_worker_deliver (LatentLv2Worker *worker);
+/* Worker thread, in work(): the job in a host's message (false when malformed). */
+bool latent_lv2_job_read (uint32_t size, const void *data, LatentLv2Job *job);
+/* Audio thread, in work_response(): the reply in a message (false when malformed). */
+bool latent_lv2_reply_read (uint32_t size, const void *body, LatentLv2Reply *reply);
 
 /* Audio thread: each patch:Set of properties[i] on `control` (NULL: not connected) with a
  * usable path schedules job load_jobs[i] with it; a patch:Get of any of them (or of
  * everything) sets *announce. */
-void latent_lv2_read_file_messages (const LatentLv2Host *host, LatentLv2Jobs *jobs,
+void latent_lv2_read_file_messages (const LatentLv2Host *host, LatentLv2Worker *worker,
     const LV2_Atom_Forge *forge, const LV2_Atom_Sequence *control, const LV2_URID *properties,
     const uint32_t *load_jobs, int n, bool *announce);
 /* Audio thread, first in run(): makes `notify` (NULL: not connected) an empty sequence, which
@@ -161,9 +156,8 @@ void latent_lv2_read_file_messages (const LatentLv2Host *host, LatentLv2Jobs *jo
 bool latent_lv2_notify_begin (const LatentLv2Host *host, LV2_Atom_Forge *forge,
     LV2_Atom_Forge_Frame *frame, LV2_Atom_Sequence *notify);
 
-/* The extension_data of a plugin whose instance struct starts with its LatentLv2Jobs: `state`
- * for LV2_STATE__interface, a worker interface forwarding to the jobs for
- * LV2_WORKER__interface, else NULL. */
-const void *latent_lv2_extension_data (const char *uri, const LV2_State_Interface *state);
+/* A plugin's extension_data: its state and worker interfaces, else NULL. Any thread. */
+const void *latent_lv2_extension_data (const char *uri, const LV2_State_Interface *state,
+    const LV2_Worker_Interface *worker);
 
 #endif /* LATENT_LV2_COMMON_H */

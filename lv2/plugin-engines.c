@@ -35,66 +35,73 @@ latent_lv2_paths_intern (LatentLv2Paths *paths, const char *path)
   return found;
 }
 
+/* ----------------------------------------------------------------- engine */
+
+void
+latent_lv2_engine_free (LatentLv2Engine *engine)
+{
+  if (!engine)
+    return;
+  if (engine->rt)
+    latent_rt_stream_free (engine->rt);
+  if (engine->voices)
+    latent_voices_free (engine->voices);
+  g_free (engine);
+}
+
+LV2_Worker_Status
+latent_lv2_respond_engine (LV2_Worker_Respond_Function respond,
+    LV2_Worker_Respond_Handle handle, uint32_t kind, LatentLv2Engine *engine)
+{
+  if (!engine)
+    return LV2_WORKER_SUCCESS;
+  LatentLv2Reply reply = { kind, engine };
+  if (respond (handle, sizeof reply, &reply) == LV2_WORKER_SUCCESS)
+    return LV2_WORKER_SUCCESS;
+  latent_lv2_engine_free (engine); /* not delivered: at shutdown, not the audio thread */
+  return LV2_WORKER_ERR_NO_SPACE;
+}
+
 /* --------------------------------------------------------------- takeover */
 
 void
-latent_lv2_takeover_init (LatentLv2Takeover *takeover, LatentLv2Jobs *jobs, const char *name,
-    LatentLv2EngineFree engine_free)
+latent_lv2_takeover_init (LatentLv2Takeover *takeover, LatentLv2Worker *worker,
+    const char *name)
 {
   memset (takeover, 0, sizeof *takeover);
-  takeover->jobs = jobs;
+  takeover->worker = worker;
   takeover->name = name;
-  takeover->engine_free = engine_free;
 }
 
-bool
-latent_lv2_takeover_run_job (LatentLv2Takeover *takeover, uint32_t kind, const char *text,
-    void *ptr)
+LV2_Worker_Status
+latent_lv2_takeover_work (LatentLv2Takeover *takeover, const LatentLv2Job *job)
 {
-  if (kind == LATENT_LV2_JOB_FREE_ENGINE) {
-    takeover->engine_free (ptr);
-    return true;
+  if (job->kind == LATENT_LV2_JOB_FREE_ENGINE) {
+    latent_lv2_engine_free (job->ptr);
+    return LV2_WORKER_SUCCESS;
   }
-  if (kind == LATENT_LV2_JOB_LOG_ERROR) {
-    lv2_log_error (&takeover->jobs->host->logger, "latent %s: %s\n", takeover->name, text);
-    return true;
+  if (job->kind == LATENT_LV2_JOB_LOG_ERROR) {
+    lv2_log_error (&takeover->worker->host->logger, "latent %s: %s\n", takeover->name,
+        job->text);
+    return LV2_WORKER_SUCCESS;
   }
-  return false;
-}
-
-bool
-latent_lv2_takeover_receive (LatentLv2Takeover *takeover, uint32_t kind,
-    LatentLv2Engine *engine)
-{
-  if (kind & LATENT_LV2_JOB_DISCARDED) { /* at shutdown, not on the audio thread */
-    takeover->engine_free (engine);
-    return false;
-  }
-  latent_lv2_takeover_offer (takeover, engine);
-  return true;
-}
-
-static void
-free_engine (LatentLv2Takeover *takeover, LatentLv2Engine *engine)
-{
-  if (engine)
-    takeover->engine_free (engine);
+  return LV2_WORKER_ERR_UNKNOWN;
 }
 
 void
 latent_lv2_takeover_hand_over (LatentLv2Takeover *takeover, LatentLv2Engine *engine)
 {
-  free_engine (takeover, atomic_exchange (&takeover->handed, engine));
+  latent_lv2_engine_free (atomic_exchange (&takeover->handed, engine));
 }
 
 void
 latent_lv2_takeover_clear (LatentLv2Takeover *takeover)
 {
-  free_engine (takeover, atomic_exchange (&takeover->handed, NULL));
-  free_engine (takeover, takeover->current);
-  free_engine (takeover, takeover->incoming);
+  latent_lv2_engine_free (atomic_exchange (&takeover->handed, NULL));
+  latent_lv2_engine_free (takeover->current);
+  latent_lv2_engine_free (takeover->incoming);
   for (int i = 0; i < LATENT_LV2_RETIRED_SLOTS; i++)
-    free_engine (takeover, takeover->retired[i]);
+    latent_lv2_engine_free (takeover->retired[i]);
   takeover->current = takeover->incoming = NULL;
   memset (takeover->retired, 0, sizeof takeover->retired);
 }
@@ -102,9 +109,9 @@ latent_lv2_takeover_clear (LatentLv2Takeover *takeover)
 void
 latent_lv2_takeover_replace (LatentLv2Takeover *takeover, LatentLv2Engine *engine)
 {
-  free_engine (takeover, takeover->incoming);
+  latent_lv2_engine_free (takeover->incoming);
   takeover->incoming = NULL;
-  free_engine (takeover, takeover->current);
+  latent_lv2_engine_free (takeover->current);
   takeover->current = engine;
   takeover->error_logged = false;
 }
@@ -112,18 +119,24 @@ latent_lv2_takeover_replace (LatentLv2Takeover *takeover, LatentLv2Engine *engin
 bool
 latent_lv2_takeover_restart (LatentLv2Takeover *takeover, GError **error)
 {
-  free_engine (takeover, takeover->incoming);
+  latent_lv2_engine_free (takeover->incoming);
   takeover->incoming = NULL;
   takeover->error_logged = false;
   return !takeover->current || latent_rt_stream_reset (takeover->current->rt, error);
+}
+
+/* Audio thread: a job for the takeover's worker (false: the queue is full). */
+static bool
+schedule (LatentLv2Takeover *takeover, uint32_t kind, const char *text, void *ptr)
+{
+  return latent_lv2_worker_schedule (takeover->worker, NULL, kind, text, ptr);
 }
 
 /* Audio thread: frees `engine` through a job, or parks it until a job slot opens. */
 static void
 retire (LatentLv2Takeover *takeover, LatentLv2Engine *engine)
 {
-  if (!engine || latent_lv2_jobs_schedule (takeover->jobs, LATENT_LV2_JOB_FREE_ENGINE, NULL,
-          engine))
+  if (!engine || schedule (takeover, LATENT_LV2_JOB_FREE_ENGINE, NULL, engine))
     return;
   for (int i = 0; i < LATENT_LV2_RETIRED_SLOTS; i++)
     if (!takeover->retired[i]) {
@@ -151,19 +164,18 @@ latent_lv2_takeover_begin_run (LatentLv2Takeover *takeover)
       latent_lv2_takeover_offer (takeover, handed);
   }
   for (int i = 0; i < LATENT_LV2_RETIRED_SLOTS; i++)
-    if (takeover->retired[i] && latent_lv2_jobs_schedule (takeover->jobs,
-            LATENT_LV2_JOB_FREE_ENGINE, NULL, takeover->retired[i]))
+    if (takeover->retired[i] && schedule (takeover, LATENT_LV2_JOB_FREE_ENGINE, NULL,
+            takeover->retired[i]))
       takeover->retired[i] = NULL;
   LatentLv2Engine *cur = takeover->current;
   if (cur && !takeover->non_finite_logged && latent_rt_stream_get_non_finite (cur->rt)) {
-    takeover->non_finite_logged = latent_lv2_jobs_schedule (takeover->jobs,
-        LATENT_LV2_JOB_LOG_ERROR, "the model returned NaN or Inf values: they were replaced "
+    takeover->non_finite_logged = schedule (takeover, LATENT_LV2_JOB_LOG_ERROR, "the model returned NaN or Inf values: they were replaced "
         "by 0 and its state reset; further ones are replaced without another message", NULL);
   }
   if (cur && !takeover->error_logged) {
     const char *err = latent_rt_stream_get_error (cur->rt);
     if (err) {
-      latent_lv2_jobs_schedule (takeover->jobs, LATENT_LV2_JOB_LOG_ERROR, err, NULL);
+      schedule (takeover, LATENT_LV2_JOB_LOG_ERROR, err, NULL);
       takeover->error_logged = true;
     }
   }
@@ -212,6 +224,15 @@ latent_lv2_takeover_process (LatentLv2Takeover *takeover, const float *in, float
 }
 
 void
+latent_lv2_takeover_set_threads (LatentLv2Takeover *takeover, int threads)
+{
+  if (takeover->current)
+    latent_rt_stream_set_threads (takeover->current->rt, threads);
+  if (takeover->incoming)
+    latent_rt_stream_set_threads (takeover->incoming->rt, threads);
+}
+
+void
 latent_lv2_takeover_sanitize (LatentLv2Takeover *takeover, float *out, uint32_t n)
 {
   const size_t replaced = latent_replace_non_finite (out, n);
@@ -221,8 +242,7 @@ latent_lv2_takeover_sanitize (LatentLv2Takeover *takeover, float *out, uint32_t 
   snprintf (text, sizeof text, "%zu non-finite output samples (NaN or Inf, from the input, a "
       "control or the model) were replaced by 0; further ones are replaced without another "
       "message", replaced);
-  takeover->non_finite_logged = latent_lv2_jobs_schedule (takeover->jobs,
-      LATENT_LV2_JOB_LOG_ERROR, text, NULL);
+  takeover->non_finite_logged = schedule (takeover, LATENT_LV2_JOB_LOG_ERROR, text, NULL);
 }
 
 void
@@ -240,15 +260,13 @@ latent_lv2_takeover_report (const LatentLv2Takeover *takeover, float *latency,
 
 void
 latent_lv2_model_file_init (LatentLv2ModelFile *file, LatentLv2Takeover *engines, LV2_URID key,
-    uint32_t job_load, char *default_path, LatentLv2ModelLoad load, void *owner)
+    uint32_t job_load, char *default_path)
 {
   memset (file, 0, sizeof *file);
   file->engines = engines;
   file->key = key;
   file->job_load = job_load;
   file->default_path = default_path;
-  file->load = load;
-  file->owner = owner;
   file->latency_asked = LATENT_RT_LATENCY_LOW;
   atomic_store (&file->latency_mode, LATENT_RT_LATENCY_LOW);
 }
@@ -263,43 +281,42 @@ latent_lv2_model_file_clear (LatentLv2ModelFile *file)
 static LatentLv2Host *
 file_host (LatentLv2ModelFile *file)
 {
-  return file->engines->jobs->host;
+  return file->engines->worker->host;
 }
 
-static LatentLv2ModelEngine *
-load_logged (LatentLv2ModelFile *file, const char *path, bool is_default)
+bool
+latent_lv2_model_file_is_default (const LatentLv2ModelFile *file, const char *path)
 {
-  GError *error = NULL;
-  LatentLv2ModelEngine *engine = file->load (file->owner, path, is_default, &error);
+  return !strcmp (path, file->default_path);
+}
+
+LatentLv2Engine *
+latent_lv2_model_file_log_load (LatentLv2ModelFile *file, const char *path,
+    LatentLv2Engine *engine, GError *error)
+{
   LV2_Log_Logger *logger = &file_host (file)->logger;
   if (!engine) {
     lv2_log_error (logger, "latent %s: cannot use model %s: %s\n", file->engines->name, path,
         error ? error->message : "unknown error");
     g_clear_error (&error);
-  } else {
-    LatentRtStream *rt = engine->base.rt;
-    lv2_log_note (logger, "latent %s: model %s (latency %d frames) [%s: block %d, margin %d, "
-        "resampling %d; slowest warm-up step %.0f us; worker %s]\n", file->engines->name, path,
-        engine->base.latency, latent_rt_stream_get_latency_mode (rt) ? "low" : "safe",
-        latent_rt_stream_get_block (rt), latent_rt_stream_get_margin (rt),
-        latent_rt_stream_get_resample_delay (rt), latent_rt_stream_get_measured_step_us (rt),
-        latent_rt_stream_get_worker_fifo (rt) ? "SCHED_FIFO" : "not real-time");
+    return NULL;
   }
+  LatentRtStream *rt = engine->rt;
+  lv2_log_note (logger, "latent %s: model %s (latency %d frames) [%s: block %d, margin %d, "
+      "resampling %d; slowest warm-up step %.0f us; worker %s]\n", file->engines->name, path,
+      engine->latency, latent_rt_stream_get_latency_mode (rt) ? "low" : "safe",
+      latent_rt_stream_get_block (rt), latent_rt_stream_get_margin (rt),
+      latent_rt_stream_get_resample_delay (rt), latent_rt_stream_get_measured_step_us (rt),
+      latent_rt_stream_get_worker_fifo (rt) ? "SCHED_FIFO" : "not real-time");
+  g_clear_error (&error);
   return engine;
 }
 
-LatentLv2ModelEngine *
-latent_lv2_model_file_load (LatentLv2ModelFile *file, const char *path)
-{
-  return load_logged (file, path, !strcmp (path, file->default_path));
-}
-
 void
-latent_lv2_model_file_loaded (LatentLv2ModelFile *file, uint32_t kind,
-    LatentLv2ModelEngine *engine)
+latent_lv2_model_file_loaded (LatentLv2ModelFile *file, LatentLv2Engine *engine)
 {
-  if (latent_lv2_takeover_receive (file->engines, kind, &engine->base))
-    atomic_store (&file->chosen, engine->is_default ? NULL : engine->path);
+  latent_lv2_takeover_offer (file->engines, engine);
+  atomic_store (&file->chosen, engine->is_default ? NULL : engine->path);
 }
 
 LatentRtLatency
@@ -334,32 +351,39 @@ latent_lv2_model_file_check_latency (LatentLv2ModelFile *file)
   if (want == file->latency_asked)
     return;
   atomic_store (&file->latency_mode, want);
-  const LatentLv2ModelEngine *cur = (const LatentLv2ModelEngine *) file->engines->current;
+  const LatentLv2Engine *cur = file->engines->current;
   if (!cur) {
     file->latency_asked = want; /* the next load uses it */
     return;
   }
   const char *path = cur->is_default ? file->default_path : cur->path;
-  if (latent_lv2_jobs_schedule (file->engines->jobs, file->job_load, path, NULL))
+  if (latent_lv2_worker_schedule (file->engines->worker, NULL, file->job_load, path, NULL))
     file->latency_asked = want; /* else: tried again in the next run() */
 }
 
-void
+bool
 latent_lv2_model_file_activate (LatentLv2ModelFile *file)
 {
   GError *error = NULL;
+  file->active = true;
   if (!file->engines->current) {
     file->latency_asked = latent_lv2_latency_mode (file->latency_port);
     atomic_store (&file->latency_mode, file->latency_asked);
-    LatentLv2ModelEngine *engine = load_logged (file, file->default_path, true);
-    if (engine)
-      latent_lv2_takeover_replace (file->engines, &engine->base);
-  } else if (!latent_lv2_takeover_restart (file->engines, &error)) {
+    return true;
+  }
+  if (!latent_lv2_takeover_restart (file->engines, &error)) {
     lv2_log_error (&file_host (file)->logger, "latent %s: reset: %s\n", file->engines->name,
         error->message);
     g_clear_error (&error);
   }
-  file->active = true;
+  return false;
+}
+
+void
+latent_lv2_model_file_activated (LatentLv2ModelFile *file, LatentLv2Engine *engine)
+{
+  if (engine)
+    latent_lv2_takeover_replace (file->engines, engine);
 }
 
 LV2_State_Status
@@ -373,46 +397,52 @@ latent_lv2_model_file_save (LatentLv2ModelFile *file, LV2_State_Store_Function s
       atomic_load (&file->chosen));
 }
 
-LV2_State_Status
+LatentLv2Restore
 latent_lv2_model_file_restore (LatentLv2ModelFile *file, LV2_State_Retrieve_Function retrieve,
     LV2_State_Handle handle, const LV2_Feature *const *features)
 {
+  LatentLv2Restore restore = { .status = LV2_STATE_SUCCESS };
   LatentLv2Host *host = file_host (file);
-  if (!host->map)
-    return LV2_STATE_ERR_NO_FEATURE;
+  if (!host->map) {
+    restore.status = LV2_STATE_ERR_NO_FEATURE;
+    return restore;
+  }
   char *path = latent_lv2_state_retrieve_path (host, retrieve, handle, features, file->key);
-  bool is_default = !path;
+  restore.is_default = !path;
   if (!path)
     path = g_strdup (file->default_path);
   LV2_Worker_Schedule *schedule = latent_lv2_find_schedule (features);
+  const LatentLv2Engine *cur = file->engines->current;
   if (schedule && file->active) {
-    if (latent_lv2_jobs_schedule_via (file->engines->jobs, schedule, file->job_load, path,
+    if (latent_lv2_worker_schedule (file->engines->worker, schedule, file->job_load, path,
             NULL)) {
       g_free (path);
-      return LV2_STATE_SUCCESS;
+      return restore;
     }
-    /* run() may be running: load here, hand the engine to run(). */
     lv2_log_note (&host->logger, "latent %s: restore: the host's worker did not take the "
         "load of %s; loading it in restore()\n", file->engines->name, path);
-    LatentLv2ModelEngine *engine = load_logged (file, path, is_default);
+    restore.hand_over = true;
+  } else if (cur && !strcmp (cur->path, path) && cur->is_default == restore.is_default) {
     g_free (path);
-    if (!engine)
-      return LV2_STATE_ERR_UNKNOWN;
-    atomic_store (&file->chosen, is_default ? NULL : engine->path);
-    latent_lv2_takeover_hand_over (file->engines, &engine->base);
-    return LV2_STATE_SUCCESS;
+    return restore;
   }
-  const LatentLv2ModelEngine *cur = (const LatentLv2ModelEngine *) file->engines->current;
-  if (cur && !strcmp (cur->path, path) && cur->is_default == is_default) {
-    g_free (path);
-    return LV2_STATE_SUCCESS;
-  }
-  LatentLv2ModelEngine *engine = load_logged (file, path, is_default);
-  g_free (path);
+  restore.path = path;
+  return restore;
+}
+
+LV2_State_Status
+latent_lv2_model_file_restored (LatentLv2ModelFile *file, LatentLv2Restore *restore,
+    LatentLv2Engine *engine)
+{
+  g_clear_pointer (&restore->path, g_free);
   if (!engine)
     return LV2_STATE_ERR_UNKNOWN;
-  latent_lv2_takeover_replace (file->engines, &engine->base);
+  atomic_store (&file->chosen, restore->is_default ? NULL : engine->path);
+  if (restore->hand_over) { /* run() may be running: it lets the engine take over */
+    latent_lv2_takeover_hand_over (file->engines, engine);
+    return LV2_STATE_SUCCESS;
+  }
+  latent_lv2_takeover_replace (file->engines, engine);
   file->engines->announce = true;
-  atomic_store (&file->chosen, is_default ? NULL : engine->path);
   return LV2_STATE_SUCCESS;
 }

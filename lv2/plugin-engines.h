@@ -1,6 +1,6 @@
 /* Model engines of the latent.lv2 plugins: file paths that live as long as the plugin, and
  * gap-free model changes (the takeover) on LatentRtStreams, with replaced engines freed by
- * jobs (plugin-common.h), never on the audio thread. */
+ * the worker (plugin-common.h), never on the audio thread. */
 #ifndef LATENT_LV2_ENGINES_H
 #define LATENT_LV2_ENGINES_H
 
@@ -21,32 +21,48 @@ void latent_lv2_paths_clear (LatentLv2Paths *paths);
 /* Not for the audio thread (locks, allocates). */
 const char *latent_lv2_paths_intern (LatentLv2Paths *paths, const char *path);
 
+/* ----------------------------------------------------------------- engine */
+
+/* A loaded model (and terrain) with its stream, ready to run: every plugin's engine. Created
+ * and freed off the audio thread. */
+typedef struct {
+  LatentRtStream *rt; /* owns the model and the worker's state */
+  int latency;        /* reported on the latency port while it plays */
+  const char *path;   /* interned: the model (urn:latent:terrain: the decoder) */
+  const char *terrain_path; /* interned: urn:latent:terrain's terrain; else NULL */
+  bool is_default;    /* loaded as the default, so not saved */
+  /* AFTER plugins: the model's latent frame in audio samples, voices and inputs per sample,
+   * and where latent frames end in host frames: frame floor(fed * frame_num / frame_den). */
+  int ratio, n_poly, in_channels;
+  LatentVoices *voices; /* MIDI: written by run(), per sample; else NULL */
+  int64_t frame_num, frame_den;
+  int64_t fed; /* frames fed to this engine (MIDI: latent frame boundaries) */
+} LatentLv2Engine;
+
+/* Off the audio thread (worker, restore, activate, cleanup). NULL is ignored. */
+void latent_lv2_engine_free (LatentLv2Engine *engine);
+/* Worker thread, in work(): hands `engine` (NULL: nothing) to work_response() through the
+ * host's respond (or the stand-in's); frees it when that refuses. */
+LV2_Worker_Status latent_lv2_respond_engine (LV2_Worker_Respond_Function respond,
+    LV2_Worker_Respond_Handle handle, uint32_t kind, LatentLv2Engine *engine);
+
 /* --------------------------------------------------------------- takeover */
 
 /* Gap-free model changes. A newly loaded engine is fed the same input alongside the playing
  * one until its own latency has passed, then its output replaces the old one's at that frame
  * (no silent gap; with another latency the latency port changes at that frame, and the output
  * skips or repeats the difference); the first one plays at once. Replaced engines are freed by
- * a job, never on the audio thread. */
+ * the worker, never on the audio thread. */
 
 #define LATENT_LV2_SCRATCH 512 /* frames per takeover chunk, at most */
 #define LATENT_LV2_RETIRED_SLOTS 8
-/* The takeover's own job kinds (latent_lv2_takeover_run_job); plugins number theirs from 1. */
+/* The takeover's own job kinds (latent_lv2_takeover_work); plugins number theirs from 1. */
 #define LATENT_LV2_JOB_FREE_ENGINE 0x40000000u
 #define LATENT_LV2_JOB_LOG_ERROR 0x40000001u
 
-/* The part of a plugin's engine the takeover needs: plugins put it first in their own. */
 typedef struct {
-  LatentRtStream *rt;
-  int latency;
-} LatentLv2Engine;
-
-typedef void (*LatentLv2EngineFree) (LatentLv2Engine *engine);
-
-typedef struct {
-  LatentLv2Jobs *jobs;
+  LatentLv2Worker *worker;
   const char *name; /* the plugin's, for log lines: "latent <name>: ..." */
-  LatentLv2EngineFree engine_free;
   LatentLv2Engine *current;
   LatentLv2Engine *incoming; /* taking over: fed alongside current until its output starts */
   int64_t incoming_fed;      /* frames fed to incoming so far */
@@ -62,16 +78,12 @@ typedef struct {
   float incoming_out[LATENT_LV2_SCRATCH];
 } LatentLv2Takeover;
 
-void latent_lv2_takeover_init (LatentLv2Takeover *takeover, LatentLv2Jobs *jobs,
-    const char *name, LatentLv2EngineFree engine_free);
-/* The plugin's job run function hands every job here first: true when it was the takeover's
- * (freeing an engine, logging a worker error), done. */
-bool latent_lv2_takeover_run_job (LatentLv2Takeover *takeover, uint32_t kind,
-    const char *text, void *ptr);
-/* The plugin's job_done hands a loaded engine here: false when it was discarded at cleanup
- * (freed here, off the audio thread), else true: offered (latent_lv2_takeover_offer). */
-bool latent_lv2_takeover_receive (LatentLv2Takeover *takeover, uint32_t kind,
-    LatentLv2Engine *engine);
+void latent_lv2_takeover_init (LatentLv2Takeover *takeover, LatentLv2Worker *worker,
+    const char *name);
+/* Worker thread: the plugin's work() hands every job it does not know here: freeing an
+ * engine, logging a worker error. */
+LV2_Worker_Status latent_lv2_takeover_work (LatentLv2Takeover *takeover,
+    const LatentLv2Job *job);
 /* Off the audio thread, run() may be running: `engine` is offered by the next begin_run
  * (latent_lv2_takeover_offer), as if a load job had finished. One handed over before and not
  * yet taken is freed here. */
@@ -89,7 +101,7 @@ bool latent_lv2_takeover_restart (LatentLv2Takeover *takeover, GError **error);
 /* Audio thread, first in run(): offers an engine handed over, hands retired engines to free
  * jobs as slots open, reports the current engine's worker error once (a log job). */
 void latent_lv2_takeover_begin_run (LatentLv2Takeover *takeover);
-/* Audio thread (job_done): a load finished; `engine` takes over as described above. An
+/* Audio thread (work_response): a load finished; `engine` takes over as described above. An
  * engine still taking over is dropped for it. */
 void latent_lv2_takeover_offer (LatentLv2Takeover *takeover, LatentLv2Engine *engine);
 /* Audio thread, with a current engine, n <= LATENT_LV2_SCRATCH: runs the current engine's
@@ -102,29 +114,21 @@ void latent_lv2_takeover_process (LatentLv2Takeover *takeover, const float *in, 
  * incoming becomes current and the old one is retired. For plugins feeding each engine its
  * own input. */
 void latent_lv2_takeover_mix (LatentLv2Takeover *takeover, float *out, uint32_t n);
-/* Audio thread, last in run(): the latency and underruns output ports (NULL: unconnected). */
+/* Audio thread: intra-op threads for the engines playing (from the threads port). */
+void latent_lv2_takeover_set_threads (LatentLv2Takeover *takeover, int threads);
 /* Audio thread, last in run(): nothing non-finite reaches the host. NaN/Inf output samples
  * (from the input, a control or the model) become 0; the first time, a log line says so. */
 void latent_lv2_takeover_sanitize (LatentLv2Takeover *takeover, float *out, uint32_t n);
+/* Audio thread, last in run(): the latency and underruns output ports (NULL: unconnected). */
 void latent_lv2_takeover_report (const LatentLv2Takeover *takeover, float *latency,
     float *underruns);
 
 /* ------------------------------------------------------------- model file */
 
 /* The one model file parameter of urn:latent:rave and the AFTER plugins: patch:Set loads,
- * the user's choice saved with state, the default (not saved) otherwise. */
-
-/* Their engines start with this. */
-typedef struct {
-  LatentLv2Engine base;
-  const char *path; /* interned: lives as long as the plugin */
-  bool is_default;  /* loaded as the default, so not saved */
-} LatentLv2ModelEngine;
-
-/* Off the audio thread: loads `path` (the caller logs how it went); NULL with `error` when
- * unusable. */
-typedef LatentLv2ModelEngine *(*LatentLv2ModelLoad) (void *owner, const char *path,
-    bool is_default, GError **error);
+ * the user's choice saved with state, the default (not saved) otherwise. The plugin loads
+ * (its own engine_load, in work(), activate() or restore()); this keeps what was chosen, the
+ * latency mode to build in, and the load log lines. */
 
 typedef struct {
   LatentLv2Takeover *engines;
@@ -133,8 +137,6 @@ typedef struct {
   char *default_path;
   _Atomic (const char *) chosen; /* the user's model (saved); NULL: the default */
   bool active;                   /* between activate() and deactivate(): run() may run */
-  LatentLv2ModelLoad load;
-  void *owner;
   /* The `latency` control port (0 low, 1 safe; lv2:enumeration), connected by the plugin;
    * the mode engines are built in, and the one last asked for (audio thread). */
   const float *latency_port;
@@ -157,29 +159,44 @@ void latent_lv2_model_file_check_latency (LatentLv2ModelFile *file);
 
 /* Takes `default_path` (g_free'd by clear). */
 void latent_lv2_model_file_init (LatentLv2ModelFile *file, LatentLv2Takeover *engines,
-    LV2_URID key, uint32_t job_load, char *default_path, LatentLv2ModelLoad load,
-    void *owner);
+    LV2_URID key, uint32_t job_load, char *default_path);
 void latent_lv2_model_file_clear (LatentLv2ModelFile *file);
-/* The plugin's job run function, for job_load: loads `path` and logs how it went. */
-LatentLv2ModelEngine *latent_lv2_model_file_load (LatentLv2ModelFile *file, const char *path);
-/* The plugin's job_done, for job_load: the loaded engine takes over; it is the user's choice
- * from now on. */
-void latent_lv2_model_file_loaded (LatentLv2ModelFile *file, uint32_t kind,
-    LatentLv2ModelEngine *engine);
-/* activate(): the first time loads the default, later resets the playing engine (errors are
- * logged). */
-void latent_lv2_model_file_activate (LatentLv2ModelFile *file);
+/* Whether `path` is the default model (loaded as such: not saved). */
+bool latent_lv2_model_file_is_default (const LatentLv2ModelFile *file, const char *path);
+/* Loaders, after engine_load: logs how it went (and frees `error`); returns `engine`. */
+LatentLv2Engine *latent_lv2_model_file_log_load (LatentLv2ModelFile *file, const char *path,
+    LatentLv2Engine *engine, GError *error);
+/* Audio thread (work_response): the loaded engine takes over; it is the user's choice from
+ * now on. */
+void latent_lv2_model_file_loaded (LatentLv2ModelFile *file, LatentLv2Engine *engine);
+/* activate(): true the first time (the caller loads the default and passes it to
+ * latent_lv2_model_file_activated), else resets the playing engine (errors are logged). */
+bool latent_lv2_model_file_activate (LatentLv2ModelFile *file);
+void latent_lv2_model_file_activated (LatentLv2ModelFile *file, LatentLv2Engine *engine);
 LV2_State_Status latent_lv2_model_file_save (LatentLv2ModelFile *file,
     LV2_State_Store_Function store, LV2_State_Handle handle,
     const LV2_Feature *const *features);
-/* The stored model (none: the default). With state:threadSafeRestore while active (the host
- * passes its worker; run() may run meanwhile) the load runs there and the model takes over in
- * job_done, as after a patch:Set; when that worker refuses the job (jalv 1.6.8 creates it
- * only after its first restore), it loads here and is handed to run(), which lets it take
- * over the same way (latent_lv2_takeover_hand_over). Otherwise (run() is not running) it
- * loads and swaps here, as the LV2 book's eg-sampler does. */
-LV2_State_Status latent_lv2_model_file_restore (LatentLv2ModelFile *file,
+
+/* restore(): what the stored model (none: the default) asks of the plugin. With
+ * state:threadSafeRestore while active (the host passes its worker; run() may run meanwhile)
+ * the load is a job and the model takes over in work_response, as after a patch:Set; when
+ * that worker refuses the job (jalv 1.6.8 creates it only after its first restore), the
+ * plugin loads in restore() and run() lets it take over the same way
+ * (latent_lv2_takeover_hand_over). Otherwise (run() is not running) the plugin loads and
+ * swaps in restore(), as the LV2 book's eg-sampler does. */
+typedef struct {
+  char *path;      /* the model to load in restore(); NULL: nothing to load */
+  bool is_default;
+  bool hand_over;  /* run() may be running: hand the engine over instead of swapping */
+  LV2_State_Status status; /* the result when there is nothing to load */
+} LatentLv2Restore;
+
+LatentLv2Restore latent_lv2_model_file_restore (LatentLv2ModelFile *file,
     LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle,
     const LV2_Feature *const *features);
+/* After the plugin loaded restore->path (engine NULL: it failed): installs it; frees the
+ * path. */
+LV2_State_Status latent_lv2_model_file_restored (LatentLv2ModelFile *file,
+    LatentLv2Restore *restore, LatentLv2Engine *engine);
 
 #endif /* LATENT_LV2_ENGINES_H */

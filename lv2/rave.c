@@ -42,12 +42,9 @@ enum {
 
 enum { JOB_LOAD = 1 }; /* beside the takeover's jobs (plugin-engines.h) */
 
-/* A loaded model, ready to run. Created and freed off the audio thread. */
-typedef LatentLv2ModelEngine Engine;
-
 typedef struct {
-  LatentLv2Jobs jobs; /* first: the shared worker interface finds it (plugin-common.h) */
   LatentLv2Host host;
+  LatentLv2Worker worker;
   LV2_URID model_urid;
   LV2_Atom_Forge forge;
   LV2_Atom_Forge_Frame notify_frame; /* the notify sequence, open during run() */
@@ -61,7 +58,7 @@ typedef struct {
   float *latency, *underruns;
   const float *bias[N_LATENT_PORTS], *scale[N_LATENT_PORTS];
 
-  LatentLv2Takeover engines; /* Engine *: current, incoming, retired */
+  LatentLv2Takeover engines; /* current, incoming, retired */
   LatentLv2ModelFile model;
 
   float g_enabled, g_wet, smooth; /* smoothed gains, one-pole coefficient */
@@ -70,116 +67,79 @@ typedef struct {
   LatentLv2Paths paths;
 } Rave;
 
-static void
-engine_free (LatentLv2Engine *engine)
+/* Off the audio thread: core's recipe (latent-rt.h, "Opening a model for streaming") opens the
+ * file, picks encode -> decode (else forward), checks it is mono, picks the block for the
+ * latency mode, warms up and starts the worker, resampling when the model's rate is not the
+ * host's. */
+static LatentLv2Engine *
+engine_load (Rave *self, const char *path, bool is_default, GError **error)
 {
-  latent_rt_stream_free (engine->rt);
-  g_free (engine);
-}
-
-static Engine *
-current_engine (Rave *self)
-{
-  return (Engine *) self->engines.current;
-}
-
-/* Off the audio thread: open, check, warm up, start the worker. */
-static Engine *
-engine_load (void *owner, const char *path, bool is_default, GError **error)
-{
-  Rave *self = owner;
-  int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
-  LatentModel *model = latent_model_open (path, threads, error);
-  if (!model)
-    return NULL;
-  int sr = latent_model_get_sample_rate (model);
-  const char *codec[] = { "encode", "decode" };
-  const char *forward[] = { "forward" };
-  const char *const *methods;
-  int n_methods, affine_stage;
-  if (latent_model_has_method (model, "encode") && latent_model_has_method (model, "decode")) {
-    methods = codec;
-    n_methods = 2;
-    affine_stage = 1;
-  } else if (latent_model_has_method (model, "forward")) {
-    methods = forward;
-    n_methods = 1;
-    affine_stage = -1;
-  } else {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD,
-        "%s: needs encode and decode (or forward); it has none of them", path);
-    latent_model_free (model);
-    return NULL;
-  }
-  LatentMethodInfo info;
-  if (!latent_model_get_method_info (model, methods[0], &info, error)) {
-    latent_model_free (model);
-    return NULL;
-  }
-  if (info.in_channels != 1) {
-    g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE,
-        "%s: %s takes %d channels; this plugin is mono", path, methods[0], info.in_channels);
-    latent_model_free (model);
-    return NULL;
-  }
-  /* Warm up at the block the stream will use (profiling executor off the audio path): the
-   * latency mode picks it (core/latent-rt.h). */
+  static const char *const codec[] = { "encode", "decode", NULL };
+  static const char *const forward[] = { "forward", NULL };
   LatentRtLatency mode = latent_lv2_model_file_latency (&self->model);
-  /* A 1:1 method (forward) states no granularity in its _params, and real ones need their
-   * model's ratio: it keeps the safe block (the margin and formula stay low's). */
-  int block = latent_rt_method_block (&info, n_methods == 1 && info.in_ratio == info.out_ratio
-      ? LATENT_RT_LATENCY_SAFE : mode);
-  int frames = block;
-  for (int i = 0; i < n_methods; i++) {
-    LatentMethodInfo mi;
-    if (!latent_model_get_method_info (model, methods[i], &mi, error)
-        || !latent_model_warm_up (model, methods[i], frames, error)) {
-      latent_model_free (model);
-      return NULL;
-    }
-    frames = (int) ((gint64) frames * mi.in_ratio / mi.out_ratio);
-  }
-  LatentRtConfig config = {
-    .block = block,
+  LatentOpenRequest request = {
+    .path = path, .methods = codec, .fallback = forward, .in_channels = 1,
+    .threads = latent_lv2_control_int (self->threads, 1, 1, 64), .latency = mode,
+  };
+  LatentRtConfig host = {
     .max_host_block = self->host.max_block,
-    .affine_stage = affine_stage,
     .rate = self->rate,
-    .threads = threads,
-    .model_rate = sr > 0 ? sr : 0, /* resampled on the worker when it differs */
-    .latency = mode,
     .margin_hint = latent_lv2_model_file_margin_hint (&self->model, mode),
   };
-  LatentRtStream *rt = latent_rt_stream_new (model, methods, n_methods, &config, error);
+  LatentRtStream *rt = latent_rt_stream_open (&request, "decode", &host, error);
   if (!rt)
     return NULL;
   latent_lv2_model_file_margin_used (&self->model, rt);
-  Engine *engine = g_new0 (Engine, 1);
-  engine->base.rt = rt;
-  engine->base.latency = latent_rt_stream_get_latency (rt);
+  LatentLv2Engine *engine = g_new0 (LatentLv2Engine, 1);
+  engine->rt = rt;
+  engine->latency = latent_rt_stream_get_latency (rt);
   engine->path = latent_lv2_paths_intern (&self->paths, path);
   engine->is_default = is_default;
   return engine;
 }
 
-/* ------------------------------------------------------------------- jobs */
-
-static void *
-job_run (void *owner, uint32_t kind, const char *text, void *ptr)
+/* Worker thread, activate() or restore(): engine_load, logged. */
+static LatentLv2Engine *
+load_logged (Rave *self, const char *path, bool is_default)
 {
-  Rave *self = owner;
-  if (kind == JOB_LOAD)
-    return latent_lv2_model_file_load (&self->model, text);
-  latent_lv2_takeover_run_job (&self->engines, kind, text, ptr);
-  return NULL;
+  GError *error = NULL;
+  LatentLv2Engine *engine = engine_load (self, path, is_default, &error);
+  return latent_lv2_model_file_log_load (&self->model, path, engine, error);
 }
 
-/* Audio thread: a load finished. */
-static void
-job_done (void *owner, uint32_t kind, void *result)
+/* ------------------------------------------------------------------ worker */
+
+/* Worker thread (the host's, or the plugin's stand-in): loads a model, or does a takeover job
+ * (frees a replaced engine, logs). */
+static LV2_Worker_Status
+work (LV2_Handle instance, LV2_Worker_Respond_Function respond,
+    LV2_Worker_Respond_Handle handle, uint32_t size, const void *data)
 {
-  Rave *self = owner;
-  latent_lv2_model_file_loaded (&self->model, kind, result);
+  Rave *self = instance;
+  LatentLv2Job job;
+  if (!latent_lv2_job_read (size, data, &job))
+    return LV2_WORKER_ERR_UNKNOWN;
+  if (job.kind != JOB_LOAD)
+    return latent_lv2_takeover_work (&self->engines, &job);
+  bool is_default = latent_lv2_model_file_is_default (&self->model, job.text);
+  return latent_lv2_respond_engine (respond, handle, job.kind,
+      load_logged (self, job.text, is_default));
 }
+
+/* Audio thread (inside run(), or the host's work_response): a load finished; the model takes
+ * over without a gap. */
+static LV2_Worker_Status
+work_response (LV2_Handle instance, uint32_t size, const void *body)
+{
+  Rave *self = instance;
+  LatentLv2Reply reply;
+  if (!latent_lv2_reply_read (size, body, &reply))
+    return LV2_WORKER_ERR_UNKNOWN;
+  latent_lv2_model_file_loaded (&self->model, reply.engine);
+  return LV2_WORKER_SUCCESS;
+}
+
+static const LV2_Worker_Interface worker_interface = { work, work_response, NULL };
 
 /* ------------------------------------------------------------- lifecycle */
 
@@ -196,10 +156,10 @@ instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_p
   }
   latent_lv2_paths_init (&self->paths);
   self->smooth = (float) (1.0 - exp (-1.0 / (0.005 * rate)));
-  latent_lv2_jobs_init (&self->jobs, &self->host, self, job_run, job_done);
-  latent_lv2_takeover_init (&self->engines, &self->jobs, "rave", engine_free);
+  latent_lv2_worker_init (&self->worker, &self->host, self, &worker_interface);
+  latent_lv2_takeover_init (&self->engines, &self->worker, "rave");
   latent_lv2_model_file_init (&self->model, &self->engines, self->model_urid, JOB_LOAD,
-      latent_lv2_default_model (&self->host, RAVE_DEFAULT_FILE), engine_load, self);
+      latent_lv2_default_model (&self->host, RAVE_DEFAULT_FILE));
   return self;
 }
 
@@ -231,7 +191,9 @@ static void
 activate (LV2_Handle instance)
 {
   Rave *self = instance;
-  latent_lv2_model_file_activate (&self->model);
+  if (latent_lv2_model_file_activate (&self->model))
+    latent_lv2_model_file_activated (&self->model,
+        load_logged (self, self->model.default_path, true));
   self->g_enabled = self->enabled ? (*self->enabled > 0.5f) : 1.0f;
   /* CLAMP keeps a NaN, which the smoothing would then carry for the whole session. */
   self->g_wet = self->wet && isfinite (*self->wet) ? CLAMP (*self->wet, 0.0f, 1.0f) : 1.0f;
@@ -248,7 +210,7 @@ static void
 cleanup (LV2_Handle instance)
 {
   Rave *self = instance;
-  latent_lv2_jobs_clear (&self->jobs);
+  latent_lv2_worker_clear (&self->worker);
   latent_lv2_takeover_clear (&self->engines);
   latent_lv2_paths_clear (&self->paths);
   latent_lv2_model_file_clear (&self->model);
@@ -259,7 +221,7 @@ cleanup (LV2_Handle instance)
 /* ------------------------------------------------------------------ run() */
 
 static void
-set_controls (Rave *self, Engine *engine)
+set_controls (Rave *self, LatentLv2Engine *engine)
 {
   if (!engine)
     return;
@@ -268,26 +230,25 @@ set_controls (Rave *self, Engine *engine)
     bias[i] = self->bias[i] && isfinite (*self->bias[i]) ? *self->bias[i] : 0.0f;
     scale[i] = self->scale[i] && isfinite (*self->scale[i]) ? *self->scale[i] : 1.0f;
   }
-  latent_rt_stream_set_affine (engine->base.rt, bias, scale, N_LATENT_PORTS);
+  latent_rt_stream_set_affine (engine->rt, bias, scale, N_LATENT_PORTS);
   if (self->threads)
-    latent_rt_stream_set_threads (engine->base.rt, latent_lv2_control_int (self->threads, 1, 1,
-        64));
+    latent_rt_stream_set_threads (engine->rt, latent_lv2_control_int (self->threads, 1, 1, 64));
 }
 
 static void
 run (LV2_Handle instance, uint32_t n_samples)
 {
   Rave *self = instance;
-  latent_lv2_jobs_deliver (&self->jobs);
+  latent_lv2_worker_deliver (&self->worker);
   latent_lv2_takeover_begin_run (&self->engines);
 
   gboolean can_notify = latent_lv2_notify_begin (&self->host, &self->forge,
       &self->notify_frame, self->notify);
-  latent_lv2_read_file_messages (&self->host, &self->jobs, &self->forge, self->control,
+  latent_lv2_read_file_messages (&self->host, &self->worker, &self->forge, self->control,
       &self->model_urid, (const uint32_t[]) { JOB_LOAD }, 1, &self->engines.announce);
   latent_lv2_model_file_check_latency (&self->model);
-  set_controls (self, current_engine (self));
-  set_controls (self, (Engine *) self->engines.incoming);
+  set_controls (self, self->engines.current);
+  set_controls (self, self->engines.incoming);
 
   LatentRtWait wait = self->freewheel && *self->freewheel > 0.5f ? LATENT_RT_WAIT_ALWAYS
       : LATENT_RT_WAIT_AUTO;
@@ -322,7 +283,7 @@ run (LV2_Handle instance, uint32_t n_samples)
 
   latent_lv2_takeover_sanitize (&self->engines, self->out, n_samples);
   latent_lv2_takeover_report (&self->engines, self->latency, self->underruns);
-  Engine *cur = current_engine (self);
+  const LatentLv2Engine *cur = self->engines.current;
   if (can_notify && self->engines.announce && cur) {
     latent_lv2_write_patch_set (&self->host, &self->forge, self->model_urid, cur->path);
     self->engines.announce = false;
@@ -346,14 +307,20 @@ restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Ha
     uint32_t flags, const LV2_Feature *const *features)
 {
   Rave *self = instance;
-  return latent_lv2_model_file_restore (&self->model, retrieve, handle, features);
+  LatentLv2Restore load = latent_lv2_model_file_restore (&self->model, retrieve, handle,
+      features);
+  if (!load.path)
+    return load.status;
+  return latent_lv2_model_file_restored (&self->model, &load,
+      load_logged (self, load.path, load.is_default));
 }
 
+/* Any thread. */
 static const void *
 extension_data (const char *uri)
 {
   static const LV2_State_Interface state = { save, restore };
-  return latent_lv2_extension_data (uri, &state);
+  return latent_lv2_extension_data (uri, &state, &worker_interface);
 }
 
 const LV2_Descriptor latent_lv2_rave_descriptor = {

@@ -80,18 +80,22 @@ latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path,
   if (!terrain)
     return NULL;
   const LatentTerrainConfig *tc = latent_terrain_get_config (terrain);
-  LatentModel *model = latent_model_open (model_path, threads, error);
-  if (!model) {
+  /* Core's recipe (latent-rt.h, "Opening a model for streaming"): open, check decode, pick
+   * the block (one latent frame in low latency, the fewest covering 2048 samples in safe),
+   * warm up. */
+  static const char *const decode[] = { "decode", NULL };
+  LatentOpenRequest request = {
+    .path = model_path, .methods = decode, .threads = threads, .latency = latency,
+  };
+  LatentOpenedModel opened;
+  if (!latent_open_for_streaming (&request, &opened, error)) {
     latent_terrain_free (terrain);
     return NULL;
   }
   Voice *v = g_new0 (Voice, 1);
   v->terrain = terrain;
-  v->model = model;
-  LatentMethodInfo info;
-  int sr = latent_model_get_sample_rate (model);
-  if (!latent_model_get_method_info (model, "decode", &info, error))
-    goto fail;
+  v->model = opened.model;
+  const LatentMethodInfo info = opened.info;
   if (info.in_channels != tc->latent_dims) {
     g_set_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE,
         "%s: the terrain gives %d latent dims but the decoder %s takes %d in decode",
@@ -108,25 +112,20 @@ latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path,
   v->latent_dims = tc->latent_dims;
   v->control_dims = tc->control_dims;
   v->out_channels = info.out_channels;
-  /* Latent frames per step, as the rave plugin: one (low), or the fewest covering 2048
-   * samples (safe); core/latent-rt.h. */
-  int frames = latent_rt_block_count (v->ratio, latency);
-  int block = frames * v->ratio;
+  const int frames = opened.block, block = frames * v->ratio;
   v->workspace = latent_terrain_workspace_new (tc);
   v->latents = g_new0 (float, (gsize) v->latent_dims * frames);
   v->audio = g_new0 (float, (gsize) v->out_channels * block);
-  if (!latent_model_warm_up (model, "decode", frames, error))
-    goto fail;
 
   LatentRtProcessor processor = {
     .block = block, .in_channels = 2, .out_channels = 1,
     .process = voice_process, .reset = voice_reset, .set_threads = voice_set_threads,
-    .user_data = v, .destroy = voice_free, .model = model,
+    .user_data = v, .destroy = voice_free, .model = v->model,
   };
   /* A decoder at another rate: the worker resamples, x and y held (no overshoot). */
   LatentRtConfig config = {
     .max_host_block = max_host_block, .rate = rate, .threads = threads,
-    .model_rate = sr > 0 ? sr : 0, .hold_channels = 0x3, .latency = latency,
+    .model_rate = opened.sample_rate, .hold_channels = 0x3, .latency = latency,
     .margin_hint = margin_hint,
   };
   return latent_rt_stream_new_custom (&processor, &config, error); /* frees v on failure */

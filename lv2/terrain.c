@@ -49,15 +49,13 @@ enum {
 /* Beside the takeover's (plugin-engines.h); JOB_RELOAD: the active pair in a new latency mode. */
 enum { JOB_LOAD_TERRAIN = 1, JOB_LOAD_MODEL, JOB_RELOAD };
 
-/* A terrain and a decoder, ready to run. Created and freed off the audio thread. */
-typedef struct {
-  LatentLv2Engine base; /* first: the takeover handles engines through it */
-  const char *terrain_path, *model_path; /* interned in Terrain.paths */
-} Engine;
+/* A terrain and a decoder, ready to run (plugin-engines.h): terrain_path, and path the
+ * decoder, both interned in Terrain.paths. */
+typedef LatentLv2Engine Engine;
 
 typedef struct {
-  LatentLv2Jobs jobs; /* first: the shared worker interface finds it (plugin-common.h) */
   LatentLv2Host host;
+  LatentLv2Worker worker;
   LV2_URID terrain_urid, model_urid;
   LV2_Atom_Forge forge;
   LV2_Atom_Forge_Frame notify_frame;
@@ -73,7 +71,7 @@ typedef struct {
   _Atomic int margin[2]; /* per mode: the margin the last load used (LatentRtConfig) */
   int mode_asked;   /* audio thread: the mode last asked for */
 
-  LatentLv2Takeover engines; /* Engine *: current, incoming, retired */
+  LatentLv2Takeover engines; /* current, incoming, retired */
 
   float sx, sy, smooth; /* smoothed coordinates, one-pole coefficient */
   gboolean smooth_started;
@@ -91,19 +89,6 @@ typedef struct {
 
 /* -------------------------------------------------------------- engine */
 
-static void
-engine_free (LatentLv2Engine *engine)
-{
-  latent_rt_stream_free (engine->rt);
-  g_free (engine);
-}
-
-static Engine *
-current_engine (Terrain *self)
-{
-  return (Engine *) self->engines.current;
-}
-
 /* Off the audio thread: load both files, check that they fit, warm up, start the worker. */
 static Engine *
 engine_load (Terrain *self, const char *terrain_path, const char *model_path, GError **error)
@@ -116,10 +101,10 @@ engine_load (Terrain *self, const char *terrain_path, const char *model_path, GE
     return NULL;
   atomic_store (&self->margin[mode ? 1 : 0], latent_rt_stream_get_margin (rt));
   Engine *engine = g_new0 (Engine, 1);
-  engine->base.rt = rt;
-  engine->base.latency = latent_rt_stream_get_latency (rt);
+  engine->rt = rt;
+  engine->latency = latent_rt_stream_get_latency (rt);
   engine->terrain_path = latent_lv2_paths_intern (&self->paths, terrain_path);
-  engine->model_path = latent_lv2_paths_intern (&self->paths, model_path);
+  engine->path = latent_lv2_paths_intern (&self->paths, model_path);
   return engine;
 }
 
@@ -137,21 +122,21 @@ load_pair (Terrain *self, const char *terrain_path, const char *model_path, gboo
     g_clear_error (&error);
     return NULL;
   }
-  LatentRtStream *rt = engine->base.rt;
+  LatentRtStream *rt = engine->rt;
   lv2_log_note (&self->host.logger, "latent terrain: terrain %s, decoder %s (latency %d "
       "frames) [%s: block %d, margin %d, resampling %d; slowest warm-up step %.0f us]\n",
-      terrain_path, model_path, engine->base.latency,
+      terrain_path, model_path, engine->latency,
       latent_rt_stream_get_latency_mode (rt) ? "low" : "safe", latent_rt_stream_get_block (rt),
       latent_rt_stream_get_margin (rt), latent_rt_stream_get_resample_delay (rt),
       latent_rt_stream_get_measured_step_us (rt));
   g_mutex_lock (&self->load_lock);
   self->active_terrain = self->wanted_terrain = engine->terrain_path;
-  self->active_model = self->wanted_model = engine->model_path;
+  self->active_model = self->wanted_model = engine->path;
   g_mutex_unlock (&self->load_lock);
   atomic_store (&self->chosen_terrain,
       strcmp (engine->terrain_path, self->default_terrain) ? engine->terrain_path : NULL);
   atomic_store (&self->chosen_model,
-      strcmp (engine->model_path, self->default_model) ? engine->model_path : NULL);
+      strcmp (engine->path, self->default_model) ? engine->path : NULL);
   return engine;
 }
 
@@ -176,34 +161,47 @@ load_request (Terrain *self, gboolean is_terrain, const char *path)
   return engine;
 }
 
-/* ----------------------------------------------------------------- jobs */
+/* --------------------------------------------------------------- worker */
 
-static void *
-job_run (void *owner, uint32_t kind, const char *text, void *ptr)
+/* Worker thread (the host's, or the plugin's stand-in): loads a terrain or decoder (paired
+ * with the other file), the active pair again in a new latency mode, or does a takeover job
+ * (frees a replaced engine, logs). */
+static LV2_Worker_Status
+work (LV2_Handle instance, LV2_Worker_Respond_Function respond,
+    LV2_Worker_Respond_Handle handle, uint32_t size, const void *data)
 {
-  Terrain *self = owner;
-  switch (kind) {
-    case JOB_LOAD_TERRAIN:
-    case JOB_LOAD_MODEL:
-      return load_request (self, kind == JOB_LOAD_TERRAIN, text);
-    case JOB_RELOAD: { /* the latency mode changed: the active pair again */
-      g_mutex_lock (&self->load_lock);
-      const char *terrain = self->active_terrain, *model = self->active_model;
-      g_mutex_unlock (&self->load_lock);
-      return terrain && model ? load_pair (self, terrain, model, TRUE) : NULL;
-    }
+  Terrain *self = instance;
+  LatentLv2Job job;
+  if (!latent_lv2_job_read (size, data, &job))
+    return LV2_WORKER_ERR_UNKNOWN;
+  Engine *engine = NULL;
+  if (job.kind == JOB_LOAD_TERRAIN || job.kind == JOB_LOAD_MODEL) {
+    engine = load_request (self, job.kind == JOB_LOAD_TERRAIN, job.text);
+  } else if (job.kind == JOB_RELOAD) {
+    g_mutex_lock (&self->load_lock);
+    const char *terrain = self->active_terrain, *model = self->active_model;
+    g_mutex_unlock (&self->load_lock);
+    engine = terrain && model ? load_pair (self, terrain, model, TRUE) : NULL;
+  } else {
+    return latent_lv2_takeover_work (&self->engines, &job);
   }
-  latent_lv2_takeover_run_job (&self->engines, kind, text, ptr);
-  return NULL;
+  return latent_lv2_respond_engine (respond, handle, job.kind, engine);
 }
 
-/* Audio thread: a load finished. */
-static void
-job_done (void *owner, uint32_t kind, void *result)
+/* Audio thread (inside run(), or the host's work_response): a pair loaded; it takes over
+ * without a gap. */
+static LV2_Worker_Status
+work_response (LV2_Handle instance, uint32_t size, const void *body)
 {
-  Terrain *self = owner;
-  latent_lv2_takeover_receive (&self->engines, kind, result);
+  Terrain *self = instance;
+  LatentLv2Reply reply;
+  if (!latent_lv2_reply_read (size, body, &reply))
+    return LV2_WORKER_ERR_UNKNOWN;
+  latent_lv2_takeover_offer (&self->engines, reply.engine);
+  return LV2_WORKER_SUCCESS;
 }
+
+static const LV2_Worker_Interface worker_interface = { work, work_response, NULL };
 
 /* ------------------------------------------------------------ lifecycle */
 
@@ -235,8 +233,8 @@ instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_p
   g_free (terrain);
   g_free (model);
   self->smooth = (float) (1.0 - exp (-1.0 / (SMOOTH_SECONDS * rate)));
-  latent_lv2_jobs_init (&self->jobs, &self->host, self, job_run, job_done);
-  latent_lv2_takeover_init (&self->engines, &self->jobs, "terrain", engine_free);
+  latent_lv2_worker_init (&self->worker, &self->host, self, &worker_interface);
+  latent_lv2_takeover_init (&self->engines, &self->worker, "terrain");
   return self;
 }
 
@@ -268,7 +266,7 @@ activate (LV2_Handle instance)
     atomic_store (&self->mode, self->mode_asked);
     Engine *engine = load_pair (self, self->default_terrain, self->default_model, TRUE);
     if (engine)
-      latent_lv2_takeover_replace (&self->engines, &engine->base);
+      latent_lv2_takeover_replace (&self->engines, engine);
   } else if (!latent_lv2_takeover_restart (&self->engines, &error)) {
     lv2_log_error (&self->host.logger, "latent terrain: reset: %s\n", error->message);
     g_clear_error (&error);
@@ -285,7 +283,7 @@ static void
 cleanup (LV2_Handle instance)
 {
   Terrain *self = instance;
-  latent_lv2_jobs_clear (&self->jobs);
+  latent_lv2_worker_clear (&self->worker);
   latent_lv2_takeover_clear (&self->engines);
   latent_lv2_paths_clear (&self->paths);
   g_mutex_clear (&self->load_lock);
@@ -305,30 +303,26 @@ static void
 run (LV2_Handle instance, uint32_t n_samples)
 {
   Terrain *self = instance;
-  latent_lv2_jobs_deliver (&self->jobs);
+  latent_lv2_worker_deliver (&self->worker);
   latent_lv2_takeover_begin_run (&self->engines);
 
   gboolean can_notify = latent_lv2_notify_begin (&self->host, &self->forge,
       &self->notify_frame, self->notify);
   const LV2_URID files[] = { self->terrain_urid, self->model_urid };
   const uint32_t loads[] = { JOB_LOAD_TERRAIN, JOB_LOAD_MODEL };
-  latent_lv2_read_file_messages (&self->host, &self->jobs, &self->forge, self->control, files,
+  latent_lv2_read_file_messages (&self->host, &self->worker, &self->forge, self->control, files,
       loads, 2, &self->engines.announce);
   int mode = latent_lv2_latency_mode (self->latency_mode);
   if (mode != self->mode_asked) { /* reload the pair in the new mode; takes over gap-free */
     atomic_store (&self->mode, mode);
     if (!self->engines.current
-        || latent_lv2_jobs_schedule (&self->jobs, JOB_RELOAD, NULL, NULL))
+        || latent_lv2_worker_schedule (&self->worker, NULL, JOB_RELOAD, NULL, NULL))
       self->mode_asked = mode;
   }
 
-  if (self->threads) {
-    int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
-    if (self->engines.current)
-      latent_rt_stream_set_threads (self->engines.current->rt, threads);
-    if (self->engines.incoming)
-      latent_rt_stream_set_threads (self->engines.incoming->rt, threads);
-  }
+  if (self->threads)
+    latent_lv2_takeover_set_threads (&self->engines,
+        latent_lv2_control_int (self->threads, 1, 1, 64));
 
   LatentRtWait wait = self->freewheel && *self->freewheel > 0.5f ? LATENT_RT_WAIT_ALWAYS
       : LATENT_RT_WAIT_AUTO;
@@ -362,11 +356,11 @@ run (LV2_Handle instance, uint32_t n_samples)
 
   latent_lv2_takeover_sanitize (&self->engines, self->out, n_samples);
   latent_lv2_takeover_report (&self->engines, self->latency, self->underruns);
-  Engine *cur = current_engine (self);
+  const Engine *cur = self->engines.current;
   if (can_notify && self->engines.announce && cur) {
     latent_lv2_write_patch_set (&self->host, &self->forge, self->terrain_urid,
         cur->terrain_path);
-    latent_lv2_write_patch_set (&self->host, &self->forge, self->model_urid, cur->model_path);
+    latent_lv2_write_patch_set (&self->host, &self->forge, self->model_urid, cur->path);
     self->engines.announce = false;
   }
   if (can_notify)
@@ -408,8 +402,8 @@ restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Ha
     model = g_strdup (self->default_model);
   /* restore() is in the instantiation class (no threadSafeRestore): run() is not running,
    * so load synchronously and swap directly, as the LV2 book's eg-sampler does. */
-  Engine *cur = current_engine (self);
-  if (cur && !strcmp (cur->terrain_path, terrain) && !strcmp (cur->model_path, model)) {
+  const Engine *cur = self->engines.current;
+  if (cur && !strcmp (cur->terrain_path, terrain) && !strcmp (cur->path, model)) {
     g_free (terrain);
     g_free (model);
     return LV2_STATE_SUCCESS;
@@ -419,7 +413,7 @@ restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Ha
   g_free (model);
   if (!engine)
     return LV2_STATE_ERR_UNKNOWN;
-  latent_lv2_takeover_replace (&self->engines, &engine->base);
+  latent_lv2_takeover_replace (&self->engines, engine);
   self->engines.announce = true;
   return LV2_STATE_SUCCESS;
 }
@@ -428,7 +422,7 @@ static const void *
 extension_data (const char *uri)
 {
   static const LV2_State_Interface state = { save, restore };
-  return latent_lv2_extension_data (uri, &state);
+  return latent_lv2_extension_data (uri, &state, &worker_interface);
 }
 
 const LV2_Descriptor latent_lv2_terrain_descriptor = {

@@ -189,29 +189,18 @@ run_core (const char *model, const char *structure, const char *timbre, int step
   return secs;
 }
 
-/* The core loop runs on a thread of its own, as the elements' streaming threads and the LV2
- * plugins' workers do (tests/host/bench-lv2.c measured the same calls 2-4x slower on the
- * process's main thread). */
+/* run_core's arguments, for bench_on_thread. */
 typedef struct {
   const char *model, *clip, *timbre;
-  int block, ratio, steps;
-  double load_s, seconds;
+  int steps;
+  double load_s;
 } CoreArgs;
 
-static gpointer
-core_thread (gpointer data)
+static double
+run_core_args (gpointer data)
 {
   CoreArgs *a = data;
-  a->seconds = run_core (a->model, a->clip, a->timbre, a->steps, &a->load_s);
-  return NULL;
-}
-
-static double
-core_on_thread (CoreArgs *args, double *load_s)
-{
-  g_thread_join (g_thread_new ("core", core_thread, args));
-  *load_s = args->load_s;
-  return args->seconds;
+  return run_core (a->model, a->clip, a->timbre, a->steps, &a->load_s);
 }
 
 static gboolean
@@ -305,9 +294,10 @@ main (int argc, char **argv)
     for (int r = 0; ok && r < MAX (repeat, 1); r++) {
       double gl = 0, pl = 0, pr = 0, cl = 0;
       double gr = run_pipeline (model, structure, timbre, rate, steps, gst_out, &gl, &latency);
-      double cr = gr >= 0
-          ? core_on_thread (&(CoreArgs) { .model = model, .clip = structure,
-              .timbre = timbre, .steps = steps }, &cl) : -1;
+      CoreArgs core_args = { .model = model, .clip = structure, .timbre = timbre,
+        .steps = steps };
+      double cr = gr >= 0 ? bench_on_thread (run_core_args, &core_args) : -1;
+      cl = core_args.load_s;
       ok = gr >= 0 && cr >= 0
           && run_reference (model, structure, timbre, steps, py_out, &pl, &pr);
       if (ok && cr < core_run) {

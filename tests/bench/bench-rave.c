@@ -146,29 +146,18 @@ run_core (const char *model, const char *clip, int block, int ratio, double *loa
   return ok ? secs : -1;
 }
 
-/* The core loop runs on a thread of its own, as the elements' streaming threads and the LV2
- * plugins' workers do (tests/host/bench-lv2.c measured the same calls 2-4x slower on the
- * process's main thread). */
+/* run_core's arguments, for bench_on_thread. */
 typedef struct {
-  const char *model, *clip, *timbre;
-  int block, ratio, steps;
-  double load_s, seconds;
+  const char *model, *clip;
+  int block, ratio;
+  double load_s;
 } CoreArgs;
 
-static gpointer
-core_thread (gpointer data)
+static double
+run_core_args (gpointer data)
 {
   CoreArgs *a = data;
-  a->seconds = run_core (a->model, a->clip, a->block, a->ratio, &a->load_s);
-  return NULL;
-}
-
-static double
-core_on_thread (CoreArgs *args, double *load_s)
-{
-  g_thread_join (g_thread_new ("core", core_thread, args));
-  *load_s = args->load_s;
-  return args->seconds;
+  return run_core (a->model, a->clip, a->block, a->ratio, &a->load_s);
 }
 
 static gboolean
@@ -264,7 +253,8 @@ main (int argc, char **argv)
       long rss = 0;
       double gr = run_pipeline (model, clip, rate, block, ratio, &gl);
       CoreArgs core_args = { .model = model, .clip = clip, .block = block, .ratio = ratio };
-      double cr = gr >= 0 ? core_on_thread (&core_args, &cl) : -1;
+      double cr = gr >= 0 ? bench_on_thread (run_core_args, &core_args) : -1;
+      cl = core_args.load_s;
       ok = gr >= 0 && cr >= 0 && run_reference (model, clip, block, &pl, &pr, &rss);
       if (ok && cr < core_run) {
         core_run = cr;

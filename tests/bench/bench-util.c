@@ -73,3 +73,25 @@ bench_json_number (const char *json, const char *key, double *value)
   g_free (needle);
   return at != NULL;
 }
+
+typedef struct {
+  BenchTimedRun run;
+  gpointer args;
+  double result;
+} BenchThreadCall;
+
+static gpointer
+bench_thread_main (gpointer data)
+{
+  BenchThreadCall *call = data;
+  call->result = call->run (call->args);
+  return NULL;
+}
+
+double
+bench_on_thread (BenchTimedRun run, gpointer args)
+{
+  BenchThreadCall call = { run, args, -1 };
+  g_thread_join (g_thread_new ("core", bench_thread_main, &call));
+  return call.result;
+}

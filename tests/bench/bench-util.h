@@ -19,4 +19,10 @@ char *bench_run_reference (char *const *argv);
 /* Reads the number after `"key": ` in a reference's JSON output; FALSE when absent. */
 gboolean bench_json_number (const char *json, const char *key, double *value);
 
+/* Runs run(args) on a thread of its own and returns its result. The core loops run there, as
+ * the elements' streaming threads and the LV2 plugins' workers do (tests/host/bench-lv2.c
+ * measured the same calls 2-4x slower on the process's main thread). */
+typedef double (*BenchTimedRun) (gpointer args);
+double bench_on_thread (BenchTimedRun run, gpointer args);
+
 #endif /* BENCH_UTIL_H */
