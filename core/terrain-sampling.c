@@ -9,8 +9,9 @@ double
 latent_terrain_frame_centre (guint64 frame, int ratio, int frame_rate, int sample_rate)
 {
   /* (2k+1) * R * r / (2 * SR) as whole samples plus a fraction: in integers the whole part
-   * stays exact however long the stream (a double holds the product exactly only below 2^53,
-   * some 35 minutes of RAVE frames at 48 kHz), so a centre on a sample reads that sample. */
+   * stays exact however long the stream (a double holds the product exactly only below 2^53:
+   * about three weeks of RAVE frames, ratio 2048, driven by coordinates at 48 kHz), so a
+   * centre on a sample reads that sample. */
   const guint64 numerator = (2 * frame + 1) * (guint64) ratio * (guint64) sample_rate;
   const guint64 denominator = 2 * (guint64) frame_rate;
   return (double) (numerator / denominator)
