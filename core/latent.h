@@ -1,5 +1,8 @@
 /* latent: the shared C core. Public API used by the GStreamer, LV2 and CLI adapters.
- * Plain C11 + GLib; never includes GStreamer or LV2 headers. */
+ * Plain C11 + GLib; never includes GStreamer or LV2 headers. This header brings the whole API:
+ * models and streams (below), Latent Terrains (latent-terrain.h), AFTER timbre transfer
+ * (latent-after.h), real-time streaming (latent-rt.h) and resampling (latent-resample.h);
+ * each of those also compiles on its own. */
 #ifndef LATENT_H
 #define LATENT_H
 
@@ -7,36 +10,15 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "latent-types.h"
+#include "latent-terrain.h"
+#include "latent-after.h"
+#include "latent-rt.h"
+#include "latent-resample.h"
+
 G_BEGIN_DECLS
 
-#define LATENT_ERROR (latent_error_quark ())
-GQuark latent_error_quark (void);
-
-typedef enum {
-  LATENT_ERROR_BACKEND,   /* the LibTorch backend module could not be opened */
-  LATENT_ERROR_LOAD,      /* the file is missing, unreadable or not TorchScript */
-  LATENT_ERROR_METHOD,    /* the model lacks a method, or its _params are unusable */
-  LATENT_ERROR_ATTRIBUTE, /* get_NAME / set_NAME missing or refused */
-  LATENT_ERROR_SHAPE,     /* sizes or channel counts do not fit */
-  LATENT_ERROR_RUN,       /* the model raised while running */
-  LATENT_ERROR_FORMAT,    /* a data file (dataset, checkpoint) is malformed */
-  LATENT_ERROR_IO,        /* writing or reading a file failed */
-  LATENT_ERROR_CANCELLED,
-} LatentError;
-
 /* ---------------------------------------------------------------- models */
-
-/* A method's shape contract, read from its `M_params` buffer (nn~ convention):
- * called with T input frames it returns T * in_ratio / out_ratio output frames.
- * A ratio is "audio samples per frame" on that side (1 = audio rate). */
-typedef struct {
-  int in_channels;
-  int in_ratio;
-  int out_channels;
-  int out_ratio;
-} LatentMethodInfo;
-
-typedef struct LatentModel LatentModel;
 
 /* Opens a TorchScript model. Loads the torch backend module on first use.
  * `threads` is the intra-op thread count used for every call (>= 1). */
@@ -183,10 +165,5 @@ gboolean latent_archive_write (const char *path, LatentNamedTensor *const *tenso
     GError **error);
 
 G_END_DECLS
-
-#include "latent-terrain.h"
-#include "latent-after.h"
-#include "latent-rt.h"
-#include "latent-resample.h"
 
 #endif /* LATENT_H */
