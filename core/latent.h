@@ -2,7 +2,85 @@
  * Plain C11 + GLib; never includes GStreamer or LV2 headers. This header brings the whole API:
  * models and streams (below), Latent Terrains (latent-terrain.h), AFTER timbre transfer
  * (latent-after.h), real-time streaming (latent-rt.h) and resampling (latent-resample.h);
- * each of those also compiles on its own. */
+ * each of those also compiles on its own.
+ *
+ * Usage: a whole program that plays one second of a sine through a RAVE model (audio to latents
+ * to audio, fed in blocks of 512 frames as a host would) and reads the latent at one point of
+ * a Latent Terrain. The test unit/example-usage builds this very text with -Werror and runs it
+ * on models/rave-gm.ts and models/terrain-gm.pt.
+ *
+ *   #include "latent.h"
+ *
+ *   #include <math.h>
+ *   #include <stdio.h>
+ *
+ *   static gboolean
+ *   play_sine (LatentStream *encoder, LatentStream *decoder, int rate, GError **error)
+ *   {
+ *     enum { N = 44100, HOP = 512 };
+ *     int dims = latent_stream_get_info (encoder)->out_channels; // the latent size
+ *     // A stream tells how many frames a call will write: size the outputs with it.
+ *     size_t n_latents = latent_stream_output_frames (encoder, N);
+ *     float *audio = g_new (float, N), *latents = g_new (float, n_latents * dims);
+ *     float *out = g_new (float, latent_stream_output_frames (decoder, n_latents));
+ *     for (int t = 0; t < N; t++)
+ *       audio[t] = 0.3f * sinf (2.0f * (float) G_PI * 220.0f * t / rate);
+ *     gboolean ok = TRUE;
+ *     size_t latents_done = 0, out_done = 0;
+ *     for (int t = 0; ok && t < N; t += HOP) {
+ *       int hop = MIN (HOP, N - t);
+ *       size_t new_latents = latent_stream_output_frames (encoder, hop);
+ *       size_t new_out = latent_stream_output_frames (decoder, new_latents);
+ *       float *z = latents + latents_done * dims;
+ *       ok = latent_stream_process (encoder, audio + t, hop, z, NULL, error)
+ *           && latent_stream_process (decoder, z, new_latents, out + out_done, NULL, error);
+ *       latents_done += new_latents;
+ *       out_done += new_out;
+ *     }
+ *     if (ok) // the rest is buffered: latent_stream_flush() would pad and run it
+ *       printf ("%d samples in, %zu out\n", N, out_done);
+ *     g_free (out);
+ *     g_free (latents);
+ *     g_free (audio);
+ *     return ok;
+ *   }
+ *
+ *   int
+ *   main (int argc, char **argv)
+ *   {
+ *     if (argc != 3) {
+ *       g_printerr ("usage: %s MODEL.ts TERRAIN.pt\n", argv[0]);
+ *       return 2;
+ *     }
+ *     GError *error = NULL;
+ *     // A stream runs one method on whole model blocks and carries the model's state, so the
+ *     // output does not depend on how the input is cut (block 0: the default size).
+ *     LatentModel *model = latent_model_open (argv[1], 1, &error); // 1 intra-op thread
+ *     LatentStream *encoder = model ? latent_stream_new (model, "encode", 0, &error) : NULL;
+ *     LatentStream *decoder = encoder ? latent_stream_new (model, "decode", 0, &error) : NULL;
+ *     int rate = model ? latent_model_get_sample_rate (model) : 0; // 0: the model states none
+ *     gboolean ok = decoder && play_sine (encoder, decoder, rate ? rate : 44100, &error);
+ *     // A terrain maps control coordinates (rave-gm's: x pitch, y loudness) to latents.
+ *     LatentTerrain *terrain = ok ? latent_terrain_load (argv[2], &error) : NULL;
+ *     ok = terrain != NULL;
+ *     if (ok) {
+ *       float point[LATENT_TERRAIN_MAX_CONTROL_DIMS] = { 0.0f, 1.0f }; // other dims 0
+ *       float z[LATENT_TERRAIN_MAX_LATENT_DIMS];
+ *       latent_terrain_forward_batch (terrain, point, 1, z);
+ *       printf ("terrain at (0, 1): z[0] = %.3f\n", z[0]);
+ *     } else {
+ *       g_printerr ("%s\n", error->message); // names the file and what is wrong
+ *       g_clear_error (&error);
+ *     }
+ *     latent_terrain_free (terrain);
+ *     latent_stream_free (decoder);
+ *     latent_stream_free (encoder);
+ *     latent_model_free (model); // streams do not own their model: free it last
+ *     return ok ? 0 : 1;
+ *   }
+ *
+ * Real-time hosts: warm the model up first (latent_model_warm_up) and stream through a
+ * LatentRtStream (latent-rt.h), whose audio side never runs the model. */
 #ifndef LATENT_H
 #define LATENT_H
 
