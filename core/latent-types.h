@@ -1,4 +1,4 @@
-/* latent: the error domain and the model types that every public header of core/ shares.
+/* latent: the error domain and the model and stream types every public header of core/ shares.
  * latent.h includes it with the rest of the API; the part headers (latent-terrain.h,
  * latent-after.h, latent-rt.h, latent-resample.h) include it so each compiles on its own. */
 #ifndef LATENT_TYPES_H
@@ -36,6 +36,9 @@ typedef struct {
 } LatentMethodInfo;
 
 typedef struct LatentModel LatentModel;
+
+/* A method run on whole model blocks of any input block pattern (latent.h, "streaming"). */
+typedef struct LatentStream LatentStream;
 
 G_END_DECLS
 

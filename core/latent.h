@@ -174,10 +174,9 @@ guint64 latent_backend_graph_compilations (guint64 *streaming);
  * replaced. Real-time safe. */
 size_t latent_replace_non_finite (float *samples, size_t n);
 
-/* Feeds a method with interleaved frames in blocks of any size and calls the model on whole
- * model blocks, carrying state, so the output is the same whatever the input block pattern.
- * Output lags input by `block` input frames (the latency). */
-typedef struct LatentStream LatentStream;
+/* LatentStream (latent-types.h) feeds a method with interleaved frames in blocks of any size
+ * and calls the model on whole model blocks, carrying state, so the output is the same
+ * whatever the input block pattern. Output lags input by `block` input frames (the latency). */
 
 /* `block` = input frames per model call; 0 picks the smallest valid block >= 2048 audio
  * samples. Must be a multiple of the method's min block. The stream does not own `model`. */
