@@ -19,6 +19,7 @@
 #include <glib.h>
 
 #include "latent-terrain.h"
+#include "latent-types.h"
 
 G_BEGIN_DECLS
 

@@ -21,6 +21,8 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "latent-types.h"
+
 G_BEGIN_DECLS
 
 typedef struct LatentResampler LatentResampler;

@@ -69,6 +69,8 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "latent-types.h"
+
 G_BEGIN_DECLS
 
 #define LATENT_RT_MAX_STAGES 4

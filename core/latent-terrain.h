@@ -15,6 +15,8 @@
 #include <glib.h>
 #include <gio/gio.h>
 
+#include "latent-types.h"
+
 G_BEGIN_DECLS
 
 /* Limits that nn_terrain's nn.terrain~ enforces (control <= 6, latent <= 1024, features 16..2048,

@@ -1,5 +1,86 @@
 /* latent: the shared C core. Public API used by the GStreamer, LV2 and CLI adapters.
- * Plain C11 + GLib; never includes GStreamer or LV2 headers. */
+ * Plain C11 + GLib; never includes GStreamer or LV2 headers. This header brings the whole API:
+ * models and streams (below), Latent Terrains (latent-terrain.h), AFTER timbre transfer
+ * (latent-after.h), real-time streaming (latent-rt.h) and resampling (latent-resample.h);
+ * each of those also compiles on its own.
+ *
+ * Usage: a whole program that plays one second of a sine through a RAVE model (audio to latents
+ * to audio, fed in blocks of 512 frames as a host would) and reads the latent at one point of
+ * a Latent Terrain. The test unit/example-usage builds this very text with -Werror and runs it
+ * on models/rave-gm.ts and models/terrain-gm.pt.
+ *
+ *   #include "latent.h"
+ *
+ *   #include <math.h>
+ *   #include <stdio.h>
+ *
+ *   static gboolean
+ *   play_sine (LatentStream *encoder, LatentStream *decoder, int rate, GError **error)
+ *   {
+ *     enum { N = 44100, HOP = 512 };
+ *     int dims = latent_stream_get_info (encoder)->out_channels; // the latent size
+ *     // A stream tells how many frames a call will write: size the outputs with it.
+ *     size_t n_latents = latent_stream_output_frames (encoder, N);
+ *     float *audio = g_new (float, N), *latents = g_new (float, n_latents * dims);
+ *     float *out = g_new (float, latent_stream_output_frames (decoder, n_latents));
+ *     for (int t = 0; t < N; t++)
+ *       audio[t] = 0.3f * sinf (2.0f * (float) G_PI * 220.0f * t / rate);
+ *     gboolean ok = TRUE;
+ *     size_t latents_done = 0, out_done = 0;
+ *     for (int t = 0; ok && t < N; t += HOP) {
+ *       int hop = MIN (HOP, N - t);
+ *       size_t new_latents = latent_stream_output_frames (encoder, hop);
+ *       size_t new_out = latent_stream_output_frames (decoder, new_latents);
+ *       float *z = latents + latents_done * dims;
+ *       ok = latent_stream_process (encoder, audio + t, hop, z, NULL, error)
+ *           && latent_stream_process (decoder, z, new_latents, out + out_done, NULL, error);
+ *       latents_done += new_latents;
+ *       out_done += new_out;
+ *     }
+ *     if (ok) // the rest is buffered: latent_stream_flush() would pad and run it
+ *       printf ("%d samples in, %zu out\n", N, out_done);
+ *     g_free (out);
+ *     g_free (latents);
+ *     g_free (audio);
+ *     return ok;
+ *   }
+ *
+ *   int
+ *   main (int argc, char **argv)
+ *   {
+ *     if (argc != 3) {
+ *       g_printerr ("usage: %s MODEL.ts TERRAIN.pt\n", argv[0]);
+ *       return 2;
+ *     }
+ *     GError *error = NULL;
+ *     // A stream runs one method on whole model blocks and carries the model's state, so the
+ *     // output does not depend on how the input is cut (block 0: the default size).
+ *     LatentModel *model = latent_model_open (argv[1], 1, &error); // 1 intra-op thread
+ *     LatentStream *encoder = model ? latent_stream_new (model, "encode", 0, &error) : NULL;
+ *     LatentStream *decoder = encoder ? latent_stream_new (model, "decode", 0, &error) : NULL;
+ *     int rate = model ? latent_model_get_sample_rate (model) : 0; // 0: the model states none
+ *     gboolean ok = decoder && play_sine (encoder, decoder, rate ? rate : 44100, &error);
+ *     // A terrain maps control coordinates (rave-gm's: x pitch, y loudness) to latents.
+ *     LatentTerrain *terrain = ok ? latent_terrain_load (argv[2], &error) : NULL;
+ *     ok = terrain != NULL;
+ *     if (ok) {
+ *       float point[LATENT_TERRAIN_MAX_CONTROL_DIMS] = { 0.0f, 1.0f }; // other dims 0
+ *       float z[LATENT_TERRAIN_MAX_LATENT_DIMS];
+ *       latent_terrain_forward_batch (terrain, point, 1, z);
+ *       printf ("terrain at (0, 1): z[0] = %.3f\n", z[0]);
+ *     } else {
+ *       g_printerr ("%s\n", error->message); // names the file and what is wrong
+ *       g_clear_error (&error);
+ *     }
+ *     latent_terrain_free (terrain);
+ *     latent_stream_free (decoder);
+ *     latent_stream_free (encoder);
+ *     latent_model_free (model); // streams do not own their model: free it last
+ *     return ok ? 0 : 1;
+ *   }
+ *
+ * Real-time hosts: warm the model up first (latent_model_warm_up) and stream through a
+ * LatentRtStream (latent-rt.h), whose audio side never runs the model. */
 #ifndef LATENT_H
 #define LATENT_H
 
@@ -7,36 +88,15 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "latent-types.h"
+#include "latent-terrain.h"
+#include "latent-after.h"
+#include "latent-rt.h"
+#include "latent-resample.h"
+
 G_BEGIN_DECLS
 
-#define LATENT_ERROR (latent_error_quark ())
-GQuark latent_error_quark (void);
-
-typedef enum {
-  LATENT_ERROR_BACKEND,   /* the LibTorch backend module could not be opened */
-  LATENT_ERROR_LOAD,      /* the file is missing, unreadable or not TorchScript */
-  LATENT_ERROR_METHOD,    /* the model lacks a method, or its _params are unusable */
-  LATENT_ERROR_ATTRIBUTE, /* get_NAME / set_NAME missing or refused */
-  LATENT_ERROR_SHAPE,     /* sizes or channel counts do not fit */
-  LATENT_ERROR_RUN,       /* the model raised while running */
-  LATENT_ERROR_FORMAT,    /* a data file (dataset, checkpoint) is malformed */
-  LATENT_ERROR_IO,        /* writing or reading a file failed */
-  LATENT_ERROR_CANCELLED,
-} LatentError;
-
 /* ---------------------------------------------------------------- models */
-
-/* A method's shape contract, read from its `M_params` buffer (nn~ convention):
- * called with T input frames it returns T * in_ratio / out_ratio output frames.
- * A ratio is "audio samples per frame" on that side (1 = audio rate). */
-typedef struct {
-  int in_channels;
-  int in_ratio;
-  int out_channels;
-  int out_ratio;
-} LatentMethodInfo;
-
-typedef struct LatentModel LatentModel;
 
 /* Opens a TorchScript model. Loads the torch backend module on first use.
  * `threads` is the intra-op thread count used for every call (>= 1). */
@@ -114,10 +174,9 @@ guint64 latent_backend_graph_compilations (guint64 *streaming);
  * replaced. Real-time safe. */
 size_t latent_replace_non_finite (float *samples, size_t n);
 
-/* Feeds a method with interleaved frames in blocks of any size and calls the model on whole
- * model blocks, carrying state, so the output is the same whatever the input block pattern.
- * Output lags input by `block` input frames (the latency). */
-typedef struct LatentStream LatentStream;
+/* LatentStream (latent-types.h) feeds a method with interleaved frames in blocks of any size
+ * and calls the model on whole model blocks, carrying state, so the output is the same
+ * whatever the input block pattern. Output lags input by `block` input frames (the latency). */
 
 /* `block` = input frames per model call; 0 picks the smallest valid block >= 2048 audio
  * samples. Must be a multiple of the method's min block. The stream does not own `model`. */
@@ -183,10 +242,5 @@ gboolean latent_archive_write (const char *path, LatentNamedTensor *const *tenso
     GError **error);
 
 G_END_DECLS
-
-#include "latent-terrain.h"
-#include "latent-after.h"
-#include "latent-rt.h"
-#include "latent-resample.h"
 
 #endif /* LATENT_H */

@@ -139,117 +139,169 @@ apply_layout_option (const char *layout_name, int control_dims, LatentTerrainDat
   return TRUE;
 }
 
-int
-latent_cli_terrain_train (int argc, char **argv)
-{
-  char *dataset_path = NULL, *out_path = NULL, *from_path = NULL, *layout_name = NULL;
-  int epochs = LATENT_TERRAIN_DEFAULT_EPOCHS, batch = LATENT_TERRAIN_DEFAULT_BATCH;
-  int control_dims = 0;
-  double lr = LATENT_TERRAIN_DEFAULT_LR;
+/* What `latent terrain train` was asked to do; the fields start at the documented defaults. */
+typedef struct {
+  char *dataset_path, *out_path, *from_path, *layout_name;
+  int epochs, batch;
+  int control_dims; /* 0: the dataset's */
+  double lr;
   LatentTerrainConfig config;
-  latent_terrain_config_init (&config);
-  double gauss_scale = config.gauss_scale;
-  gint64 seed = 1;
+  double gauss_scale;
+  gint64 seed;
+} TrainOptions;
+
+static void
+train_options_init (TrainOptions *options)
+{
+  *options = (TrainOptions) {
+    .epochs = LATENT_TERRAIN_DEFAULT_EPOCHS,
+    .batch = LATENT_TERRAIN_DEFAULT_BATCH,
+    .lr = LATENT_TERRAIN_DEFAULT_LR,
+    .seed = 1,
+  };
+  latent_terrain_config_init (&options->config);
+  options->gauss_scale = options->config.gauss_scale;
+}
+
+static void
+train_options_clear (TrainOptions *options)
+{
+  g_free (options->dataset_path);
+  g_free (options->out_path);
+  g_free (options->from_path);
+  g_free (options->layout_name);
+}
+
+/* Parses and checks the command line; on a problem prints one line and returns FALSE. */
+static gboolean
+parse_train_options (TrainOptions *o, int *argc, char ***argv)
+{
   GOptionEntry entries[] = {
-    { "dataset", 0, 0, G_OPTION_ARG_FILENAME, &dataset_path,
+    { "dataset", 0, 0, G_OPTION_ARG_FILENAME, &o->dataset_path,
       "Training data, nn_terrain's dictionary as JSON (required)", "D.json" },
-    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out_path, "Where to write the terrain (required)",
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &o->out_path, "Where to write the terrain (required)",
       "T.pt" },
-    { "from", 0, 0, G_OPTION_ARG_FILENAME, &from_path,
+    { "from", 0, 0, G_OPTION_ARG_FILENAME, &o->from_path,
       "Continue from this terrain instead of a new one", "T.pt" },
-    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Epochs to train (10)", "N" },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Adam learning rate (0.001)", "X" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Batch size (32)", "B" },
-    { "control-dims", 0, 0, G_OPTION_ARG_INT, &control_dims,
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &o->epochs, "Epochs to train (10)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &o->lr, "Adam learning rate (0.001)", "X" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &o->batch, "Batch size (32)", "B" },
+    { "control-dims", 0, 0, G_OPTION_ARG_INT, &o->control_dims,
       "Control dims (default: the dataset's)", "D" },
-    { "channels", 0, 0, G_OPTION_ARG_INT, &config.channels, "Hidden layer width c (128)", "C" },
-    { "features", 0, 0, G_OPTION_ARG_INT, &config.features, "Fourier features m (256)", "M" },
-    { "gauss-scale", 0, 0, G_OPTION_ARG_DOUBLE, &gauss_scale,
+    { "channels", 0, 0, G_OPTION_ARG_INT, &o->config.channels, "Hidden layer width c (128)",
+      "C" },
+    { "features", 0, 0, G_OPTION_ARG_INT, &o->config.features, "Fourier features m (256)", "M" },
+    { "gauss-scale", 0, 0, G_OPTION_ARG_DOUBLE, &o->gauss_scale,
       "Sigma of the Fourier matrix; 0 = no Fourier mapping (0.1)", "S" },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of initialisation and shuffling (1)",
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &o->seed, "Seed of initialisation and shuffling (1)",
       "N" },
-    { "layout", 0, 0, G_OPTION_ARG_STRING, &layout_name,
+    { "layout", 0, 0, G_OPTION_ARG_STRING, &o->layout_name,
       "Place the dataset's latents by a layout instead of its coordinates, as terraintrain's "
       "layout property: straight (one straight path per fragment) or pca (each frame at its "
       "projection on the two principal axes); control dims 2 unless --control-dims",
       "straight|pca" },
     { NULL },
   };
-  int status = 1;
-  LatentTerrainDataset *dataset = NULL;
-  LatentTerrain *initial = NULL, *trained = NULL;
-  LatentTerrainTrainer *trainer = NULL;
-  GError *error = NULL;
-  if (!latent_cli_parse ("terrain train", "", entries, &argc, &argv))
-    goto out;
-  if (argc != 1) {
-    latent_cli_fail ("terrain train: unexpected argument \"%s\"", argv[1]);
-    goto out;
+  if (!latent_cli_parse ("terrain train", "", entries, argc, argv))
+    return FALSE;
+  if (*argc != 1) {
+    latent_cli_fail ("terrain train: unexpected argument \"%s\"", (*argv)[1]);
+    return FALSE;
   }
-  if (!dataset_path || !out_path) {
+  if (!o->dataset_path || !o->out_path) {
     latent_cli_fail ("terrain train: --dataset and --out are required");
-    goto out;
+    return FALSE;
   }
-  if (epochs < 1 || batch < 1 || batch > LATENT_TERRAIN_MAX_BATCH
-      || !(lr > 0.0 && isfinite (lr))) {
+  if (o->epochs < 1 || o->batch < 1 || o->batch > LATENT_TERRAIN_MAX_BATCH
+      || !(o->lr > 0.0 && isfinite (o->lr))) {
     latent_cli_fail ("terrain train: --epochs must be >= 1, --batch 1..%d, --lr > 0 "
-        "(got %d, %d, %g)", LATENT_TERRAIN_MAX_BATCH, epochs, batch, lr);
-    goto out;
+        "(got %d, %d, %g)", LATENT_TERRAIN_MAX_BATCH, o->epochs, o->batch, o->lr);
+    return FALSE;
   }
-  if (!check_writable (out_path))
-    goto out;
-  dataset = latent_terrain_dataset_load_json (dataset_path, &error);
-  if (!dataset || (layout_name && !apply_layout_option (layout_name, control_dims, &dataset)))
-    goto out;
+  return TRUE;
+}
+
+/* The network training starts from: the --from file, or a new one shaped by the dataset and
+ * the options. NULL with `error`, or with a message printed (control dims that disagree). */
+static LatentTerrain *
+initial_terrain (TrainOptions *o, const LatentTerrainDataset *dataset, GError **error)
+{
   int dataset_dims = latent_terrain_dataset_get_control_dims (dataset);
-  if (control_dims && control_dims != dataset_dims) {
+  if (o->control_dims && o->control_dims != dataset_dims) {
     latent_cli_fail ("terrain train: %s has %d control dims, --control-dims says %d",
-        dataset_path, dataset_dims, control_dims);
-    goto out;
+        o->dataset_path, dataset_dims, o->control_dims);
+    return NULL;
   }
-  if (from_path) {
-    initial = latent_terrain_load (from_path, &error);
-  } else {
-    config.control_dims = dataset_dims;
-    config.latent_dims = latent_terrain_dataset_get_latent_dims (dataset);
-    config.gauss_scale = (float) gauss_scale;
-    initial = latent_terrain_new (&config, (guint64) seed, &error);
-  }
-  if (!initial)
-    goto out;
-  trainer = latent_terrain_trainer_new (initial, NULL, (guint64) seed);
-  if (!latent_terrain_trainer_set_dataset (trainer, dataset, &error))
-    goto out;
-  latent_terrain_trainer_set_epochs (trainer, epochs);
-  latent_terrain_trainer_set_batch_size (trainer, batch);
-  latent_terrain_trainer_set_learning_rate (trainer, lr);
-  BarState bar = { .epochs = epochs, .tty = isatty (STDERR_FILENO) };
+  if (o->from_path)
+    return latent_terrain_load (o->from_path, error);
+  o->config.control_dims = dataset_dims;
+  o->config.latent_dims = latent_terrain_dataset_get_latent_dims (dataset);
+  o->config.gauss_scale = (float) o->gauss_scale;
+  return latent_terrain_new (&o->config, (guint64) o->seed, error);
+}
+
+/* Trains with a progress bar on stderr; Ctrl-C cancels the run (LATENT_ERROR_CANCELLED)
+ * instead of killing the process, so nothing half-written is left. */
+static gboolean
+run_with_progress (LatentTerrainTrainer *trainer, const TrainOptions *o, GError **error)
+{
+  latent_terrain_trainer_set_epochs (trainer, o->epochs);
+  latent_terrain_trainer_set_batch_size (trainer, o->batch);
+  latent_terrain_trainer_set_learning_rate (trainer, o->lr);
+  BarState bar = { .epochs = o->epochs, .tty = isatty (STDERR_FILENO) };
   latent_terrain_trainer_set_progress_func (trainer, draw_progress, &bar, NULL);
-  fprintf (stderr, "training on %" G_GSIZE_FORMAT " pairs from %s\n",
-      latent_terrain_dataset_get_n_pairs (dataset), dataset_path);
 
   interrupt_target = trainer;
   struct sigaction action = { .sa_handler = on_interrupt }, previous;
   sigemptyset (&action.sa_mask);
   sigaction (SIGINT, &action, &previous);
-  gboolean trained_ok = latent_terrain_trainer_run (trainer, NULL, &error);
+  gboolean trained_ok = latent_terrain_trainer_run (trainer, NULL, error);
   sigaction (SIGINT, &previous, NULL);
   interrupt_target = NULL;
   if (bar.tty)
     fputc ('\n', stderr);
-  if (!trained_ok) {
+  /* The progress function points at `bar`, which ends here; the trainer has stopped. */
+  latent_terrain_trainer_set_progress_func (trainer, NULL, NULL, NULL);
+  return trained_ok;
+}
+
+int
+latent_cli_terrain_train (int argc, char **argv)
+{
+  TrainOptions options;
+  train_options_init (&options);
+  int status = 1;
+  LatentTerrainDataset *dataset = NULL;
+  LatentTerrain *initial = NULL, *trained = NULL;
+  LatentTerrainTrainer *trainer = NULL;
+  GError *error = NULL;
+  if (!parse_train_options (&options, &argc, &argv) || !check_writable (options.out_path))
+    goto out;
+  dataset = latent_terrain_dataset_load_json (options.dataset_path, &error);
+  if (!dataset || (options.layout_name
+          && !apply_layout_option (options.layout_name, options.control_dims, &dataset)))
+    goto out;
+  initial = initial_terrain (&options, dataset, &error);
+  if (!initial)
+    goto out;
+  trainer = latent_terrain_trainer_new (initial, NULL, (guint64) options.seed);
+  if (!latent_terrain_trainer_set_dataset (trainer, dataset, &error))
+    goto out;
+  fprintf (stderr, "training on %" G_GSIZE_FORMAT " pairs from %s\n",
+      latent_terrain_dataset_get_n_pairs (dataset), options.dataset_path);
+  if (!run_with_progress (trainer, &options, &error)) {
     if (g_error_matches (error, LATENT_ERROR, LATENT_ERROR_CANCELLED)) {
       g_clear_error (&error);
-      latent_cli_fail ("terrain train: interrupted, %s not written", out_path);
+      latent_cli_fail ("terrain train: interrupted, %s not written", options.out_path);
     }
     goto out;
   }
   trained = latent_terrain_trainer_copy_terrain (trainer);
-  if (!latent_terrain_save (trained, out_path, &error))
+  if (!latent_terrain_save (trained, options.out_path, &error))
     goto out;
   LatentTerrainProgress progress;
   latent_terrain_trainer_get_progress (trainer, &progress);
-  fprintf (stderr, "wrote %s (%" G_GUINT64_FORMAT " epochs, loss %.6g)\n", out_path,
+  fprintf (stderr, "wrote %s (%" G_GUINT64_FORMAT " epochs, loss %.6g)\n", options.out_path,
       progress.epoch, progress.loss);
   status = 0;
 out:
@@ -261,10 +313,7 @@ out:
   latent_terrain_free (trained);
   latent_terrain_free (initial);
   latent_terrain_dataset_free (dataset);
-  g_free (dataset_path);
-  g_free (out_path);
-  g_free (from_path);
-  g_free (layout_name);
+  train_options_clear (&options);
   return status;
 }
 
