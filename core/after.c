@@ -498,3 +498,25 @@ latent_after_reset (LatentAfter *after, GError **error)
       && latent_after_set_guidance (after, after->guidance_structure, after->guidance_timbre,
           error);
 }
+
+double
+latent_after_time_render (LatentAfter *after, GError **error)
+{
+  const LatentAfterInfo *info = latent_after_get_info (after);
+  const int block = latent_after_get_block (after);
+  gsize in_n = info->kind == LATENT_AFTER_MIDI ? (gsize) 2 * info->n_poly * info->chunk
+                                               : (gsize) block;
+  float *in = g_new0 (float, in_n);
+  float *out = g_new0 (float, block);
+  double worst = 0;
+  for (int i = 0; i < LATENT_RT_MARGIN_RUNS && worst >= 0; i++) {
+    gint64 t0 = g_get_monotonic_time ();
+    if (latent_after_render (after, in, out, error))
+      worst = MAX (worst, (double) (g_get_monotonic_time () - t0));
+    else
+      worst = -1;
+  }
+  g_free (in);
+  g_free (out);
+  return worst >= 0 && latent_after_reset (after, error) ? worst : -1;
+}

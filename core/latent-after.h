@@ -105,6 +105,11 @@ int latent_after_timbre_block (LatentModel *model, GError **error);
 /* Clears streaming state (model reset() or reload); keeps attributes and timbre. */
 gboolean latent_after_reset (LatentAfter *after, GError **error);
 
+/* Not real-time: the slowest of LATENT_RT_MARGIN_RUNS renders of a silent chunk, in
+ * microseconds (for latent_rt_margin_frames), with the state reset afterwards; -1 with
+ * `error`. Uses the current timbre vector. */
+double latent_after_time_render (LatentAfter *after, GError **error);
+
 /* ------------------------------------------------------------ MIDI voices */
 
 /* Fixed-size voice allocation for MIDI models: no allocation after new, real-time safe. A

@@ -441,22 +441,13 @@ gst_after_transfer_load_model (GstAfterTransfer *self)
   LatentRtLatency mode = self->latency_mode;
   GST_OBJECT_UNLOCK (self);
   double worst = 0;
-  if (mode == LATENT_RT_LATENCY_LOW && !latent_rt_margin_fixed ()) {
-    float *in = self->info.kind == LATENT_AFTER_MIDI ? self->notes : self->structure_fifo;
-    for (int i = 0; i < LATENT_RT_MARGIN_RUNS && worst >= 0; i++) {
-      gint64 t0 = g_get_monotonic_time ();
-      if (latent_after_render (after, in, self->out_block, &error))
-        worst = MAX (worst, (double) (g_get_monotonic_time () - t0));
-      else
-        worst = -1;
-    }
-    if (worst < 0 || !latent_after_reset (after, &error)) {
-      GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error ? error->message : "timing failed"),
-          (NULL));
-      g_clear_error (&error);
-      gst_after_transfer_free_model (self);
-      return FALSE;
-    }
+  if (mode == LATENT_RT_LATENCY_LOW && !latent_rt_margin_fixed ())
+    worst = latent_after_time_render (after, &error);
+  if (worst < 0) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error->message), (NULL));
+    g_clear_error (&error);
+    gst_after_transfer_free_model (self);
+    return FALSE;
   }
   self->margin = mode == LATENT_RT_LATENCY_SAFE ? 0
       : MIN (latent_rt_margin_frames (worst, MAX (self->info.sample_rate, 1)),

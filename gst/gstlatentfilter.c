@@ -873,6 +873,49 @@ gst_latent_filter_free_model (GstLatentFilter *self)
 
 /* NULL -> READY: load this element's own copy of the model, check the method, make the
  * stream and warm the method up, all on the thread that changes the state. */
+/* The pads' ratios for `info` (audio sides are 1; a latent side follows from the method), or
+ * an error naming what this element needs when the method cannot run here. */
+static gboolean
+gst_latent_filter_pad_ratios (GstLatentFilter *self, const char *path, const char *method,
+    const LatentMethodInfo *info, int *in_ratio, int *out_ratio, GError **error)
+{
+  GstLatentFilterClass *klass = FCLASS (self);
+  if (!klass->sink_is_latent) {
+    *in_ratio = 1;
+    if (info->out_ratio % info->in_ratio == 0)
+      *out_ratio = info->out_ratio / info->in_ratio;
+  } else if (!klass->src_is_latent) {
+    *out_ratio = 1;
+    if (info->in_ratio % info->out_ratio == 0)
+      *in_ratio = info->in_ratio / info->out_ratio;
+  }
+  if ((!klass->sink_is_latent && (*out_ratio == 0 || (!klass->src_is_latent && *out_ratio != 1)))
+      || (klass->sink_is_latent && !klass->src_is_latent && *in_ratio == 0)) {
+    g_set_error (error, LATENT_ERROR, LATENT_ERROR_METHOD,
+        "%s: method '%s' has _params [%d, %d, %d, %d], which %s cannot run (it needs %s)",
+        path, method, info->in_channels, info->in_ratio, info->out_channels, info->out_ratio,
+        gst_latent_filter_element_name (self), klass->sink_is_latent ? "latents in and audio "
+        "out (in_ratio a multiple of out_ratio, out_ratio 1 per sample)" : "audio in and "
+        "latents out (out_ratio a multiple of in_ratio)");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* A missing file is RESOURCE/NOT_FOUND; anything else the model did is LIBRARY/INIT. Frees
+ * `error`. */
+static void
+gst_latent_filter_post_load_error (GstLatentFilter *self, GError *error, const char *path)
+{
+  gboolean missing = error->domain == LATENT_ERROR && error->code == LATENT_ERROR_LOAD &&
+      !g_file_test (path, G_FILE_TEST_EXISTS);
+  if (missing)
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", error->message), (NULL));
+  else
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error->message), (NULL));
+  g_error_free (error);
+}
+
 static gboolean
 gst_latent_filter_load_model (GstLatentFilter *self)
 {
@@ -905,37 +948,12 @@ gst_latent_filter_load_model (GstLatentFilter *self)
   LatentModel *model = opened.model;
   LatentMethodInfo info = opened.info;
   int in_ratio = 0, out_ratio = 0;
-  if (stream) {
-    /* Ratios of the pads: audio sides are 1; a latent side follows from the method. */
-    if (!klass->sink_is_latent) {
-      in_ratio = 1;
-      if (info.out_ratio % info.in_ratio == 0)
-        out_ratio = info.out_ratio / info.in_ratio;
-    } else if (!klass->src_is_latent) {
-      out_ratio = 1;
-      if (info.in_ratio % info.out_ratio == 0)
-        in_ratio = info.in_ratio / info.out_ratio;
-    }
-    if ((!klass->sink_is_latent && (out_ratio == 0 || (!klass->src_is_latent && out_ratio != 1)))
-        || (klass->sink_is_latent && !klass->src_is_latent && in_ratio == 0)) {
-      g_set_error (&error, LATENT_ERROR, LATENT_ERROR_METHOD,
-          "%s: method '%s' has _params [%d, %d, %d, %d], which %s cannot run (it needs %s)",
-          path, method, info.in_channels, info.in_ratio, info.out_channels, info.out_ratio,
-          name, klass->sink_is_latent ? "latents in and audio out (in_ratio a multiple of "
-          "out_ratio, out_ratio 1 per sample)" : "audio in and latents out (out_ratio a "
-          "multiple of in_ratio)");
-    }
-  }
+  if (stream)
+    gst_latent_filter_pad_ratios (self, path, method, &info, &in_ratio, &out_ratio, &error);
   double step_us = opened.step_us;
   int margin = opened.margin;
   if (error) {
-    gboolean missing = error->domain == LATENT_ERROR && error->code == LATENT_ERROR_LOAD &&
-        !g_file_test (path, G_FILE_TEST_EXISTS);
-    if (missing)
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", error->message), (NULL));
-    else
-      GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error->message), (NULL));
-    g_error_free (error);
+    gst_latent_filter_post_load_error (self, error, path);
     latent_stream_free (stream);
     latent_model_free (model);
     g_free (path);
