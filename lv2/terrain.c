@@ -179,6 +179,7 @@ static const LV2_Worker_Interface worker_interface = { work, work_response, NULL
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* Instantiation class: a non-real-time thread, no other call on this instance meanwhile. */
 static LV2_Handle
 instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_path,
     const LV2_Feature *const *features)
@@ -205,6 +206,7 @@ instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_p
   return self;
 }
 
+/* Audio class: the audio thread (or any thread before activate()); only stores the pointer. */
 static void
 connect_port (LV2_Handle instance, uint32_t port, void *data)
 {
@@ -223,6 +225,7 @@ connect_port (LV2_Handle instance, uint32_t port, void *data)
   }
 }
 
+/* Instantiation class: a non-real-time thread, run() not running; may load (blocks). */
 static void
 activate (LV2_Handle instance)
 {
@@ -235,7 +238,7 @@ activate (LV2_Handle instance)
   self->smooth_started = FALSE;
 }
 
-/* Audio thread class (LV2 instantiation class: never beside run()). */
+/* Instantiation class: a non-real-time thread, run() not running. */
 static void
 deactivate (LV2_Handle instance)
 {
@@ -243,6 +246,7 @@ deactivate (LV2_Handle instance)
   self->files.active = false;
 }
 
+/* Instantiation class: a non-real-time thread, run() not running; joins and frees. */
 static void
 cleanup (LV2_Handle instance)
 {
@@ -263,6 +267,7 @@ control_value (const float *port, float fallback)
   return port && isfinite (*port) ? *port : fallback;
 }
 
+/* Audio class: the host's real-time thread; never allocates, locks or waits. */
 static void
 run (LV2_Handle instance, uint32_t n_samples)
 {
@@ -327,6 +332,7 @@ run (LV2_Handle instance, uint32_t n_samples)
 
 /* ---------------------------------------------------------------- state */
 
+/* A non-real-time thread, possibly while run() runs (LV2 state): reads atomics only. */
 static LV2_State_Status
 save (LV2_Handle instance, LV2_State_Store_Function store, LV2_State_Handle handle,
     uint32_t flags, const LV2_Feature *const *features)
@@ -335,6 +341,7 @@ save (LV2_Handle instance, LV2_State_Store_Function store, LV2_State_Handle hand
   return latent_lv2_model_file_save (&self->files, store, handle, features);
 }
 
+/* Instantiation class, or beside run() on a non-real-time thread (state:threadSafeRestore). */
 static LV2_State_Status
 restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle,
     uint32_t flags, const LV2_Feature *const *features)
@@ -348,6 +355,7 @@ restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Ha
   return latent_lv2_model_file_restored (&self->files, &load, load_set (self, &set));
 }
 
+/* Discovery class: any thread, any time. */
 static const void *
 extension_data (const char *uri)
 {
