@@ -33,6 +33,7 @@ enum {
   MIDI_PORT_LATENCY_MODE, /* 0 low, 1 safe (core/latent-rt.h) */
 };
 
+/* Instantiation class: a non-real-time thread, no other call on this instance meanwhile. */
 static LV2_Handle
 midi_instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_path,
     const LV2_Feature *const *features)
@@ -40,6 +41,7 @@ midi_instantiate (const LV2_Descriptor *descriptor, double rate, const char *bun
   return after_instantiate (LATENT_AFTER_MIDI, rate, bundle_path, features);
 }
 
+/* Audio class: the audio thread (or any thread before activate()); only stores the pointer. */
 static void
 midi_connect_port (LV2_Handle instance, uint32_t port, void *data)
 {
@@ -104,6 +106,7 @@ midi_fill (AfterPlugin *self, AfterEngine *engine, uint32_t done, uint32_t n)
   }
 }
 
+/* Audio class: the host's real-time thread; never allocates, locks or waits. */
 static void
 midi_run (LV2_Handle instance, uint32_t n_samples)
 {

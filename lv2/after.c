@@ -350,6 +350,7 @@ static const LV2_Worker_Interface worker_interface = { work, work_response, NULL
 
 /* ---------------------------------------------------------------- lifecycle */
 
+/* Instantiation class: a non-real-time thread, no other call on this instance meanwhile. */
 LV2_Handle
 after_instantiate (LatentAfterKind kind, double rate, const char *bundle_path,
     const LV2_Feature *const *features)
@@ -416,6 +417,7 @@ publish_settings (AfterPlugin *self)
       atomic_store (&self->set_timbre[i], *self->timbre[i]);
 }
 
+/* Instantiation class: a non-real-time thread, run() not running; may load (blocks). */
 void
 after_activate (LV2_Handle instance)
 {
@@ -432,6 +434,7 @@ after_activate (LV2_Handle instance)
   }
 }
 
+/* Instantiation class: a non-real-time thread, run() not running. */
 void
 after_deactivate (LV2_Handle instance)
 {
@@ -439,6 +442,7 @@ after_deactivate (LV2_Handle instance)
   self->model.active = false;
 }
 
+/* Instantiation class: a non-real-time thread, run() not running; joins and frees. */
 void
 after_cleanup (LV2_Handle instance)
 {
@@ -456,6 +460,7 @@ after_cleanup (LV2_Handle instance)
 
 /* -------------------------------------------------------------------- run() */
 
+/* Audio class: the host's real-time thread; never allocates, locks or waits. */
 void
 after_run (AfterPlugin *self, uint32_t n_samples,
     void (*fill) (AfterPlugin *self, AfterEngine *engine, uint32_t done, uint32_t n))
@@ -526,6 +531,7 @@ after_run (AfterPlugin *self, uint32_t n_samples,
 
 /* -------------------------------------------------------------------- state */
 
+/* A non-real-time thread, possibly while run() runs (LV2 state): reads atomics only. */
 static LV2_State_Status
 save (LV2_Handle instance, LV2_State_Store_Function store, LV2_State_Handle handle,
     uint32_t flags, const LV2_Feature *const *features)
@@ -538,6 +544,7 @@ save (LV2_Handle instance, LV2_State_Store_Function store, LV2_State_Handle hand
       atomic_load (&self->terrain_chosen));
 }
 
+/* Instantiation class, or beside run() on a non-real-time thread (state:threadSafeRestore). */
 static LV2_State_Status
 restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle,
     uint32_t flags, const LV2_Feature *const *features)
@@ -563,7 +570,7 @@ restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Ha
       load_logged (self, load.path, load.is_default));
 }
 
-/* Any thread. */
+/* Discovery class: any thread, any time. */
 const void *
 after_extension_data (const char *uri)
 {
@@ -593,6 +600,7 @@ enum {
   AUDIO_PORT_LATENCY_MODE, /* 0 low, 1 safe (core/latent-rt.h) */
 };
 
+/* Instantiation class: a non-real-time thread, no other call on this instance meanwhile. */
 static LV2_Handle
 audio_instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_path,
     const LV2_Feature *const *features)
@@ -600,6 +608,7 @@ audio_instantiate (const LV2_Descriptor *descriptor, double rate, const char *bu
   return after_instantiate (LATENT_AFTER_AUDIO, rate, bundle_path, features);
 }
 
+/* Audio class: the audio thread (or any thread before activate()); only stores the pointer. */
 static void
 audio_connect_port (LV2_Handle instance, uint32_t port, void *data)
 {
@@ -640,6 +649,7 @@ audio_fill (AfterPlugin *self, AfterEngine *engine, uint32_t done, uint32_t n)
   }
 }
 
+/* Audio class: the host's real-time thread; never allocates, locks or waits. */
 static void
 audio_run (LV2_Handle instance, uint32_t n_samples)
 {

@@ -258,24 +258,108 @@ latent_lv2_takeover_report (const LatentLv2Takeover *takeover, float *latency,
 
 /* ------------------------------------------------------------- model file */
 
+static void
+param_init (LatentLv2ModelFile *file, LV2_URID key, uint32_t job_load, char *default_path)
+{
+  LatentLv2FileParam *param = &file->files[file->n_files++];
+  param->key = key;
+  param->job_load = job_load;
+  param->default_path = default_path;
+  param->wanted = latent_lv2_paths_intern (&file->names, default_path);
+}
+
 void
 latent_lv2_model_file_init (LatentLv2ModelFile *file, LatentLv2Takeover *engines, LV2_URID key,
     uint32_t job_load, char *default_path)
 {
   memset (file, 0, sizeof *file);
   file->engines = engines;
-  file->key = key;
-  file->job_load = job_load;
+  g_mutex_init (&file->lock);
+  latent_lv2_paths_init (&file->names);
+  param_init (file, key, job_load, default_path);
   file->default_path = default_path;
   file->latency_asked = LATENT_RT_LATENCY_LOW;
   atomic_store (&file->latency_mode, LATENT_RT_LATENCY_LOW);
 }
 
 void
+latent_lv2_model_file_add (LatentLv2ModelFile *file, LV2_URID key, uint32_t job_load,
+    char *default_path)
+{
+  g_assert (file->n_files < LATENT_LV2_MAX_FILES);
+  param_init (file, key, job_load, default_path);
+}
+
+void
 latent_lv2_model_file_clear (LatentLv2ModelFile *file)
 {
-  g_free (file->default_path);
+  for (int i = 0; i < file->n_files; i++)
+    g_clear_pointer (&file->files[i].default_path, g_free);
   file->default_path = NULL;
+  latent_lv2_paths_clear (&file->names);
+  g_mutex_clear (&file->lock);
+}
+
+/* File parameter i's path in `engine`. */
+static const char *
+engine_file (const LatentLv2Engine *engine, int i)
+{
+  return i == 0 ? engine->path : engine->terrain_path;
+}
+
+/* What save() stores for parameter i when `path` plays: nothing for the default. */
+static const char *
+file_choice (const LatentLv2FileParam *param, const char *path)
+{
+  return path && strcmp (path, param->default_path) ? path : NULL;
+}
+
+static void
+store_choices (LatentLv2ModelFile *file, const LatentLv2Engine *engine)
+{
+  for (int i = 0; i < file->n_files; i++)
+    atomic_store (&file->files[i].chosen, file_choice (&file->files[i], engine_file (engine, i)));
+}
+
+int
+latent_lv2_model_file_plan (LatentLv2ModelFile *file, uint32_t kind, const char *text,
+    LatentLv2FileSet sets[2])
+{
+  int asked = -1;
+  for (int i = 0; i < file->n_files; i++)
+    if (kind == file->files[i].job_load)
+      asked = i;
+  if (asked < 0 && kind != LATENT_LV2_JOB_RELOAD)
+    return 0;
+  g_mutex_lock (&file->lock);
+  if (asked >= 0)
+    file->files[asked].wanted = latent_lv2_paths_intern (&file->names, text);
+  bool fallback = false;
+  for (int i = 0; i < file->n_files; i++) {
+    const LatentLv2FileParam *param = &file->files[i];
+    sets[0].paths[i] = asked < 0 ? param->loaded : param->wanted;
+    sets[1].paths[i] = i == asked ? param->wanted : param->loaded;
+    fallback |= i != asked && param->loaded && param->loaded != param->wanted;
+  }
+  g_mutex_unlock (&file->lock);
+  fallback &= asked >= 0;
+  sets[0].last_try = !fallback;
+  sets[1].last_try = true;
+  for (int i = 0; i < file->n_files; i++)
+    if (!sets[0].paths[i]) /* a reload before anything loaded */
+      return 0;
+  return fallback ? 2 : 1;
+}
+
+void
+latent_lv2_model_file_set_loaded (LatentLv2ModelFile *file, const LatentLv2FileSet *set)
+{
+  g_mutex_lock (&file->lock);
+  for (int i = 0; i < file->n_files; i++) {
+    const char *name = latent_lv2_paths_intern (&file->names, set->paths[i]);
+    file->files[i].wanted = file->files[i].loaded = name;
+  }
+  g_mutex_unlock (&file->lock);
 }
 
 static LatentLv2Host *
@@ -287,7 +371,7 @@ file_host (LatentLv2ModelFile *file)
 bool
 latent_lv2_model_file_is_default (const LatentLv2ModelFile *file, const char *path)
 {
-  return !strcmp (path, file->default_path);
+  return !strcmp (path, file->files[0].default_path);
 }
 
 LatentLv2Engine *
@@ -316,7 +400,7 @@ void
 latent_lv2_model_file_loaded (LatentLv2ModelFile *file, LatentLv2Engine *engine)
 {
   latent_lv2_takeover_offer (file->engines, engine);
-  atomic_store (&file->chosen, engine->is_default ? NULL : engine->path);
+  store_choices (file, engine);
 }
 
 LatentRtLatency
@@ -356,8 +440,9 @@ latent_lv2_model_file_check_latency (LatentLv2ModelFile *file)
     file->latency_asked = want; /* the next load uses it */
     return;
   }
-  const char *path = cur->is_default ? file->default_path : cur->path;
-  if (latent_lv2_worker_schedule (file->engines->worker, NULL, file->job_load, path, NULL))
+  /* One file: load it again; several: the plugin loads the ones playing again. */
+  uint32_t job = file->n_files > 1 ? LATENT_LV2_JOB_RELOAD : file->files[0].job_load;
+  if (latent_lv2_worker_schedule (file->engines->worker, NULL, job, cur->path, NULL))
     file->latency_asked = want; /* else: tried again in the next run() */
 }
 
@@ -392,9 +477,58 @@ latent_lv2_model_file_save (LatentLv2ModelFile *file, LV2_State_Store_Function s
 {
   if (!file_host (file)->map)
     return LV2_STATE_ERR_NO_FEATURE;
-  /* NULL (the default model): nothing to save. */
-  return latent_lv2_state_store_path (file_host (file), store, handle, features, file->key,
-      atomic_load (&file->chosen));
+  LV2_State_Status status = LV2_STATE_SUCCESS;
+  for (int i = 0; i < file->n_files && status == LV2_STATE_SUCCESS; i++)
+    status = latent_lv2_state_store_path (file_host (file), store, handle, features,
+        file->files[i].key, atomic_load (&file->files[i].chosen)); /* NULL: nothing */
+  return status;
+}
+
+/* restore(): the stored files, the defaults where none is stored. */
+static void
+retrieve_files (LatentLv2ModelFile *file, LV2_State_Retrieve_Function retrieve,
+    LV2_State_Handle handle, const LV2_Feature *const *features, LatentLv2Restore *restore)
+{
+  for (int i = 0; i < file->n_files; i++) {
+    char *path = latent_lv2_state_retrieve_path (file_host (file), retrieve, handle, features,
+        file->files[i].key);
+    restore->paths[i] = path ? path : g_strdup (file->files[i].default_path);
+  }
+  restore->path = restore->paths[0];
+  restore->is_default = latent_lv2_model_file_is_default (file, restore->path);
+}
+
+static void
+free_restore_paths (LatentLv2Restore *restore)
+{
+  for (int i = 0; i < LATENT_LV2_MAX_FILES; i++)
+    g_clear_pointer (&restore->paths[i], g_free);
+  restore->path = NULL;
+}
+
+/* Whether `engine` (may be NULL) plays the files in `restore`. */
+static bool
+engine_plays (const LatentLv2ModelFile *file, const LatentLv2Engine *engine,
+    const LatentLv2Restore *restore)
+{
+  for (int i = 0; engine && i < file->n_files; i++)
+    if (strcmp (engine_file (engine, i), restore->paths[i]))
+      return false;
+  return engine != NULL;
+}
+
+/* restore() with the host's worker while run() may run: the files after parameter 0 become
+ * the ones asked for, so the load job of parameter 0 loads them all. False when refused. */
+static bool
+schedule_restore (LatentLv2ModelFile *file, LV2_Worker_Schedule *schedule,
+    const LatentLv2Restore *restore)
+{
+  g_mutex_lock (&file->lock);
+  for (int i = 1; i < file->n_files; i++)
+    file->files[i].wanted = latent_lv2_paths_intern (&file->names, restore->paths[i]);
+  g_mutex_unlock (&file->lock);
+  return latent_lv2_worker_schedule (file->engines->worker, schedule, file->files[0].job_load,
+      restore->path, NULL);
 }
 
 LatentLv2Restore
@@ -407,26 +541,19 @@ latent_lv2_model_file_restore (LatentLv2ModelFile *file, LV2_State_Retrieve_Func
     restore.status = LV2_STATE_ERR_NO_FEATURE;
     return restore;
   }
-  char *path = latent_lv2_state_retrieve_path (host, retrieve, handle, features, file->key);
-  restore.is_default = !path;
-  if (!path)
-    path = g_strdup (file->default_path);
+  retrieve_files (file, retrieve, handle, features, &restore);
   LV2_Worker_Schedule *schedule = latent_lv2_find_schedule (features);
-  const LatentLv2Engine *cur = file->engines->current;
   if (schedule && file->active) {
-    if (latent_lv2_worker_schedule (file->engines->worker, schedule, file->job_load, path,
-            NULL)) {
-      g_free (path);
+    if (schedule_restore (file, schedule, &restore)) {
+      free_restore_paths (&restore);
       return restore;
     }
     lv2_log_note (&host->logger, "latent %s: restore: the host's worker did not take the "
-        "load of %s; loading it in restore()\n", file->engines->name, path);
+        "load of %s; loading it in restore()\n", file->engines->name, restore.path);
     restore.hand_over = true;
-  } else if (cur && !strcmp (cur->path, path) && cur->is_default == restore.is_default) {
-    g_free (path);
-    return restore;
+  } else if (engine_plays (file, file->engines->current, &restore)) {
+    free_restore_paths (&restore);
   }
-  restore.path = path;
   return restore;
 }
 
@@ -434,10 +561,10 @@ LV2_State_Status
 latent_lv2_model_file_restored (LatentLv2ModelFile *file, LatentLv2Restore *restore,
     LatentLv2Engine *engine)
 {
-  g_clear_pointer (&restore->path, g_free);
+  free_restore_paths (restore);
   if (!engine)
     return LV2_STATE_ERR_UNKNOWN;
-  atomic_store (&file->chosen, restore->is_default ? NULL : engine->path);
+  store_choices (file, engine);
   if (restore->hand_over) { /* run() may be running: it lets the engine take over */
     latent_lv2_takeover_hand_over (file->engines, engine);
     return LV2_STATE_SUCCESS;

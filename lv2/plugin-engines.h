@@ -28,8 +28,8 @@ const char *latent_lv2_paths_intern (LatentLv2Paths *paths, const char *path);
 typedef struct {
   LatentRtStream *rt; /* owns the model and the worker's state */
   int latency;        /* reported on the latency port while it plays */
-  const char *path;   /* interned: the model (urn:latent:terrain: the decoder) */
-  const char *terrain_path; /* interned: urn:latent:terrain's terrain; else NULL */
+  const char *path;   /* interned: file parameter 0, the model (urn:latent:terrain: the decoder) */
+  const char *terrain_path; /* interned: file parameter 1, urn:latent:terrain's terrain; else NULL */
   bool is_default;    /* loaded as the default, so not saved */
   /* AFTER plugins: the model's latent frame in audio samples, voices and inputs per sample,
    * and where latent frames end in host frames: frame floor(fed * frame_num / frame_den). */
@@ -125,17 +125,34 @@ void latent_lv2_takeover_report (const LatentLv2Takeover *takeover, float *laten
 
 /* ------------------------------------------------------------- model file */
 
-/* The one model file parameter of urn:latent:rave and the AFTER plugins: patch:Set loads,
- * the user's choice saved with state, the default (not saved) otherwise. The plugin loads
- * (its own engine_load, in work(), activate() or restore()); this keeps what was chosen, the
- * latency mode to build in, and the load log lines. */
+/* The file parameters of a plugin, loaded together into one engine: urn:latent:rave's and the
+ * AFTER plugins' model, urn:latent:terrain's decoder (parameter 0) and terrain (parameter 1).
+ * patch:Set of a parameter loads, the user's choice is saved with state, the default (not
+ * saved) otherwise. The plugin loads (its own engine_load, in work(), activate() or
+ * restore()); this keeps what was chosen, which files to load together, the latency mode to
+ * build in, and the load log lines. */
+
+#define LATENT_LV2_MAX_FILES 2
+/* A plugin with several file parameters: load the files playing again (latency mode change). */
+#define LATENT_LV2_JOB_RELOAD 0x40000002u
+
+typedef struct {
+  LV2_URID key;                  /* the patch:writable parameter and state key */
+  uint32_t job_load;             /* the plugin's job kind loading text as this file */
+  char *default_path;
+  _Atomic (const char *) chosen; /* the user's file (saved); NULL: the default */
+  /* Loaders, under the model file's lock: the file asked for last (even if refused) and the
+   * one in the engine loaded last; interned in the model file's names. */
+  const char *wanted, *loaded;
+} LatentLv2FileParam;
 
 typedef struct {
   LatentLv2Takeover *engines;
-  LV2_URID key;                  /* the patch:writable parameter and state key */
-  uint32_t job_load;             /* the plugin's job kind loading text as the model */
-  char *default_path;
-  _Atomic (const char *) chosen; /* the user's model (saved); NULL: the default */
+  int n_files;
+  LatentLv2FileParam files[LATENT_LV2_MAX_FILES];
+  const char *default_path;      /* files[0]'s: what one-file plugins load at activate() */
+  GMutex lock;                   /* loaders: wanted and loaded */
+  LatentLv2Paths names;          /* wanted and loaded, interned */
   bool active;                   /* between activate() and deactivate(): run() may run */
   /* The `latency` control port (0 low, 1 safe; lv2:enumeration), connected by the plugin;
    * the mode engines are built in, and the one last asked for (audio thread). */
@@ -144,6 +161,12 @@ typedef struct {
   int latency_asked;
   _Atomic int margin[2]; /* per LatentRtLatency mode: the margin the last load used */
 } LatentLv2ModelFile;
+
+/* Files to load together, one per parameter, in parameter order. */
+typedef struct {
+  const char *paths[LATENT_LV2_MAX_FILES];
+  bool last_try; /* no other set is tried when this one fails (for the log line) */
+} LatentLv2FileSet;
 
 /* The latency control's value as core's mode: >= 0.5 safe, else (NULL, NaN too) low. */
 LatentRtLatency latent_lv2_latency_mode (const float *port);
@@ -157,27 +180,42 @@ void latent_lv2_model_file_margin_used (LatentLv2ModelFile *file, const LatentRt
  * change does (without a gap), and the latency port follows. */
 void latent_lv2_model_file_check_latency (LatentLv2ModelFile *file);
 
-/* Takes `default_path` (g_free'd by clear). */
+/* instantiate(): parameter 0. Takes `default_path` (g_free'd by clear). */
 void latent_lv2_model_file_init (LatentLv2ModelFile *file, LatentLv2Takeover *engines,
     LV2_URID key, uint32_t job_load, char *default_path);
+/* instantiate(): one more parameter, loaded together with the others (its path is the
+ * engine's terrain_path); a latency mode change then reloads with LATENT_LV2_JOB_RELOAD.
+ * Takes `default_path`. */
+void latent_lv2_model_file_add (LatentLv2ModelFile *file, LV2_URID key, uint32_t job_load,
+    char *default_path);
+/* Worker thread, in work(): the sets to try for job `kind` with `text` (returns how many; 0:
+ * not a load job of these files). job_load of parameter i: text beside the files asked for
+ * last; when one of those is not the one playing (it may have been refused), then text beside
+ * the files playing. LATENT_LV2_JOB_RELOAD: the files playing. */
+int latent_lv2_model_file_plan (LatentLv2ModelFile *file, uint32_t kind, const char *text,
+    LatentLv2FileSet sets[2]);
+/* Loaders, after `set` loaded: it is what was asked for and what plays (fallback of later
+ * requests). */
+void latent_lv2_model_file_set_loaded (LatentLv2ModelFile *file, const LatentLv2FileSet *set);
 void latent_lv2_model_file_clear (LatentLv2ModelFile *file);
 /* Whether `path` is the default model (loaded as such: not saved). */
 bool latent_lv2_model_file_is_default (const LatentLv2ModelFile *file, const char *path);
 /* Loaders, after engine_load: logs how it went (and frees `error`); returns `engine`. */
 LatentLv2Engine *latent_lv2_model_file_log_load (LatentLv2ModelFile *file, const char *path,
     LatentLv2Engine *engine, GError *error);
-/* Audio thread (work_response): the loaded engine takes over; it is the user's choice from
- * now on. */
+/* Audio thread (work_response): the loaded engine takes over; its files are the user's
+ * choice from now on. */
 void latent_lv2_model_file_loaded (LatentLv2ModelFile *file, LatentLv2Engine *engine);
 /* activate(): true the first time (the caller loads the default and passes it to
  * latent_lv2_model_file_activated), else resets the playing engine (errors are logged). */
 bool latent_lv2_model_file_activate (LatentLv2ModelFile *file);
 void latent_lv2_model_file_activated (LatentLv2ModelFile *file, LatentLv2Engine *engine);
+/* save(): every parameter's choice (the defaults are not stored). */
 LV2_State_Status latent_lv2_model_file_save (LatentLv2ModelFile *file,
     LV2_State_Store_Function store, LV2_State_Handle handle,
     const LV2_Feature *const *features);
 
-/* restore(): what the stored model (none: the default) asks of the plugin. With
+/* restore(): what the stored files (none: the defaults) ask of the plugin. With
  * state:threadSafeRestore while active (the host passes its worker; run() may run meanwhile)
  * the load is a job and the model takes over in work_response, as after a patch:Set; when
  * that worker refuses the job (jalv 1.6.8 creates it only after its first restore), the
@@ -185,8 +223,9 @@ LV2_State_Status latent_lv2_model_file_save (LatentLv2ModelFile *file,
  * (latent_lv2_takeover_hand_over). Otherwise (run() is not running) the plugin loads and
  * swaps in restore(), as the LV2 book's eg-sampler does. */
 typedef struct {
-  char *path;      /* the model to load in restore(); NULL: nothing to load */
-  bool is_default;
+  char *paths[LATENT_LV2_MAX_FILES]; /* the files to load in restore(); NULL: nothing */
+  char *path;      /* paths[0] */
+  bool is_default; /* paths[0] is the default */
   bool hand_over;  /* run() may be running: hand the engine over instead of swapping */
   LV2_State_Status status; /* the result when there is nothing to load */
 } LatentLv2Restore;
@@ -194,8 +233,8 @@ typedef struct {
 LatentLv2Restore latent_lv2_model_file_restore (LatentLv2ModelFile *file,
     LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle,
     const LV2_Feature *const *features);
-/* After the plugin loaded restore->path (engine NULL: it failed): installs it; frees the
- * path. */
+/* After the plugin loaded restore->paths (engine NULL: it failed): installs it; frees the
+ * paths. */
 LV2_State_Status latent_lv2_model_file_restored (LatentLv2ModelFile *file,
     LatentLv2Restore *restore, LatentLv2Engine *engine);
 

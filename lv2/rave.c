@@ -143,6 +143,7 @@ static const LV2_Worker_Interface worker_interface = { work, work_response, NULL
 
 /* ------------------------------------------------------------- lifecycle */
 
+/* Instantiation class: a non-real-time thread, no other call on this instance meanwhile. */
 static LV2_Handle
 instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_path,
     const LV2_Feature *const *features)
@@ -163,6 +164,7 @@ instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_p
   return self;
 }
 
+/* Audio class: the audio thread (or any thread before activate()); only stores the pointer. */
 static void
 connect_port (LV2_Handle instance, uint32_t port, void *data)
 {
@@ -187,6 +189,7 @@ connect_port (LV2_Handle instance, uint32_t port, void *data)
   }
 }
 
+/* Instantiation class: a non-real-time thread, run() not running; may load (blocks). */
 static void
 activate (LV2_Handle instance)
 {
@@ -199,6 +202,7 @@ activate (LV2_Handle instance)
   self->g_wet = self->wet && isfinite (*self->wet) ? CLAMP (*self->wet, 0.0f, 1.0f) : 1.0f;
 }
 
+/* Instantiation class: a non-real-time thread, run() not running. */
 static void
 deactivate (LV2_Handle instance)
 {
@@ -206,6 +210,7 @@ deactivate (LV2_Handle instance)
   self->model.active = false;
 }
 
+/* Instantiation class: a non-real-time thread, run() not running; joins and frees. */
 static void
 cleanup (LV2_Handle instance)
 {
@@ -235,6 +240,7 @@ set_controls (Rave *self, LatentLv2Engine *engine)
     latent_rt_stream_set_threads (engine->rt, latent_lv2_control_int (self->threads, 1, 1, 64));
 }
 
+/* Audio class: the host's real-time thread; never allocates, locks or waits. */
 static void
 run (LV2_Handle instance, uint32_t n_samples)
 {
@@ -294,6 +300,7 @@ run (LV2_Handle instance, uint32_t n_samples)
 
 /* ------------------------------------------------------------------ state */
 
+/* A non-real-time thread, possibly while run() runs (LV2 state): reads atomics only. */
 static LV2_State_Status
 save (LV2_Handle instance, LV2_State_Store_Function store, LV2_State_Handle handle,
     uint32_t flags, const LV2_Feature *const *features)
@@ -302,6 +309,7 @@ save (LV2_Handle instance, LV2_State_Store_Function store, LV2_State_Handle hand
   return latent_lv2_model_file_save (&self->model, store, handle, features);
 }
 
+/* Instantiation class, or beside run() on a non-real-time thread (state:threadSafeRestore). */
 static LV2_State_Status
 restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle,
     uint32_t flags, const LV2_Feature *const *features)
@@ -315,7 +323,7 @@ restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Ha
       load_logged (self, load.path, load.is_default));
 }
 
-/* Any thread. */
+/* Discovery class: any thread, any time. */
 static const void *
 extension_data (const char *uri)
 {

@@ -10,7 +10,10 @@
  *
  * Files: two patch:writable atom:Path parameters, urn:latent:terrain#terrain and
  * urn:latent:terrain#model, set by patch:Set on the control port, loaded as a pair off the audio
- * thread (host worker, else the plugin's own thread), saved with state. Without a choice:
+ * thread (host worker, else the plugin's own thread), saved with state; the shared model-file
+ * code (plugin-engines.h, LatentLv2ModelFile) keeps the choices, which pair to try (a new file
+ * beside the other one asked for last, then beside the one playing), state and the latency
+ * mode, as for the other plugins. Without a choice:
  * <bundle>/models/terrain-gm.pt and <bundle>/models/rave-gm.ts ($LATENT_LV2_DEFAULT_TERRAIN and
  * $LATENT_LV2_DEFAULT_MODEL override them). A file that fails to load or a terrain whose latent
  * dims differ from the decoder's leaves the previous pair playing and is logged; a decoder at
@@ -46,8 +49,11 @@ enum {
   N_PORTS,
 };
 
-/* Beside the takeover's (plugin-engines.h); JOB_RELOAD: the active pair in a new latency mode. */
-enum { JOB_LOAD_TERRAIN = 1, JOB_LOAD_MODEL, JOB_RELOAD };
+/* Beside the takeover's and LATENT_LV2_JOB_RELOAD (plugin-engines.h). */
+enum { JOB_LOAD_MODEL = 1, JOB_LOAD_TERRAIN };
+/* The file parameters (LatentLv2ModelFile): the decoder is parameter 0 (the engine's path),
+ * the terrain parameter 1 (its terrain_path). */
+enum { FILE_MODEL, FILE_TERRAIN };
 
 /* A terrain and a decoder, ready to run (plugin-engines.h): terrain_path, and path the
  * decoder, both interned in Terrain.paths. */
@@ -66,25 +72,15 @@ typedef struct {
   LV2_Atom_Sequence *notify;
   const float *x, *y, *threads, *freewheel;
   float *latency, *underruns;
-  const float *latency_mode;
-  _Atomic int mode; /* the latency mode loads use */
-  _Atomic int margin[2]; /* per mode: the margin the last load used (LatentRtConfig) */
-  int mode_asked;   /* audio thread: the mode last asked for */
 
   LatentLv2Takeover engines; /* current, incoming, retired */
+  LatentLv2ModelFile files;  /* the decoder and the terrain, loaded as a pair */
 
   float sx, sy, smooth; /* smoothed coordinates, one-pole coefficient */
   gboolean smooth_started;
   float coords[SCRATCH * 2];
 
-  /* Loader side (job threads, restore, activate; never the audio thread). */
-  LatentLv2Paths paths;
-  GMutex load_lock; /* guards wanted_* and active_* */
-  const char *wanted_terrain, *wanted_model; /* last requested, even if refused */
-  const char *active_terrain, *active_model; /* the pair last loaded */
-  const char *default_terrain, *default_model;
-  /* Chosen by the user (saved); NULL: the default. Written by loaders, read by save(). */
-  _Atomic (const char *) chosen_terrain, chosen_model;
+  LatentLv2Paths paths; /* the engines' file paths */
 } Terrain;
 
 /* -------------------------------------------------------------- engine */
@@ -94,12 +90,13 @@ static Engine *
 engine_load (Terrain *self, const char *terrain_path, const char *model_path, GError **error)
 {
   int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
-  LatentRtLatency mode = (LatentRtLatency) atomic_load (&self->mode);
+  LatentRtLatency mode = latent_lv2_model_file_latency (&self->files);
   LatentRtStream *rt = latent_lv2_terrain_stream_new (terrain_path, model_path, self->rate,
-      self->host.max_block, threads, mode, atomic_load (&self->margin[mode ? 1 : 0]), error);
+      self->host.max_block, threads, mode,
+      latent_lv2_model_file_margin_hint (&self->files, mode), error);
   if (!rt)
     return NULL;
-  atomic_store (&self->margin[mode ? 1 : 0], latent_rt_stream_get_margin (rt));
+  latent_lv2_model_file_margin_used (&self->files, rt);
   Engine *engine = g_new0 (Engine, 1);
   engine->rt = rt;
   engine->latency = latent_rt_stream_get_latency (rt);
@@ -108,17 +105,18 @@ engine_load (Terrain *self, const char *terrain_path, const char *model_path, GE
   return engine;
 }
 
-/* Loader side: loads a pair and, on success, makes it the active one. `last_try`: no other
- * pair will be tried after a failure (says what the log line says). */
+/* Loader side (worker, activate, restore): loads a decoder and terrain pair; on success it
+ * is the pair asked for and playing (latent_lv2_model_file_set_loaded). */
 static Engine *
-load_pair (Terrain *self, const char *terrain_path, const char *model_path, gboolean last_try)
+load_set (Terrain *self, const LatentLv2FileSet *set)
 {
+  const char *model_path = set->paths[FILE_MODEL], *terrain_path = set->paths[FILE_TERRAIN];
   GError *error = NULL;
   Engine *engine = engine_load (self, terrain_path, model_path, &error);
   if (!engine) {
     lv2_log_error (&self->host.logger, "latent terrain: cannot use terrain %s with decoder "
         "%s: %s; %s\n", terrain_path, model_path, error ? error->message : "unknown error",
-        last_try ? "keeping the previous pair" : "trying with the file playing now");
+        set->last_try ? "keeping the previous pair" : "trying with the file playing now");
     g_clear_error (&error);
     return NULL;
   }
@@ -129,42 +127,26 @@ load_pair (Terrain *self, const char *terrain_path, const char *model_path, gboo
       latent_rt_stream_get_latency_mode (rt) ? "low" : "safe", latent_rt_stream_get_block (rt),
       latent_rt_stream_get_margin (rt), latent_rt_stream_get_resample_delay (rt),
       latent_rt_stream_get_measured_step_us (rt));
-  g_mutex_lock (&self->load_lock);
-  self->active_terrain = self->wanted_terrain = engine->terrain_path;
-  self->active_model = self->wanted_model = engine->path;
-  g_mutex_unlock (&self->load_lock);
-  atomic_store (&self->chosen_terrain,
-      strcmp (engine->terrain_path, self->default_terrain) ? engine->terrain_path : NULL);
-  atomic_store (&self->chosen_model,
-      strcmp (engine->path, self->default_model) ? engine->path : NULL);
+  latent_lv2_model_file_set_loaded (&self->files, set);
   return engine;
 }
 
-/* A new terrain (or decoder) was asked for: pair it with the decoder (terrain) asked for last,
- * and if that fails, with the one playing (the last request may have been refused). */
+/* Worker thread: a load job's pairs (latent_lv2_model_file_plan), tried until one loads. */
 static Engine *
-load_request (Terrain *self, gboolean is_terrain, const char *path)
+load_job (Terrain *self, const LatentLv2Job *job)
 {
-  const char *interned = latent_lv2_paths_intern (&self->paths, path);
-  g_mutex_lock (&self->load_lock);
-  const char **wanted = is_terrain ? &self->wanted_terrain : &self->wanted_model;
-  *wanted = interned;
-  const char *other_wanted = is_terrain ? self->wanted_model : self->wanted_terrain;
-  const char *other_active = is_terrain ? self->active_model : self->active_terrain;
-  g_mutex_unlock (&self->load_lock);
-  gboolean fallback = other_active && other_active != other_wanted;
-  Engine *engine = is_terrain ? load_pair (self, interned, other_wanted, !fallback)
-      : load_pair (self, other_wanted, interned, !fallback);
-  if (!engine && fallback)
-    engine = is_terrain ? load_pair (self, interned, other_active, TRUE)
-        : load_pair (self, other_active, interned, TRUE);
+  LatentLv2FileSet sets[2];
+  int n = latent_lv2_model_file_plan (&self->files, job->kind, job->text, sets);
+  Engine *engine = NULL;
+  for (int i = 0; i < n && !engine; i++)
+    engine = load_set (self, &sets[i]);
   return engine;
 }
 
 /* --------------------------------------------------------------- worker */
 
 /* Worker thread (the host's, or the plugin's stand-in): loads a terrain or decoder (paired
- * with the other file), the active pair again in a new latency mode, or does a takeover job
+ * with the other file), the playing pair again in a new latency mode, or does a takeover job
  * (frees a replaced engine, logs). */
 static LV2_Worker_Status
 work (LV2_Handle instance, LV2_Worker_Respond_Function respond,
@@ -174,18 +156,10 @@ work (LV2_Handle instance, LV2_Worker_Respond_Function respond,
   LatentLv2Job job;
   if (!latent_lv2_job_read (size, data, &job))
     return LV2_WORKER_ERR_UNKNOWN;
-  Engine *engine = NULL;
-  if (job.kind == JOB_LOAD_TERRAIN || job.kind == JOB_LOAD_MODEL) {
-    engine = load_request (self, job.kind == JOB_LOAD_TERRAIN, job.text);
-  } else if (job.kind == JOB_RELOAD) {
-    g_mutex_lock (&self->load_lock);
-    const char *terrain = self->active_terrain, *model = self->active_model;
-    g_mutex_unlock (&self->load_lock);
-    engine = terrain && model ? load_pair (self, terrain, model, TRUE) : NULL;
-  } else {
+  if (job.kind != JOB_LOAD_MODEL && job.kind != JOB_LOAD_TERRAIN
+      && job.kind != LATENT_LV2_JOB_RELOAD)
     return latent_lv2_takeover_work (&self->engines, &job);
-  }
-  return latent_lv2_respond_engine (respond, handle, job.kind, engine);
+  return latent_lv2_respond_engine (respond, handle, job.kind, load_job (self, &job));
 }
 
 /* Audio thread (inside run(), or the host's work_response): a pair loaded; it takes over
@@ -197,7 +171,7 @@ work_response (LV2_Handle instance, uint32_t size, const void *body)
   LatentLv2Reply reply;
   if (!latent_lv2_reply_read (size, body, &reply))
     return LV2_WORKER_ERR_UNKNOWN;
-  latent_lv2_takeover_offer (&self->engines, reply.engine);
+  latent_lv2_model_file_loaded (&self->files, reply.engine);
   return LV2_WORKER_SUCCESS;
 }
 
@@ -205,6 +179,7 @@ static const LV2_Worker_Interface worker_interface = { work, work_response, NULL
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* Instantiation class: a non-real-time thread, no other call on this instance meanwhile. */
 static LV2_Handle
 instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_path,
     const LV2_Feature *const *features)
@@ -212,32 +187,26 @@ instantiate (const LV2_Descriptor *descriptor, double rate, const char *bundle_p
   Terrain *self = g_new0 (Terrain, 1);
   latent_lv2_host_init (&self->host, bundle_path, features);
   self->rate = rate;
-  self->mode_asked = LATENT_RT_LATENCY_LOW; /* as the port's default; restore may load first */
-  atomic_store (&self->mode, LATENT_RT_LATENCY_LOW);
   if (self->host.map) {
     LV2_URID_Map *map = self->host.map;
     self->terrain_urid = map->map (map->handle, TERRAIN_FILE_URI);
     self->model_urid = map->map (map->handle, TERRAIN_MODEL_URI);
     lv2_atom_forge_init (&self->forge, map);
   }
-  g_mutex_init (&self->load_lock);
   latent_lv2_paths_init (&self->paths);
-  char *model = latent_lv2_default_model (&self->host, DEFAULT_MODEL_FILE);
   const char *env = g_getenv (DEFAULT_TERRAIN_ENV);
   char *terrain = env && *env ? g_strdup (env)
       : g_build_filename (self->host.bundle_path, "models", DEFAULT_TERRAIN_FILE, NULL);
-  self->default_terrain = latent_lv2_paths_intern (&self->paths, terrain);
-  self->default_model = latent_lv2_paths_intern (&self->paths, model);
-  self->wanted_terrain = self->default_terrain;
-  self->wanted_model = self->default_model;
-  g_free (terrain);
-  g_free (model);
   self->smooth = (float) (1.0 - exp (-1.0 / (SMOOTH_SECONDS * rate)));
   latent_lv2_worker_init (&self->worker, &self->host, self, &worker_interface);
   latent_lv2_takeover_init (&self->engines, &self->worker, "terrain");
+  latent_lv2_model_file_init (&self->files, &self->engines, self->model_urid, JOB_LOAD_MODEL,
+      latent_lv2_default_model (&self->host, DEFAULT_MODEL_FILE));
+  latent_lv2_model_file_add (&self->files, self->terrain_urid, JOB_LOAD_TERRAIN, terrain);
   return self;
 }
 
+/* Audio class: the audio thread (or any thread before activate()); only stores the pointer. */
 static void
 connect_port (LV2_Handle instance, uint32_t port, void *data)
 {
@@ -252,33 +221,32 @@ connect_port (LV2_Handle instance, uint32_t port, void *data)
     case PORT_FREEWHEEL: self->freewheel = data; break;
     case PORT_LATENCY: self->latency = data; break;
     case PORT_UNDERRUNS: self->underruns = data; break;
-    case PORT_LATENCY_MODE: self->latency_mode = data; break;
+    case PORT_LATENCY_MODE: self->files.latency_port = data; break;
   }
 }
 
+/* Instantiation class: a non-real-time thread, run() not running; may load (blocks). */
 static void
 activate (LV2_Handle instance)
 {
   Terrain *self = instance;
-  GError *error = NULL;
-  if (!self->engines.current) {
-    self->mode_asked = latent_lv2_latency_mode (self->latency_mode);
-    atomic_store (&self->mode, self->mode_asked);
-    Engine *engine = load_pair (self, self->default_terrain, self->default_model, TRUE);
-    if (engine)
-      latent_lv2_takeover_replace (&self->engines, engine);
-  } else if (!latent_lv2_takeover_restart (&self->engines, &error)) {
-    lv2_log_error (&self->host.logger, "latent terrain: reset: %s\n", error->message);
-    g_clear_error (&error);
+  if (latent_lv2_model_file_activate (&self->files)) {
+    const LatentLv2FileSet defaults = { { self->files.files[FILE_MODEL].default_path,
+        self->files.files[FILE_TERRAIN].default_path }, true };
+    latent_lv2_model_file_activated (&self->files, load_set (self, &defaults));
   }
   self->smooth_started = FALSE;
 }
 
+/* Instantiation class: a non-real-time thread, run() not running. */
 static void
 deactivate (LV2_Handle instance)
 {
+  Terrain *self = instance;
+  self->files.active = false;
 }
 
+/* Instantiation class: a non-real-time thread, run() not running; joins and frees. */
 static void
 cleanup (LV2_Handle instance)
 {
@@ -286,7 +254,7 @@ cleanup (LV2_Handle instance)
   latent_lv2_worker_clear (&self->worker);
   latent_lv2_takeover_clear (&self->engines);
   latent_lv2_paths_clear (&self->paths);
-  g_mutex_clear (&self->load_lock);
+  latent_lv2_model_file_clear (&self->files);
   latent_lv2_host_clear (&self->host);
   g_free (self);
 }
@@ -299,6 +267,7 @@ control_value (const float *port, float fallback)
   return port && isfinite (*port) ? *port : fallback;
 }
 
+/* Audio class: the host's real-time thread; never allocates, locks or waits. */
 static void
 run (LV2_Handle instance, uint32_t n_samples)
 {
@@ -312,13 +281,7 @@ run (LV2_Handle instance, uint32_t n_samples)
   const uint32_t loads[] = { JOB_LOAD_TERRAIN, JOB_LOAD_MODEL };
   latent_lv2_read_file_messages (&self->host, &self->worker, &self->forge, self->control, files,
       loads, 2, &self->engines.announce);
-  int mode = latent_lv2_latency_mode (self->latency_mode);
-  if (mode != self->mode_asked) { /* reload the pair in the new mode; takes over gap-free */
-    atomic_store (&self->mode, mode);
-    if (!self->engines.current
-        || latent_lv2_worker_schedule (&self->worker, NULL, JOB_RELOAD, NULL, NULL))
-      self->mode_asked = mode;
-  }
+  latent_lv2_model_file_check_latency (&self->files);
 
   if (self->threads)
     latent_lv2_takeover_set_threads (&self->engines,
@@ -369,55 +332,30 @@ run (LV2_Handle instance, uint32_t n_samples)
 
 /* ---------------------------------------------------------------- state */
 
+/* A non-real-time thread, possibly while run() runs (LV2 state): reads atomics only. */
 static LV2_State_Status
 save (LV2_Handle instance, LV2_State_Store_Function store, LV2_State_Handle handle,
     uint32_t flags, const LV2_Feature *const *features)
 {
   Terrain *self = instance;
-  if (!self->host.map)
-    return LV2_STATE_ERR_NO_FEATURE;
-  LV2_State_Status status = latent_lv2_state_store_path (&self->host, store, handle, features,
-      self->terrain_urid, atomic_load (&self->chosen_terrain));
-  if (status != LV2_STATE_SUCCESS)
-    return status;
-  return latent_lv2_state_store_path (&self->host, store, handle, features, self->model_urid,
-      atomic_load (&self->chosen_model));
+  return latent_lv2_model_file_save (&self->files, store, handle, features);
 }
 
+/* Instantiation class, or beside run() on a non-real-time thread (state:threadSafeRestore). */
 static LV2_State_Status
 restore (LV2_Handle instance, LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle,
     uint32_t flags, const LV2_Feature *const *features)
 {
   Terrain *self = instance;
-  if (!self->host.map)
-    return LV2_STATE_ERR_NO_FEATURE;
-  /* A key not saved: the default file. */
-  char *terrain = latent_lv2_state_retrieve_path (&self->host, retrieve, handle, features,
-      self->terrain_urid);
-  char *model = latent_lv2_state_retrieve_path (&self->host, retrieve, handle, features,
-      self->model_urid);
-  if (!terrain)
-    terrain = g_strdup (self->default_terrain);
-  if (!model)
-    model = g_strdup (self->default_model);
-  /* restore() is in the instantiation class (no threadSafeRestore): run() is not running,
-   * so load synchronously and swap directly, as the LV2 book's eg-sampler does. */
-  const Engine *cur = self->engines.current;
-  if (cur && !strcmp (cur->terrain_path, terrain) && !strcmp (cur->path, model)) {
-    g_free (terrain);
-    g_free (model);
-    return LV2_STATE_SUCCESS;
-  }
-  Engine *engine = load_pair (self, terrain, model, TRUE);
-  g_free (terrain);
-  g_free (model);
-  if (!engine)
-    return LV2_STATE_ERR_UNKNOWN;
-  latent_lv2_takeover_replace (&self->engines, engine);
-  self->engines.announce = true;
-  return LV2_STATE_SUCCESS;
+  LatentLv2Restore load = latent_lv2_model_file_restore (&self->files, retrieve, handle,
+      features);
+  if (!load.path)
+    return load.status;
+  const LatentLv2FileSet set = { { load.paths[FILE_MODEL], load.paths[FILE_TERRAIN] }, true };
+  return latent_lv2_model_file_restored (&self->files, &load, load_set (self, &set));
 }
 
+/* Discovery class: any thread, any time. */
 static const void *
 extension_data (const char *uri)
 {

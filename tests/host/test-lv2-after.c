@@ -5,6 +5,8 @@
  * - after: output for blocks of 1, 64, 1000 and random sizes is identical, equals the core
  *   API (latent_after_* on the same blocks) delayed by the reported latency, and steps /
  *   guidance change it as the model says (amplitude proportional to both);
+ * - after, each latency mode (low and safe): an impulse comes out exactly the latency port's
+ *   value after the core API's response to it;
  * - after-midi: notes come out at their frames (shifted by the latency) and pitch, a note
  *   shorter than a latent frame still sounds in its frame, identical for every block
  *   pattern; the timbre controls scale it; a model of the wrong kind is refused and logged;
@@ -128,6 +130,49 @@ test_after_patterns (void)
   }
   g_test_message ("after: latency %d, identical for blocks 1, 64, 1000 and random", latency);
   g_free (first);
+  g_free (ref);
+  g_free (x);
+}
+
+/* An impulse through urn:latent:after in each latency mode (the `latency_mode` control, set
+ * before activation): the first sample the plugin outputs that is not silence comes exactly
+ * the latency port's value after the first the core API outputs on the same input, so a
+ * latency reported one chunk (or one sample) off fails. Safe is B + max(B, H) = 2 * BLOCK
+ * (no host block announced), low B + B + MARGIN. */
+static int
+first_sound (const float *y, int n)
+{
+  for (int t = 0; t < n; t++)
+    if (fabsf (y[t]) > 1e-6f)
+      return t;
+  return -1;
+}
+
+static void
+test_after_impulse (gconstpointer mode_name)
+{
+  const int mode = !strcmp (mode_name, "safe");
+  float *x = g_new0 (float, N_FRAMES);
+  x[3 * BLOCK + 100] = 1.0f;
+  float *ref = core_reference (x, 4, 1.0, 1.0);
+  int ref_first = first_sound (ref, N_FRAMES);
+  /* Silence in, silence out: the response starts in the impulse's chunk, so the delay is
+   * measured, not the start of the output. */
+  g_assert_cmpint (ref_first, >=, 3 * BLOCK);
+  Host *host = new_host ("urn:latent:after", full);
+  host_set_control (host, "latency_mode", (float) mode);
+  host_activate (host);
+  float *y = run_pattern (host, x, 64, 1, NULL, 0);
+  int latency = (int) host_get_control (host, "latency");
+  int delay = first_sound (y, N_FRAMES) - ref_first;
+  g_test_message ("after, %s: latency port %d, impulse delay %d", (const char *) mode_name,
+      latency, delay);
+  g_assert_cmpint (latency, ==, mode ? 2 * BLOCK : 2 * BLOCK + MARGIN);
+  g_assert_cmpint (delay, ==, latency);
+  host_assert_same (y + latency, ref, N_FRAMES - latency, 1e-5f, "impulse against the core API");
+  g_assert_cmpfloat (host_get_control (host, "underruns"), ==, 0);
+  host_free (host);
+  g_free (y);
   g_free (ref);
   g_free (x);
 }
@@ -569,6 +614,8 @@ main (int argc, char **argv)
   if (!g_getenv ("LV2_PATH"))
     g_setenv ("LV2_PATH", LATENT_LV2_PATH, TRUE);
   g_test_add_func ("/after/patterns", test_after_patterns);
+  g_test_add_data_func ("/after/impulse-low", "low", test_after_impulse);
+  g_test_add_data_func ("/after/impulse-safe", "safe", test_after_impulse);
   g_test_add_func ("/after/controls", test_after_controls);
   g_test_add_func ("/after/wrong-kind", test_wrong_kind);
   g_test_add_func ("/after/timbre-terrain", test_after_terrain);

@@ -1,7 +1,7 @@
 /* urn:latent:terrain in a lilv host (suite 'host'): output against a reference computed with
  * the core API, identical for block patterns 1 / 64 / 1000 / random with automation, latency
  * port = measured delay of a step in x, patch:Set of terrains and decoders (good, corrupt,
- * wrong latent dims: the previous pair keeps playing), state round trip, no host features, a
+ * wrong latent dims: the previous pair keeps playing), state round trip (also restored while running, with the host worker taking or refusing the load), no host features, a
  * 48 kHz decoder at a 44.1 kHz host (resampled: the output's onset at the latency), and the shipped pair (rave-gm.ts + terrain-gm.pt): x changes the
  * pitch, y the loudness, measured on the output.
  *
@@ -364,6 +364,36 @@ test_state (void)
 }
 
 static void
+test_state_threadsafe (gconstpointer refused)
+{
+  /* A host restoring while the plugin runs passes its worker to restore()
+   * (state:threadSafeRestore): a state holding only a terrain loads it beside the default
+   * decoder as a job, not inside restore(), and the pair takes over mid-stream. When that
+   * worker refuses the job (`refused`: jalv 1.6.8 before its worker exists), restore() loads
+   * the pair itself and it takes over the same way. */
+  const char *keys[] = { TERRAIN_URI, MODEL_URI };
+  const float x = -4.0f, yv = 3.0f;
+  Host *host = new_host (RATE, full);
+  host_set_control (host, "x", x);
+  host_set_control (host, "y", yv);
+  host_activate (host);
+  assert_plays (host, 4000, terrain_value (terrain_a, x, yv), "before restore");
+  host_log_clear (host);
+  g_assert_cmpint ((refused ? host_state_restore_refused : host_state_restore_threadsafe) (
+      host, tmp_dir, TERRAIN_URI, "terrain-b.pt"), ==, LV2_STATE_SUCCESS);
+  /* Loaded in restore() only when the worker refused. */
+  g_assert_true (!strstr (host_log_text (host), "terrain-b.pt, decoder") == !refused);
+  g_assert_true (wait_for (host, TERRAIN_URI, terrain_b, FALSE));
+  g_assert_cmpstr (host_notified_path_for (host, MODEL_URI), ==, fixture_model);
+  assert_plays (host, 12000, terrain_value (terrain_b, x, yv), "after a thread-safe restore");
+  char **saved = host_state_save_keys (host, tmp_dir, keys, 2);
+  g_assert_cmpstr (saved[0], ==, "terrain-b.pt");
+  g_assert_null (saved[1]); /* the default decoder: not saved */
+  g_strfreev (saved);
+  host_free (host);
+}
+
+static void
 test_no_features (void)
 {
   /* As lv2apply: no features at all, one frame per run(): the default pair plays. */
@@ -605,6 +635,8 @@ main (int argc, char **argv)
   g_test_add_func ("/terrain/patch-set/worker", test_patch_set_worker);
   g_test_add_func ("/terrain/patch-set/own-thread", test_patch_set_own_thread);
   g_test_add_func ("/terrain/state", test_state);
+  g_test_add_data_func ("/terrain/state-threadsafe", NULL, test_state_threadsafe);
+  g_test_add_data_func ("/terrain/state-threadsafe-refused", "refused", test_state_threadsafe);
   g_test_add_func ("/terrain/no-features", test_no_features);
   g_test_add_func ("/terrain/resampled", test_resampled);
   g_test_add_func ("/terrain/realtime-paced", test_realtime_paced);
