@@ -306,6 +306,20 @@ LatentStream *latent_stream_open (const LatentOpenRequest *request, LatentOpened
 LatentRtStream *latent_rt_stream_open (const LatentOpenRequest *request,
     const char *affine_method, const LatentRtConfig *host, GError **error);
 
+/* A terrain played through a decoder (urn:latent:terrain): a LatentRtStream whose worker turns
+ * 2 interleaved channels (x, y) at audio rate into 1 channel of audio. Per latent frame the
+ * terrain runs at the coordinate of the frame's centre, interpolated linearly (the core rule,
+ * latent_terrain_sample_control; 1-dim terrains use x only, dims past the second get 0), then
+ * the decoder's `decode` turns the frames into audio (channels averaged to mono). Not
+ * real-time: loads both files, checks that they fit each other (LATENT_ERROR_SHAPE naming the
+ * file and both numbers), opens the decoder by latent_open_for_streaming (the block: one
+ * latent frame in LOW, the fewest covering 2048 samples in SAFE) and starts the worker. A
+ * decoder at another rate than the host's is resampled on the worker (x and y held), the
+ * delay part of the stream's latency. margin_hint: LatentRtConfig.margin_hint. */
+LatentRtStream *latent_rt_terrain_stream_open (const char *terrain_path,
+    const char *model_path, double rate, int max_host_block, int threads,
+    LatentRtLatency latency, int margin_hint, GError **error);
+
 G_END_DECLS
 
 #endif /* LATENT_RT_H */
