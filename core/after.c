@@ -376,6 +376,19 @@ latent_after_set_guidance (LatentAfter *after, double structure, double timbre, 
   return TRUE;
 }
 
+gboolean
+latent_after_apply_settings (LatentAfter *after, int steps, double structure, double timbre,
+    GError **error)
+{
+  /* Each attribute is a model call: only what changed since the last call. */
+  if (steps != after->steps && !latent_after_set_steps (after, steps, error))
+    return FALSE;
+  if ((structure != after->guidance_structure || timbre != after->guidance_timbre)
+      && !latent_after_set_guidance (after, structure, timbre, error))
+    return FALSE;
+  return TRUE;
+}
+
 /* The timbre vector: each timbre dim's mean over `frames` planar frames. */
 static void
 set_timbre_to_means (LatentAfter *after, const float *planar, int frames)

@@ -62,6 +62,10 @@ void latent_after_set_threads (LatentAfter *after, int threads);
 gboolean latent_after_set_steps (LatentAfter *after, int steps, GError **error);
 gboolean latent_after_set_guidance (LatentAfter *after, double structure, double timbre,
     GError **error);
+/* Both of the above, each only when its value differs from the one in effect (an attribute
+ * set is a model call): for adapters that pass their controls before every chunk. */
+gboolean latent_after_apply_settings (LatentAfter *after, int steps, double structure,
+    double timbre, GError **error);
 
 /* Runs `timbre` on one block of mono audio and keeps the result (the mean over the chunk) as
  * the current timbre vector. */
@@ -94,6 +98,43 @@ void latent_after_get_timbre (const LatentAfter *after, float *timbre);
  * Uses the current timbre vector. */
 gboolean latent_after_render (LatentAfter *after, const float *structure, float *out,
     GError **error);
+
+/* ------------------------------------------------------------ feeding chunks */
+
+/* What the adapters do between their streams and latent_after_render, in one place. Buffers
+ * are the caller's (allocated at load): nothing here allocates, all real-time safe except
+ * where a model call is named. */
+
+/* Gathers samples into a chunk of `block` floats whose first *fill are already there: takes
+ * min(n, block - *fill) samples, every `stride`-th float of `samples` (one channel of
+ * interleaved rows), non-finite ones as 0; advances *fill, returns the number taken. */
+gsize latent_after_gather (float *chunk, int *fill, int block, const float *samples, gsize n,
+    int stride);
+/* Gathers timbre audio (as latent_after_gather, block = latent_after_get_block) and runs
+ * latent_after_update_timbre (a model call) on each chunk it completes. */
+gboolean latent_after_feed_timbre_audio (LatentAfter *after, float *chunk, int *fill,
+    const float *samples, gsize n, int stride, GError **error);
+/* A timbre point from a control or coordinate stream: with on_map, (values[0], values[1]) on
+ * the model's 2-D map (latent_after_set_timbre_from_map, a model call; missing values 0),
+ * else the timbre vector itself (latent_after_set_timbre). */
+gboolean latent_after_set_timbre_point (LatentAfter *after, const float *values, int n,
+    gboolean on_map, GError **error);
+
+/* The mean of frames gathered over a chunk (a latent timbre stream's frames, x and y
+ * controls): zero-initialise, add, take. Non-finite values count as 0. */
+#define LATENT_AFTER_MAX_TIMBRE 64
+typedef struct {
+  double sum[LATENT_AFTER_MAX_TIMBRE];
+  int channels;
+  guint64 frames;
+} LatentAfterMean;
+/* Adds n frames of the first `channels` (at most LATENT_AFTER_MAX_TIMBRE) values of rows
+ * `stride` floats apart. */
+void latent_after_mean_add (LatentAfterMean *mean, const float *frames, gsize n, int stride,
+    int channels);
+/* Writes the means (channels values) and starts over; 0 (values untouched) when no frame was
+ * added since the last take. */
+int latent_after_mean_take (LatentAfterMean *mean, float *values);
 
 /* Streaming an AFTER export's `timbre` on its own (raveencode method=timbre): AFTER's timbre
  * answers one chunk of frames whatever it is given, so its calls must be exactly one chunk.
@@ -152,6 +193,11 @@ void latent_voices_reduce (int n_poly, const float *samples, int ratio, int fram
  * values start at channel `first_channel`. Reads in place (no scratch copy). */
 void latent_voices_reduce_rows (int n_poly, const float *rows, int row_channels,
     int first_channel, int ratio, int frames, float *planar);
+/* For hosts that apply events at latent-frame times (GStreamer): fills frames *frame ..
+ * min(until, chunk) - 1 of planar note channels [2 * n_poly][chunk] with the voices' state
+ * (write, then next_frame, per frame) and advances *frame. Real-time safe. */
+void latent_voices_write_frames (LatentVoices *voices, float *planar, int chunk, int *frame,
+    int until);
 
 G_END_DECLS
 

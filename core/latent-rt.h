@@ -108,6 +108,33 @@ int latent_rt_method_block (const LatentMethodInfo *info, LatentRtLatency mode);
 int latent_rt_margin_frames (double worst_us, double rate);
 /* Whether LATENT_RT_MARGIN_US fixes M (read once, at the first call of either function). */
 gboolean latent_rt_margin_fixed (void);
+/* A chain of elements that each run a model on their own streaming thread (GStreamer's
+ * raveencode ! ravedecode): each adds to the path's latency the frames its block waits for
+ * and only the part of the compute margin that the steps upstream did not already report.
+ * The timing one element passes to the next: */
+typedef struct {
+  double compute_us; /* slowest timed calls of the low-latency elements upstream, summed */
+  int margin;        /* the compute margin they reported, samples */
+  int push_samples;  /* what the nearest latent element upstream pushes at once; 0: unknown */
+} LatentRtChainTiming;
+/* One element of such a chain. */
+typedef struct {
+  int block_frames;     /* input frames per model call */
+  int in_ratio;         /* audio samples per input frame */
+  gboolean pushes_blocks; /* it pushes one whole block of output at a time (latent output) */
+  gboolean sink_is_latent; /* fed by a latent element: upstream's pushes arrive whole */
+  LatentRtLatency mode;
+  double step_us;       /* its slowest timed call */
+  int load_margin;      /* the margin measured at load, used when it is alone in the chain */
+} LatentRtChainStep;
+/* Input frames a block of `block` frames waits for after its first one arrived, when upstream
+ * delivers `burst` frames at once counted from the same origin (1: frame by frame), beyond
+ * the wait upstream already reported for the first frame of its push (burst - 1). */
+int latent_rt_block_wait_frames (int block, int burst);
+/* The latency `step` adds to its path, in audio samples at `rate`; `chain` holds upstream's
+ * timing on entry and the timing to pass downstream on return. */
+int64_t latent_rt_chain_latency (const LatentRtChainStep *step, double rate,
+    LatentRtChainTiming *chain);
 /* Not real-time: the slowest of LATENT_RT_MARGIN_RUNS calls of `method` on `block` frames of
  * zeros (warm the model up first), in microseconds; the model's state is reset afterwards.
  * -1 with `error` when a call fails. For elements that run the model on their own streaming
@@ -278,6 +305,20 @@ LatentStream *latent_stream_open (const LatentOpenRequest *request, LatentOpened
  * bias/scale when the chain has it; NULL: none). */
 LatentRtStream *latent_rt_stream_open (const LatentOpenRequest *request,
     const char *affine_method, const LatentRtConfig *host, GError **error);
+
+/* A terrain played through a decoder (urn:latent:terrain): a LatentRtStream whose worker turns
+ * 2 interleaved channels (x, y) at audio rate into 1 channel of audio. Per latent frame the
+ * terrain runs at the coordinate of the frame's centre, interpolated linearly (the core rule,
+ * latent_terrain_sample_control; 1-dim terrains use x only, dims past the second get 0), then
+ * the decoder's `decode` turns the frames into audio (channels averaged to mono). Not
+ * real-time: loads both files, checks that they fit each other (LATENT_ERROR_SHAPE naming the
+ * file and both numbers), opens the decoder by latent_open_for_streaming (the block: one
+ * latent frame in LOW, the fewest covering 2048 samples in SAFE) and starts the worker. A
+ * decoder at another rate than the host's is resampled on the worker (x and y held), the
+ * delay part of the stream's latency. margin_hint: LatentRtConfig.margin_hint. */
+LatentRtStream *latent_rt_terrain_stream_open (const char *terrain_path,
+    const char *model_path, double rate, int max_host_block, int threads,
+    LatentRtLatency latency, int margin_hint, GError **error);
 
 G_END_DECLS
 

@@ -224,6 +224,36 @@ gboolean latent_terrain_layout_from_name (const char *name, LatentTerrainLayout 
 void latent_terrain_layout (LatentTerrainLayout layout, const float *const *latents,
     const gsize *n_frames, guint n, int latent_dims, int control_dims, float *const *out);
 
+/* ---------------------------------------------------------- timed fragments */
+
+/* What one stream delivered in one stretch (terraintrain: one pad, one segment): frames of
+ * `channels` floats, each with the stream time (seconds) at which it starts. Kept with their
+ * times so that latent and coordinate streams at different rates pair by time, not by index. */
+typedef struct {
+  int channels;
+  double frame_duration; /* seconds one frame stands for (ratio/rate, or 1/rate for coords) */
+  GArray *values;        /* float, frames * channels, interleaved */
+  GArray *times;         /* double, stream time of each frame's start, seconds */
+} LatentTerrainFragment;
+
+LatentTerrainFragment *latent_terrain_fragment_new (int channels, double frame_duration);
+void latent_terrain_fragment_free (LatentTerrainFragment *fragment);
+gsize latent_terrain_fragment_n_frames (const LatentTerrainFragment *fragment);
+/* Appends n frames starting at `start` seconds, spaced frame_duration apart. */
+void latent_terrain_fragment_append (LatentTerrainFragment *fragment, const float *frames,
+    gsize n, double start);
+
+/* The training dataset of n latent fragments (latent dims: latents[0]->channels; NULL when n
+ * is 0). from_fragments pairs latent fragment i with coordinate fragment i by the core rule
+ * (latent_terrain_sample_control at each latent frame's centre time); latent fragments
+ * without a non-empty coordinate fragment (i >= n_coords) are left out and counted in
+ * *n_unpaired. from_layout places every fragment by `layout` (no coordinate stream). */
+LatentTerrainDataset *latent_terrain_dataset_from_fragments (
+    LatentTerrainFragment *const *latents, guint n, LatentTerrainFragment *const *coords,
+    guint n_coords, int control_dims, guint *n_unpaired);
+LatentTerrainDataset *latent_terrain_dataset_from_layout (LatentTerrainLayout layout,
+    LatentTerrainFragment *const *latents, guint n, int control_dims);
+
 /* ---------------------------------------------------------- training */
 
 /* Trains a copy of a network on a dataset in its own GThread: MSE loss, Adam as

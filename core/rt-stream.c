@@ -142,6 +142,49 @@ latent_rt_margin_fixed (void)
   return fixed_margin_us () >= 0;
 }
 
+/* Block k is complete with the push holding its last frame, ceil((k + 1) block / burst)
+ * pushes in; the pattern repeats every burst / gcd(block, burst) blocks. */
+int
+latent_rt_block_wait_frames (int block, int burst)
+{
+  if (burst <= 1)
+    return block - 1;
+  int a = block, b = burst;
+  while (b) {
+    int t = a % b;
+    a = b;
+    b = t;
+  }
+  int64_t worst = 0;
+  for (int64_t k = 0; k < burst / a; k++) {
+    int64_t complete = ((k + 1) * block + burst - 1) / burst * burst;
+    worst = MAX (worst, complete - k * block - burst);
+  }
+  return (int) worst;
+}
+
+int64_t
+latent_rt_chain_latency (const LatentRtChainStep *step, double rate, LatentRtChainTiming *chain)
+{
+  const int upstream_push = chain->push_samples;
+  const int block_samples = step->block_frames * step->in_ratio;
+  chain->push_samples = step->pushes_blocks ? block_samples : 0;
+  if (step->mode == LATENT_RT_LATENCY_SAFE)
+    return block_samples;
+  /* Whole pushes only count between latent elements: audio elements in between may
+   * re-buffer (audioconvert, audioresample). */
+  const int burst = step->sink_is_latent && upstream_push % step->in_ratio == 0
+      ? upstream_push / step->in_ratio : 1;
+  const int chain_margin = latent_rt_margin_frames (chain->compute_us + step->step_us, rate);
+  int added_margin = CLAMP (chain_margin - chain->margin, 0, block_samples);
+  if (chain->compute_us <= 0 && chain->margin == 0)
+    added_margin = step->load_margin; /* alone: the margin measured at load */
+  chain->compute_us += step->step_us;
+  chain->margin += added_margin;
+  return (int64_t) latent_rt_block_wait_frames (step->block_frames, burst) * step->in_ratio
+      + added_margin;
+}
+
 double
 latent_rt_time_method (LatentModel *model, const char *method, int block, GError **error)
 {

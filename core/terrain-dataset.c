@@ -169,3 +169,117 @@ latent_terrain_dataset_add_trajectory (LatentTerrainDataset *dataset, const floa
   g_free (path);
   return TRUE;
 }
+
+/* ---------------------------------------------------------- timed fragments */
+
+LatentTerrainFragment *
+latent_terrain_fragment_new (int channels, double frame_duration)
+{
+  LatentTerrainFragment *f = g_new0 (LatentTerrainFragment, 1);
+  f->channels = channels;
+  f->frame_duration = frame_duration;
+  f->values = g_array_new (FALSE, FALSE, sizeof (float));
+  f->times = g_array_new (FALSE, FALSE, sizeof (double));
+  return f;
+}
+
+void
+latent_terrain_fragment_free (LatentTerrainFragment *fragment)
+{
+  if (!fragment)
+    return;
+  g_array_unref (fragment->values);
+  g_array_unref (fragment->times);
+  g_free (fragment);
+}
+
+gsize
+latent_terrain_fragment_n_frames (const LatentTerrainFragment *fragment)
+{
+  return fragment->times->len;
+}
+
+void
+latent_terrain_fragment_append (LatentTerrainFragment *fragment, const float *frames, gsize n,
+    double start)
+{
+  g_array_append_vals (fragment->values, frames, (guint) (n * fragment->channels));
+  for (gsize i = 0; i < n; i++) {
+    double t = start + (double) i * fragment->frame_duration;
+    g_array_append_val (fragment->times, t);
+  }
+}
+
+/* Coordinates for every latent frame: the coordinate signal at the frame's centre time. */
+static float *
+pair_coordinates (const LatentTerrainFragment *latents, const LatentTerrainFragment *coords)
+{
+  const gsize n = latent_terrain_fragment_n_frames (latents);
+  const int dims = coords->channels;
+  float *out = g_new0 (float, n * dims);
+  const LatentControlSignal signal = {
+    .values = (const float *) coords->values->data, .times = (const double *) coords->times->data,
+    .n = latent_terrain_fragment_n_frames (coords), .dims = dims,
+  };
+  gsize cursor = 0;
+  for (gsize j = 0; j < n; j++) {
+    const double centre = g_array_index (latents->times, double, j) + latents->frame_duration / 2;
+    latent_terrain_sample_control (&signal, centre, &cursor, out + j * dims);
+  }
+  return out;
+}
+
+static void
+add_laid_out_fragments (LatentTerrainDataset *dataset, LatentTerrainLayout layout,
+    LatentTerrainFragment *const *latents, guint n)
+{
+  const int control_dims = dataset->control_dims;
+  float **coords = g_new0 (float *, n);
+  const float **values = g_new (const float *, n);
+  gsize *n_frames = g_new (gsize, n);
+  for (guint f = 0; f < n; f++) {
+    n_frames[f] = latent_terrain_fragment_n_frames (latents[f]);
+    values[f] = (const float *) latents[f]->values->data;
+    coords[f] = g_new0 (float, n_frames[f] * control_dims);
+  }
+  latent_terrain_layout (layout, values, n_frames, n, dataset->latent_dims, control_dims, coords);
+  for (guint f = 0; f < n; f++) {
+    latent_terrain_dataset_add_fragment (dataset, coords[f], values[f], n_frames[f]);
+    g_free (coords[f]);
+  }
+  g_free (coords);
+  g_free (values);
+  g_free (n_frames);
+}
+
+LatentTerrainDataset *
+latent_terrain_dataset_from_layout (LatentTerrainLayout layout,
+    LatentTerrainFragment *const *latents, guint n, int control_dims)
+{
+  if (n == 0)
+    return NULL;
+  LatentTerrainDataset *dataset = latent_terrain_dataset_new (control_dims, latents[0]->channels);
+  add_laid_out_fragments (dataset, layout, latents, n);
+  return dataset;
+}
+
+LatentTerrainDataset *
+latent_terrain_dataset_from_fragments (LatentTerrainFragment *const *latents, guint n,
+    LatentTerrainFragment *const *coords, guint n_coords, int control_dims, guint *n_unpaired)
+{
+  *n_unpaired = 0;
+  if (n == 0)
+    return NULL;
+  LatentTerrainDataset *dataset = latent_terrain_dataset_new (control_dims, latents[0]->channels);
+  for (guint i = 0; i < n; i++) {
+    if (i >= n_coords || latent_terrain_fragment_n_frames (coords[i]) == 0) {
+      (*n_unpaired)++;
+      continue;
+    }
+    float *paired = pair_coordinates (latents[i], coords[i]);
+    latent_terrain_dataset_add_fragment (dataset, paired,
+        (const float *) latents[i]->values->data, latent_terrain_fragment_n_frames (latents[i]));
+    g_free (paired);
+  }
+  return dataset;
+}

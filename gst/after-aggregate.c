@@ -4,18 +4,9 @@
 #include "gstaftertransfer-private.h"
 #include "latent-caps.h"
 
-#include <math.h>
 #include <string.h>
 
 #define GST_CAT_DEFAULT after_transfer_debug
-
-/* Copies n samples, non-finite ones (NaN, inf from a broken upstream) as 0. */
-static void
-gst_after_transfer_copy_finite (float *dst, const float *src, gsize n)
-{
-  for (gsize i = 0; i < n; i++)
-    dst[i] = isfinite (src[i]) ? src[i] : 0.0f;
-}
 
 static GstAfterTransferPad *
 gst_after_transfer_get_pad (GstAfterTransfer *self, PadRole role)
@@ -47,11 +38,7 @@ gst_after_transfer_set_timbre_point (GstAfterTransfer *self, const float *values
   GST_OBJECT_LOCK (self);
   gboolean map = self->timbre_map;
   GST_OBJECT_UNLOCK (self);
-  if (map)
-    return latent_after_set_timbre_from_map (self->after, n > 0 ? values[0] : 0.0f,
-        n > 1 ? values[1] : 0.0f, error);
-  latent_after_set_timbre (self->after, values, n);
-  return TRUE;
+  return latent_after_set_timbre_point (self->after, values, n, map, error);
 }
 
 /* Steps, guidance, threads and the hand-set timbre, applied between chunks. */
@@ -69,8 +56,7 @@ gst_after_transfer_apply_properties (GstAfterTransfer *self)
   GError *error = NULL;
   if (params) {
     latent_after_set_threads (self->after, threads);
-    if (!latent_after_set_steps (self->after, steps, &error)
-        || !latent_after_set_guidance (self->after, gs, gt, &error)) {
+    if (!latent_after_apply_settings (self->after, steps, gs, gt, &error)) {
       GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("%s", error->message), (NULL));
       g_error_free (error);
       return FALSE;
@@ -81,26 +67,6 @@ gst_after_transfer_apply_properties (GstAfterTransfer *self)
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("%s", error->message), (NULL));
     g_error_free (error);
     return FALSE;
-  }
-  return TRUE;
-}
-
-/* Feeds timbre audio frames [from, to) of a buffer into the timbre fifo; each whole chunk
- * updates the timbre vector. */
-static gboolean
-gst_after_transfer_feed_timbre_audio (GstAfterTransfer *self, const float *data, gsize from,
-    gsize to, GError **error)
-{
-  for (gsize i = from; i < to;) {
-    gsize take = MIN (to - i, (gsize) (self->block - self->timbre_fill));
-    gst_after_transfer_copy_finite (self->timbre_fifo + self->timbre_fill, data + i, take);
-    self->timbre_fill += (int) take;
-    i += take;
-    if (self->timbre_fill == self->block) {
-      self->timbre_fill = 0;
-      if (!latent_after_update_timbre (self->after, self->timbre_fifo, error))
-        return FALSE;
-    }
   }
   return TRUE;
 }
@@ -119,17 +85,10 @@ gst_after_transfer_consume_timbre (GstAfterTransfer *self, GstClockTime end, gbo
     GError **error)
 {
   gboolean ready = gst_after_transfer_consume_timbre_stream (self, end, timeout, error);
-  if (ready && self->timbre_sum_n > 0) {
-    GstAfterTransferPad *tpad = gst_after_transfer_get_pad (self, ROLE_TIMBRE);
-    float mean[MAX_TIMBRE_VECTOR];
-    int n = tpad ? MIN (tpad->channels, MAX_TIMBRE_VECTOR) : 0;
-    for (int c = 0; c < n; c++)
-      mean[c] = (float) (self->timbre_sum[c] / self->timbre_sum_n);
-    memset (self->timbre_sum, 0, sizeof self->timbre_sum);
-    self->timbre_sum_n = 0;
-    if (n > 0 && !gst_after_transfer_set_timbre_point (self, mean, n, error))
-      return FALSE;
-  }
+  float mean[MAX_TIMBRE_VECTOR];
+  const int n = ready ? latent_after_mean_take (&self->timbre_mean, mean) : 0;
+  if (n > 0 && !gst_after_transfer_set_timbre_point (self, mean, n, error))
+    return FALSE;
   return ready;
 }
 
@@ -164,13 +123,8 @@ gst_after_transfer_consume_timbre_stream (GstAfterTransfer *self, GstClockTime e
           until = (gsize) MIN ((guint64) frames, gst_util_uint64_scale_ceil (end - start,
                   tpad->rate, (guint64) tpad->ratio * GST_SECOND));
         until = MAX (until, tpad->offset);
-        for (gsize f = tpad->offset; f < until; f++) {
-          for (int c = 0; c < tpad->channels && c < MAX_TIMBRE_VECTOR; c++) {
-            float v = data[f * tpad->channels + c];
-            self->timbre_sum[c] += isfinite (v) ? v : 0.0f;
-          }
-          self->timbre_sum_n++;
-        }
+        latent_after_mean_add (&self->timbre_mean, data + tpad->offset * tpad->channels,
+            until - tpad->offset, tpad->channels, tpad->channels);
         tpad->offset = until;
         reached = until < frames;
       } else if (tpad->coordinates && frames > 0) {
@@ -184,7 +138,8 @@ gst_after_transfer_consume_timbre_stream (GstAfterTransfer *self, GstClockTime e
           until = (gsize) MIN ((guint64) frames, before);
         }
         until = MAX (until, tpad->offset);
-        ok = gst_after_transfer_feed_timbre_audio (self, data, tpad->offset, until, error);
+        ok = latent_after_feed_timbre_audio (self->after, self->timbre_fifo, &self->timbre_fill,
+            data + tpad->offset, until - tpad->offset, 1, error);
         tpad->offset = until;
         reached = until < frames;
       }
@@ -276,11 +231,8 @@ gst_after_transfer_fill_structure (GstAfterTransfer *self, GstAggregatorPad *spa
     gsize frames = 0;
     if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
       frames = map.size / sizeof (float);
-      gsize take = MIN (frames - pad->offset, (gsize) (self->block - self->structure_fill));
-      gst_after_transfer_copy_finite (self->structure_fifo + self->structure_fill,
-          (const float *) map.data + pad->offset, take);
-      self->structure_fill += (int) take;
-      pad->offset += take;
+      pad->offset += latent_after_gather (self->structure_fifo, &self->structure_fill,
+          self->block, (const float *) map.data + pad->offset, frames - pad->offset, 1);
       gst_buffer_unmap (buf, &map);
     }
     if (pad->offset >= frames) {
@@ -346,19 +298,6 @@ gst_after_transfer_aggregate_audio (GstAfterTransfer *self, gboolean timeout)
 
 /* ----------------------------------------------------------------- MIDI */
 
-static void
-gst_after_transfer_write_note_frames (GstAfterTransfer *self, int until)
-{
-  const int chunk = self->info.chunk, values = 2 * self->info.n_poly;
-  float frame[2 * LATENT_AFTER_MAX_POLY];
-  for (; self->note_frame < MIN (until, chunk); self->note_frame++) {
-    latent_voices_write (self->voices, frame);
-    latent_voices_next_frame (self->voices);
-    for (int c = 0; c < values; c++)
-      self->notes[c * chunk + self->note_frame] = frame[c];
-  }
-}
-
 /* A MIDI stream whose next buffer is further than max-midi-gap after its last channel message
  * (or the start) cannot advance in any useful time: a corrupt delta time made it hours of
  * silence rendered chunk by chunk, midiparse's ticks included. Posts the error and returns
@@ -410,8 +349,8 @@ gst_after_transfer_aggregate_midi (GstAfterTransfer *self, gboolean timeout)
         if (GST_CLOCK_TIME_IS_VALID (pts) && pts > self->base) {
           guint64 sample = gst_util_uint64_scale_round (pts - self->base, self->out_rate,
               GST_SECOND);
-          gst_after_transfer_write_note_frames (self, (int) ((sample - MIN (sample,
-              self->produced)) / ratio));
+          latent_voices_write_frames (self->voices, self->notes, self->info.chunk,
+              &self->note_frame, (int) ((sample - MIN (sample, self->produced)) / ratio));
         }
         GstMapInfo map;
         if (gst_buffer_get_size (buf) > 0 && gst_buffer_map (buf, &map, GST_MAP_READ)) {
@@ -447,7 +386,8 @@ gst_after_transfer_aggregate_midi (GstAfterTransfer *self, gboolean timeout)
       g_error_free (error);
       return GST_FLOW_ERROR;
     }
-    gst_after_transfer_write_note_frames (self, self->info.chunk);
+    latent_voices_write_frames (self->voices, self->notes, self->info.chunk, &self->note_frame,
+        self->info.chunk);
     self->note_frame = 0;
     GstFlowReturn ret = gst_after_transfer_render_and_push (self, self->block);
     if (ret != GST_FLOW_OK)

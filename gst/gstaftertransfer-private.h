@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 
 GST_DEBUG_CATEGORY_EXTERN (after_transfer_debug);
 
-#define MAX_TIMBRE_VECTOR 64
+#define MAX_TIMBRE_VECTOR LATENT_AFTER_MAX_TIMBRE
 
 typedef enum { ROLE_STRUCTURE, ROLE_TIMBRE, ROLE_MIDI } PadRole;
 
@@ -61,8 +61,7 @@ struct _GstAfterTransfer {
   guint64 produced;
   int out_rate;
   gboolean midi_ended;
-  double timbre_sum[MAX_TIMBRE_VECTOR]; /* latent timbre frames of the chunk being gathered */
-  guint64 timbre_sum_n;
+  LatentAfterMean timbre_mean; /* latent timbre frames of the chunk being gathered */
   gboolean timbre_seen; /* the timbre pad delivered data: timbre-vector no longer applies */
   gboolean non_finite_warned; /* told once that the model returned NaN/Inf */
   int upstream_live;    /* atomic: -1 not asked yet, else whether an upstream is live */

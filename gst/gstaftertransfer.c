@@ -352,8 +352,7 @@ gst_after_transfer_reset_streaming (GstAfterTransfer *self)
 {
   self->structure_fill = self->timbre_fill = self->note_frame = 0;
   self->started = self->midi_ended = self->timbre_seen = FALSE;
-  memset (self->timbre_sum, 0, sizeof self->timbre_sum);
-  self->timbre_sum_n = 0;
+  memset (&self->timbre_mean, 0, sizeof self->timbre_mean);
   self->base = 0;
   self->last_event = GST_CLOCK_TIME_NONE;
   self->last_message = GST_CLOCK_TIME_NONE;

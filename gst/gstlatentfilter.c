@@ -488,16 +488,10 @@ gst_latent_filter_set_sink_caps (GstElement *element, GstCaps *caps)
 #define LATENCY_FIELD_MARGIN "latent-margin-samples"   /* int: margin reported so far */
 #define LATENCY_FIELD_PUSH "latent-push-samples"       /* int: audio samples per output push */
 
-typedef struct {
-  double compute_us; /* slowest timed calls of the low-latency latent elements upstream */
-  int margin;        /* the compute margin they reported, samples */
-  int push_samples;  /* what the nearest latent element upstream pushes at once; 0: unknown */
-} GstLatentFilterChainTiming;
-
 static void
-gst_latent_filter_read_chain_timing (GstQuery *query, int rate, GstLatentFilterChainTiming *chain)
+gst_latent_filter_read_chain_timing (GstQuery *query, int rate, LatentRtChainTiming *chain)
 {
-  *chain = (GstLatentFilterChainTiming) { 0 };
+  *chain = (LatentRtChainTiming) { 0 };
   const GstStructure *s = gst_query_get_structure (query);
   int chain_rate = 0;
   if (!s || !gst_structure_get_int (s, LATENCY_FIELD_RATE, &chain_rate) || chain_rate != rate)
@@ -508,7 +502,7 @@ gst_latent_filter_read_chain_timing (GstQuery *query, int rate, GstLatentFilterC
 }
 
 static void
-gst_latent_filter_write_chain_timing (GstQuery *query, int rate, const GstLatentFilterChainTiming *chain)
+gst_latent_filter_write_chain_timing (GstQuery *query, int rate, const LatentRtChainTiming *chain)
 {
   if (!gst_query_is_writable (query))
     return; /* downstream latent elements count conservatively then */
@@ -517,54 +511,18 @@ gst_latent_filter_write_chain_timing (GstQuery *query, int rate, const GstLatent
       G_TYPE_INT, chain->margin, LATENCY_FIELD_PUSH, G_TYPE_INT, chain->push_samples, NULL);
 }
 
-/* Input frames a block of `block` frames waits for after its first one arrived, when upstream
- * delivers `burst` frames at once counted from the same origin (1: frame by frame), beyond
- * the wait upstream already reported for the first frame of its push (burst - 1). Block k
- * is complete with the push holding its last frame, ceil((k + 1) block / burst) pushes in;
- * the pattern repeats every burst / gcd(block, burst) blocks. */
-static int
-gst_latent_filter_block_wait_frames (int block, int burst)
-{
-  if (burst <= 1)
-    return block - 1;
-  int a = block, b = burst;
-  while (b) {
-    int t = a % b;
-    a = b;
-    b = t;
-  }
-  gint64 worst = 0;
-  for (gint64 k = 0; k < burst / a; k++) {
-    gint64 complete = ((k + 1) * block + burst - 1) / burst * burst;
-    worst = MAX (worst, complete - k * block - burst);
-  }
-  return (int) worst;
-}
-
 /* What this element adds to the latency of its path, in audio samples, and the chain timing
- * it passes downstream (`chain` holds upstream's on entry). */
+ * it passes downstream (`chain` holds upstream's on entry): core's chain rule. */
 static gint64
-gst_latent_filter_latency_samples (GstLatentFilter *self, int rate,
-    GstLatentFilterChainTiming *chain)
+gst_latent_filter_latency_samples (GstLatentFilter *self, int rate, LatentRtChainTiming *chain)
 {
   GstLatentFilterPrivate *p = PRIV (self);
-  int upstream_push = chain->push_samples;
-  chain->push_samples = p->out_ratio > 0 ? p->block_frames * p->in_ratio : 0;
-  if (p->latency_mode == LATENT_RT_LATENCY_SAFE)
-    return (gint64) p->block_frames * p->in_ratio;
-  /* Whole pushes only count between latent elements: audio elements in between may
-   * re-buffer (audioconvert, audioresample). */
-  int burst = FCLASS (self)->sink_is_latent && upstream_push % p->in_ratio == 0
-      ? upstream_push / p->in_ratio : 1;
-  int margin_cap = p->block_frames * p->in_ratio;
-  int chain_margin = latent_rt_margin_frames (chain->compute_us + p->step_us, rate);
-  int added_margin = CLAMP (chain_margin - chain->margin, 0, margin_cap);
-  if (chain->compute_us <= 0 && chain->margin == 0)
-    added_margin = p->margin; /* alone: the margin measured at load */
-  chain->compute_us += p->step_us;
-  chain->margin += added_margin;
-  return (gint64) gst_latent_filter_block_wait_frames (p->block_frames, burst) * p->in_ratio
-      + added_margin;
+  const LatentRtChainStep step = {
+    .block_frames = p->block_frames, .in_ratio = p->in_ratio, .pushes_blocks = p->out_ratio > 0,
+    .sink_is_latent = FCLASS (self)->sink_is_latent, .mode = p->latency_mode,
+    .step_us = p->step_us, .load_margin = p->margin,
+  };
+  return latent_rt_chain_latency (&step, rate, chain);
 }
 
 /* A new ts0 (GstLatentTiming): input and output frames are counted from here. */
@@ -822,7 +780,7 @@ gst_latent_filter_answer_latency_query (GstLatentFilter *self, GstQuery *query)
   int rate = gst_latent_filter_current_rate (p);
   GstClockTime ours = 0;
   if (p->stream && rate > 0 && p->in_ratio > 0) {
-    GstLatentFilterChainTiming chain;
+    LatentRtChainTiming chain;
     gst_latent_filter_read_chain_timing (query, rate, &chain);
     gint64 samples = gst_latent_filter_latency_samples (self, rate, &chain);
     ours = latent_frames_to_time (samples, 1, rate);

@@ -5,13 +5,12 @@
 #define GST_TERRAIN_TRAIN_PRIVATE_H
 
 #include "gstterraintrain.h"
-#include "terrain-fragments.h"
 
 G_BEGIN_DECLS
 
 typedef struct {
   GstSegment segment;
-  TerrainFragment *open;  /* the fragment being received, NULL before data */
+  LatentTerrainFragment *open;  /* the fragment being received, NULL before data */
   int channels;
   double frame_duration;
   double next_time;       /* where the next buffer starts when it has no timestamp */
@@ -36,7 +35,7 @@ struct _GstTerrainTrain {
   /* Handoff to the worker (lock, cond). */
   GMutex lock;
   GCond cond;
-  GPtrArray *latent_closed, *coords_closed; /* TerrainFragment*, oldest first */
+  GPtrArray *latent_closed, *coords_closed; /* LatentTerrainFragment*, oldest first */
   gboolean latent_eos, coords_eos, quit;
   guint32 eos_seqnum;
   LatentTerrainTrainer *trainer;            /* made by the worker, freed at PAUSED->READY */

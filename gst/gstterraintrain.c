@@ -12,7 +12,8 @@
  *           fragment i is paired with coords fragment i in stream time: every latent frame takes
  *           the coordinate at its centre time, interpolated linearly between the samples around
  *           it (held before the first and after the last). When not linked, `layout` places the
- *           fragments (terrain-fragments.h: straight paths, or a PCA projection of the latents).
+ *           fragments (core/latent-terrain.h: straight paths, or a PCA projection of the
+ *           latents).
  *
  * Threads: the pads' streaming threads only copy frames into the open fragment and, when it
  * closes, hand it to the element's worker thread (a brief lock that the worker never holds
@@ -119,10 +120,10 @@ static void
 gst_terrain_train_close_fragment (GstTerrainTrain *self, GstPad *pad)
 {
   PadState *s = gst_terrain_train_pad_state (self, pad);
-  TerrainFragment *f = s->open;
+  LatentTerrainFragment *f = s->open;
   s->open = NULL;
-  if (!f || terrain_fragment_n_frames (f) == 0) {
-    terrain_fragment_free (f);
+  if (!f || latent_terrain_fragment_n_frames (f) == 0) {
+    latent_terrain_fragment_free (f);
     return;
   }
   g_mutex_lock (&self->lock);
@@ -157,8 +158,8 @@ gst_terrain_train_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
   }
   gsize n = map.size / (s->channels * sizeof (float));
   if (!s->open)
-    s->open = terrain_fragment_new (s->channels, s->frame_duration);
-  terrain_fragment_append (s->open, (const float *) map.data, n, start);
+    s->open = latent_terrain_fragment_new (s->channels, s->frame_duration);
+  latent_terrain_fragment_append (s->open, (const float *) map.data, n, start);
   s->next_time = start + n * s->frame_duration;
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
@@ -269,7 +270,7 @@ gst_terrain_train_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       g_mutex_unlock (&self->lock);
       break;
     case GST_EVENT_FLUSH_STOP:
-      terrain_fragment_free (s->open);
+      latent_terrain_fragment_free (s->open);
       s->open = NULL;
       break;
     default:
@@ -354,7 +355,7 @@ gst_terrain_train_stop_worker (GstTerrainTrain *self)
   g_ptr_array_set_size (self->coords_closed, 0);
   for (int i = 0; i < 2; i++) {
     PadState *s = i ? &self->coords : &self->latent;
-    g_clear_pointer (&s->open, terrain_fragment_free);
+    g_clear_pointer (&s->open, latent_terrain_fragment_free);
     s->channels = 0;
   }
   g_mutex_lock (&self->publisher_lock);
@@ -492,8 +493,8 @@ gst_terrain_train_init (GstTerrainTrain *self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   g_mutex_init (&self->publisher_lock);
-  self->latent_closed = g_ptr_array_new_with_free_func ((GDestroyNotify) terrain_fragment_free);
-  self->coords_closed = g_ptr_array_new_with_free_func ((GDestroyNotify) terrain_fragment_free);
+  self->latent_closed = g_ptr_array_new_with_free_func ((GDestroyNotify) latent_terrain_fragment_free);
+  self->coords_closed = g_ptr_array_new_with_free_func ((GDestroyNotify) latent_terrain_fragment_free);
   latent_terrain_config_init (&self->config);
   self->config.latent_dims = 0;
   self->epochs = LATENT_TERRAIN_DEFAULT_EPOCHS;

@@ -52,7 +52,7 @@ gst_terrain_train_on_progress (const LatentTerrainProgress *progress, gpointer d
 /* --------------------------------------------------------------- worker */
 
 typedef struct {
-  GPtrArray *latents, *coords; /* TerrainFragment*, as received */
+  GPtrArray *latents, *coords; /* LatentTerrainFragment*, as received */
   guint n_used;                /* fragments in the live dataset */
   gboolean missing_warned;
 } WorkerData;
@@ -67,38 +67,27 @@ gst_terrain_train_ready_fragments (const WorkerData *w, gboolean coords_used, gb
   return MIN (w->latents->len, w->coords->len);
 }
 
+/* Pairs each latent fragment with its coordinate fragment, or lays the fragments out when the
+ * coords pad is not used (core: latent_terrain_dataset_from_fragments). */
 static LatentTerrainDataset *
 gst_terrain_train_build_dataset (GstTerrainTrain *self, WorkerData *w, guint n,
-    gboolean coords_used, int control_dims, int latent_dims)
+    gboolean coords_used, int control_dims)
 {
-  LatentTerrainDataset *dataset = latent_terrain_dataset_new (control_dims, latent_dims);
-  TerrainFragment **latents = (TerrainFragment **) w->latents->pdata;
   GST_OBJECT_LOCK (self);
   LatentTerrainLayout layout = self->layout;
   GST_OBJECT_UNLOCK (self);
-  float **laid_out = coords_used ? NULL
-      : terrain_layout_coordinates (layout, latents, n, control_dims);
-  for (guint i = 0; i < n; i++) {
-    gsize frames = terrain_fragment_n_frames (latents[i]);
-    float *coords = laid_out ? laid_out[i] : NULL;
-    if (!coords && i < w->coords->len)
-      coords = terrain_fragment_pair_coordinates (latents[i], w->coords->pdata[i]);
-    if (!coords || terrain_fragment_n_frames (laid_out ? latents[i] : w->coords->pdata[i]) == 0) {
-      if (!w->missing_warned)
-        GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("terraintrain: pad coords ended after %u "
-                "fragment(s) but pad latent sent %u; latent fragments without coordinates "
-                "are left out", w->coords->len, w->latents->len), (NULL));
-      w->missing_warned = TRUE;
-    } else {
-      latent_terrain_dataset_add_fragment (dataset, coords,
-          (const float *) latents[i]->values->data, frames);
-    }
-    if (!laid_out)
-      g_free (coords);
-  }
-  for (guint i = 0; laid_out && i < n; i++)
-    g_free (laid_out[i]);
-  g_free (laid_out);
+  LatentTerrainFragment **latents = (LatentTerrainFragment **) w->latents->pdata;
+  if (!coords_used)
+    return latent_terrain_dataset_from_layout (layout, latents, n, control_dims);
+  guint unpaired = 0;
+  LatentTerrainDataset *dataset = latent_terrain_dataset_from_fragments (latents, n,
+      (LatentTerrainFragment **) w->coords->pdata, w->coords->len,
+      control_dims, &unpaired);
+  if (unpaired && !w->missing_warned)
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("terraintrain: pad coords ended after %u "
+            "fragment(s) but pad latent sent %u; latent fragments without coordinates "
+            "are left out", w->coords->len, w->latents->len), (NULL));
+  w->missing_warned = w->missing_warned || unpaired > 0;
   return dataset;
 }
 
@@ -153,9 +142,8 @@ gst_terrain_train_finish (GstTerrainTrain *self, WorkerData *w, gboolean coords_
   char *dataset_location = g_strdup (self->dataset_location);
   int control_dims = self->config.control_dims;
   GST_OBJECT_UNLOCK (self);
-  int latent_dims = w->latents->len ? ((TerrainFragment *) w->latents->pdata[0])->channels : 0;
-  LatentTerrainDataset *dataset = latent_dims ? gst_terrain_train_build_dataset (self, w,
-      w->latents->len, coords_used, control_dims, latent_dims) : NULL;
+  LatentTerrainDataset *dataset = gst_terrain_train_build_dataset (self, w, w->latents->len,
+      coords_used, control_dims);
   if (!dataset || latent_terrain_dataset_get_n_pairs (dataset) == 0) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("terraintrain: no training data: pad latent "
             "received %u fragment(s)%s, %s not written", w->latents->len,
@@ -221,8 +209,8 @@ gst_terrain_train_worker_main (gpointer data)
 {
   GstTerrainTrain *self = data;
   WorkerData w = {
-    .latents = g_ptr_array_new_with_free_func ((GDestroyNotify) terrain_fragment_free),
-    .coords = g_ptr_array_new_with_free_func ((GDestroyNotify) terrain_fragment_free),
+    .latents = g_ptr_array_new_with_free_func ((GDestroyNotify) latent_terrain_fragment_free),
+    .coords = g_ptr_array_new_with_free_func ((GDestroyNotify) latent_terrain_fragment_free),
   };
   LatentTerrainDataset *live_dataset = NULL;
   guint announced = 0;
@@ -242,7 +230,7 @@ gst_terrain_train_worker_main (gpointer data)
       gst_terrain_train_post_structure (self, gst_structure_new ("latent-terrain-fragment",
           "index", G_TYPE_UINT,
               announced, "frames", G_TYPE_UINT64,
-              (guint64) terrain_fragment_n_frames (w.latents->pdata[announced]), "paired",
+              (guint64) latent_terrain_fragment_n_frames (w.latents->pdata[announced]), "paired",
               G_TYPE_BOOLEAN, coords_used, NULL));
     if (done) {
       gst_terrain_train_finish (self, &w, coords_used);
@@ -256,10 +244,8 @@ gst_terrain_train_worker_main (gpointer data)
     if (live && ready > w.n_used) {
       /* Live: restart on everything received so far. */
       w.n_used = ready;
-      int latent_dims = ((TerrainFragment *) w.latents->pdata[0])->channels;
       g_clear_pointer (&live_dataset, latent_terrain_dataset_free);
-      live_dataset = gst_terrain_train_build_dataset (self, &w, ready, coords_used, control_dims,
-          latent_dims);
+      live_dataset = gst_terrain_train_build_dataset (self, &w, ready, coords_used, control_dims);
       if (!self->trainer)
         gst_terrain_train_make_trainer (self);
       if (latent_terrain_dataset_get_n_pairs (live_dataset) > 0)

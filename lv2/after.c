@@ -44,8 +44,6 @@ typedef struct {
   LatentAfter *after;
   LatentAfterKind kind;
   int block, chunk, ratio, n_poly, n_timbre, in_channels;
-  int steps;
-  float guidance_structure, guidance_timbre;
   float *structure, *timbre_audio, *planar;
   int xy_channel;                     /* x, then y: the last two input channels */
   bool has_map;                       /* the model has a usable map2latent */
@@ -65,23 +63,29 @@ work_free (gpointer data)
   g_free (w);
 }
 
+/* The timbre from x and y (their mean over the chunk): on the model's map, or through the
+ * timbre terrain when one fits the model. */
 static gboolean
-apply_settings (AfterWork *w, GError **error)
+work_timbre_from_xy (AfterWork *w, const float *in, int block, int source, GError **error)
 {
-  AfterPlugin *p = w->plugin;
-  int steps = CLAMP (atomic_load (&p->set_steps), 1, LATENT_AFTER_MAX_STEPS);
-  float gs = atomic_load (&p->set_structure), gt = atomic_load (&p->set_timbre_guidance);
-  if (steps != w->steps) {
-    if (!latent_after_set_steps (w->after, steps, error))
-      return FALSE;
-    w->steps = steps;
+  LatentAfterMean mean = { 0 };
+  float xy[2];
+  latent_after_mean_add (&mean, in + w->xy_channel, block, w->in_channels, 2);
+  latent_after_mean_take (&mean, xy);
+  if (source == AFTER_SOURCE_MAP)
+    return !w->has_map || latent_after_set_timbre_point (w->after, xy, 2, TRUE, error);
+  const AfterTimbreTerrain *terrain = atomic_load (&w->plugin->timbre_terrain);
+  if (!terrain || terrain->dims != w->n_timbre)
+    return TRUE;
+  if (w->workspace_for != terrain) { /* a new terrain: its own workspace (worker thread) */
+    const LatentTerrainConfig *tc = latent_terrain_get_config (terrain->terrain);
+    if (!w->workspace || !latent_terrain_workspace_fits (w->workspace, tc)) {
+      latent_terrain_workspace_free (w->workspace);
+      w->workspace = latent_terrain_workspace_new (tc);
+    }
+    w->workspace_for = terrain;
   }
-  if (gs != w->guidance_structure || gt != w->guidance_timbre) {
-    if (!latent_after_set_guidance (w->after, gs, gt, error))
-      return FALSE;
-    w->guidance_structure = gs;
-    w->guidance_timbre = gt;
-  }
+  latent_after_set_timbre_from_terrain (w->after, terrain->terrain, w->workspace, xy, 2);
   return TRUE;
 }
 
@@ -90,48 +94,29 @@ static gboolean
 work_process (gpointer data, const float *in, float *out, int block, GError **error)
 {
   AfterWork *w = data;
-  if (!apply_settings (w, error))
+  AfterPlugin *p = w->plugin;
+  if (!latent_after_apply_settings (w->after, CLAMP (atomic_load (&p->set_steps), 1,
+          LATENT_AFTER_MAX_STEPS), atomic_load (&p->set_structure),
+          atomic_load (&p->set_timbre_guidance), error))
     return FALSE;
   const int c = w->in_channels;
-  const int timbre_channel = w->kind == LATENT_AFTER_AUDIO ? 1 : 0;
-  for (int t = 0; t < block; t++)
-    w->timbre_audio[t] = in[(gsize) t * c + timbre_channel];
-  const int source = atomic_load (&w->plugin->set_source);
+  const int source = atomic_load (&p->set_source);
   if (source == AFTER_SOURCE_SIDECHAIN) {
-    if (!latent_after_update_timbre (w->after, w->timbre_audio, error))
+    int fill = 0; /* a block is one chunk: each call completes one */
+    if (!latent_after_feed_timbre_audio (w->after, w->timbre_audio, &fill,
+            in + (w->kind == LATENT_AFTER_AUDIO ? 1 : 0), block, c, error))
       return FALSE;
   } else if (source == AFTER_SOURCE_CONTROLS) {
     float timbre[AFTER_TIMBRE_CONTROLS];
     for (int i = 0; i < AFTER_TIMBRE_CONTROLS; i++)
-      timbre[i] = atomic_load (&w->plugin->set_timbre[i]);
+      timbre[i] = atomic_load (&p->set_timbre[i]);
     latent_after_set_timbre (w->after, timbre, MIN (w->n_timbre, AFTER_TIMBRE_CONTROLS));
-  } else {
-    /* x, y: their mean over the chunk. */
-    double sx = 0, sy = 0;
-    for (int t = 0; t < block; t++) {
-      sx += in[(gsize) t * c + w->xy_channel];
-      sy += in[(gsize) t * c + w->xy_channel + 1];
-    }
-    float xy[2] = { (float) (sx / block), (float) (sy / block) };
-    const AfterTimbreTerrain *terrain = atomic_load (&w->plugin->timbre_terrain);
-    if (source == AFTER_SOURCE_MAP) {
-      if (w->has_map && !latent_after_set_timbre_from_map (w->after, xy[0], xy[1], error))
-        return FALSE;
-    } else if (terrain && terrain->dims == w->n_timbre) {
-      if (w->workspace_for != terrain) { /* a new terrain: its own workspace (worker thread) */
-        const LatentTerrainConfig *tc = latent_terrain_get_config (terrain->terrain);
-        if (!w->workspace || !latent_terrain_workspace_fits (w->workspace, tc)) {
-          latent_terrain_workspace_free (w->workspace);
-          w->workspace = latent_terrain_workspace_new (tc);
-        }
-        w->workspace_for = terrain;
-      }
-      latent_after_set_timbre_from_terrain (w->after, terrain->terrain, w->workspace, xy, 2);
-    }
+  } else if (!work_timbre_from_xy (w, in, block, source, error)) {
+    return FALSE;
   }
   if (w->kind == LATENT_AFTER_AUDIO) {
-    for (int t = 0; t < block; t++)
-      w->structure[t] = in[(gsize) t * c];
+    int fill = 0;
+    latent_after_gather (w->structure, &fill, block, in, block, c);
     return latent_after_render (w->after, w->structure, out, error);
   }
   /* MIDI rows: timbre audio, then pitch and velocity per voice (lv2/after-midi.c). */
@@ -179,8 +164,6 @@ work_new (AfterPlugin *self, LatentAfter *after, const char *path)
         "model %s has %d timbre dims: the terrain timbre source holds the last timbre until "
         "a fitting terrain is set\n", self->name, terrain->path, terrain->dims, path,
         info->timbre_dims);
-  w->steps = -1; /* applied before the first block */
-  w->guidance_structure = w->guidance_timbre = NAN;
   w->structure = g_new0 (float, w->block);
   w->timbre_audio = g_new0 (float, w->block);
   w->planar = g_new0 (float, (gsize) w->chunk * 2 * MAX (1, w->n_poly));

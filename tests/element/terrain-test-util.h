@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 #define RATIO 1024
 #define LATENTS 8
 #define COORD_RATE 1000
-/* terraintrain's straight layout (gst/terrain-fragments.h): canvas units per frame. */
+/* terraintrain's straight layout (core/latent-terrain.h): canvas units per frame. */
 #define FRAME_SPACING 0.25
 
 typedef struct {

@@ -508,6 +508,76 @@ test_timbre_stream (void)
   g_free (path);
 }
 
+/* Feeding chunks (core/after-feed.c): gathering one channel of interleaved rows, timbre
+ * audio updating the timbre once per whole chunk, chunk means, settings applied once. */
+static void
+test_feed (void)
+{
+  LatentAfter *after = open_fixture ("after-audio.ts", NULL);
+  g_assert_nonnull (after);
+  float chunk[BLOCK], timbre[2];
+  int fill = 0;
+  const float rows[] = { 1, 9, NAN, 9, 3, 9 };
+  g_assert_cmpuint (latent_after_gather (chunk, &fill, BLOCK, rows, 3, 2), ==, 3);
+  g_assert_cmpint (fill, ==, 3);
+  g_assert_true (chunk[0] == 1.0f && chunk[1] == 0.0f && chunk[2] == 3.0f);
+  fill = BLOCK - 1;
+  g_assert_cmpuint (latent_after_gather (chunk, &fill, BLOCK, rows, 3, 2), ==, 1);
+
+  /* Timbre audio in uneven pieces: the timbre changes only when a chunk is complete. */
+  float audio[BLOCK + 100];
+  for (int i = 0; i < BLOCK + 100; i++)
+    audio[i] = 0.25f;
+  const float manual[2] = { 1.0f, 1.0f };
+  g_assert_true (latent_after_set_timbre_point (after, manual, 2, FALSE, NULL));
+  fill = 0;
+  g_assert_true (latent_after_feed_timbre_audio (after, chunk, &fill, audio, BLOCK / 2, 1, NULL));
+  latent_after_get_timbre (after, timbre);
+  g_assert_cmpfloat (timbre[0], ==, 1.0f);
+  g_assert_true (latent_after_feed_timbre_audio (after, chunk, &fill, audio, BLOCK / 2 + 100, 1,
+      NULL));
+  g_assert_cmpint (fill, ==, 100);
+  latent_after_get_timbre (after, timbre);
+  g_assert_cmpfloat_with_epsilon (timbre[0], 0.25, 1e-5);
+
+  /* Means over a chunk: two channels of three-float rows, non-finite as 0. */
+  LatentAfterMean mean = { 0 };
+  const float frames[] = { 1, 2, 7, 3, INFINITY, 7 };
+  float values[2] = { -1, -1 };
+  latent_after_mean_add (&mean, frames, 2, 3, 2);
+  g_assert_cmpint (latent_after_mean_take (&mean, values), ==, 2);
+  g_assert_true (values[0] == 2.0f && values[1] == 1.0f);
+  g_assert_cmpint (latent_after_mean_take (&mean, values), ==, 0);
+
+  /* Settings: applied when they differ, refused out of range. */
+  GError *error = NULL;
+  g_assert_true (latent_after_apply_settings (after, 3, 2.0, 0.5, &error));
+  g_assert_true (latent_after_apply_settings (after, 3, 2.0, 0.5, &error));
+  g_assert_no_error (error);
+  g_assert_false (latent_after_apply_settings (after, LATENT_AFTER_MAX_STEPS + 1, 2.0, 0.5,
+      &error));
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_ATTRIBUTE);
+  g_clear_error (&error);
+  latent_after_free (after);
+
+  /* Note frames: the voices' state per latent frame, written up to a frame index. */
+  LatentVoices *voices = latent_voices_new (2);
+  float planar[4 * CHUNK];
+  int frame = 0;
+  latent_voices_note_on (voices, 60, 100);
+  latent_voices_write_frames (voices, planar, CHUNK, &frame, 2);
+  g_assert_cmpint (frame, ==, 2);
+  latent_voices_note_off (voices, 60);
+  latent_voices_write_frames (voices, planar, CHUNK, &frame, CHUNK + 5);
+  g_assert_cmpint (frame, ==, CHUNK);
+  const float velocity[CHUNK] = { 100, 100, 0, 0 }; /* pitch0 row, then vel0 row */
+  for (int f = 0; f < CHUNK; f++) {
+    g_assert_cmpfloat (planar[f], ==, 60.0f);
+    g_assert_cmpfloat (planar[CHUNK + f], ==, velocity[f]);
+  }
+  latent_voices_free (voices);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -524,5 +594,6 @@ main (int argc, char **argv)
   g_test_add_func ("/after/timbre-map", test_timbre_map);
   g_test_add_func ("/after/timbre-terrain", test_timbre_terrain);
   g_test_add_func ("/after/timbre-stream", test_timbre_stream);
+  g_test_add_func ("/after/feed", test_feed);
   return g_test_run ();
 }

@@ -237,6 +237,39 @@ test_rt_low_latency (void)
   g_free (x);
 }
 
+/* GStreamer chains of latent elements (raveencode ! ravedecode): block waits with whole
+ * pushes upstream, and each element's share of the chain's compute margin. */
+static void
+test_rt_chain_latency (void)
+{
+  g_assert_cmpint (latent_rt_block_wait_frames (4, 1), ==, 3);
+  g_assert_cmpint (latent_rt_block_wait_frames (4, 4), ==, 0);
+  g_assert_cmpint (latent_rt_block_wait_frames (4, 3), ==, 3);
+  g_assert_cmpint (latent_rt_block_wait_frames (2, 4), ==, 0);
+  /* Alone: block - 1 frames and the margin measured at load. */
+  LatentRtChainTiming chain = { 0 };
+  LatentRtChainStep encoder = {
+    .block_frames = 2048, .in_ratio = 1, .pushes_blocks = TRUE, .mode = LATENT_RT_LATENCY_LOW,
+    .step_us = 1000, .load_margin = 300,
+  };
+  g_assert_cmpint (latent_rt_chain_latency (&encoder, 44100, &chain), ==, 2047 + 300);
+  g_assert_cmpint (chain.push_samples, ==, 2048);
+  g_assert_cmpint (chain.margin, ==, 300);
+  /* Downstream, fed whole blocks: no wait, only the margin the sum needs beyond upstream's. */
+  LatentRtChainStep decoder = {
+    .block_frames = 1, .in_ratio = 2048, .sink_is_latent = TRUE, .mode = LATENT_RT_LATENCY_LOW,
+    .step_us = 1000, .load_margin = 999,
+  };
+  const int added = MAX (0, latent_rt_margin_frames (2000, 44100) - 300);
+  g_assert_cmpint (latent_rt_chain_latency (&decoder, 44100, &chain), ==, added);
+  g_assert_cmpint (chain.margin, ==, 300 + added);
+  g_assert_cmpfloat (chain.compute_us, ==, 2000);
+  g_assert_cmpint (chain.push_samples, ==, 0);
+  /* Safe: one whole block, nothing else. */
+  decoder.mode = LATENT_RT_LATENCY_SAFE;
+  g_assert_cmpint (latent_rt_chain_latency (&decoder, 44100, &chain), ==, 2048);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -245,5 +278,6 @@ main (int argc, char **argv)
   g_test_add_func ("/resample/hold", test_hold);
   g_test_add_func ("/resample/rt-stream", test_rt_stream);
   g_test_add_func ("/resample/rt-low-latency", test_rt_low_latency);
+  g_test_add_func ("/resample/rt-chain-latency", test_rt_chain_latency);
   return g_test_run ();
 }

@@ -1,5 +1,5 @@
-/* Terrain datasets: path resampling and nn_terrain's dictionary layout as JSON
- * (core/terrain-dataset.c, core/terrain-json.c). */
+/* Terrain datasets: path resampling, timed fragments and nn_terrain's dictionary layout as
+ * JSON (core/terrain-dataset.c, core/terrain-json.c). */
 #include "latent.h"
 
 #include <math.h>
@@ -193,6 +193,49 @@ test_json_errors (void)
   g_clear_error (&error);
 }
 
+/* Timed fragments (terraintrain's): latent frames take the coordinate at their centre time,
+ * interpolated linearly; a latent fragment with no coordinate fragment is left out, counted. */
+static void
+test_from_fragments (void)
+{
+  LatentTerrainFragment *latents[2], *coords[1];
+  for (int i = 0; i < 2; i++) {
+    latents[i] = latent_terrain_fragment_new (1, 0.5);
+    const float frames[] = { 10, 11, 12, 13 };
+    latent_terrain_fragment_append (latents[i], frames, 4, 0.0);
+  }
+  coords[0] = latent_terrain_fragment_new (1, 0.1);
+  for (int k = 0; k <= 20; k++) {
+    const float value = (float) k / 10; /* the coordinate is its own time */
+    latent_terrain_fragment_append (coords[0], &value, 1, k / 10.0);
+  }
+  g_assert_cmpuint (latent_terrain_fragment_n_frames (coords[0]), ==, 21);
+  guint unpaired = 0;
+  LatentTerrainDataset *ds = latent_terrain_dataset_from_fragments (latents, 2, coords, 1, 1,
+      &unpaired);
+  g_assert_cmpuint (unpaired, ==, 1);
+  g_assert_cmpuint (latent_terrain_dataset_get_n_fragments (ds), ==, 1);
+  gsize n;
+  const float *c, *l;
+  latent_terrain_dataset_get_fragment (ds, 0, &n, &c, &l);
+  g_assert_cmpuint (n, ==, 4);
+  for (gsize j = 0; j < n; j++) {
+    g_assert_cmpfloat_with_epsilon (c[j], 0.25 + 0.5 * j, 1e-5);
+    g_assert_cmpfloat (l[j], ==, 10.0f + j);
+  }
+  latent_terrain_dataset_free (ds);
+  /* Laid out: every fragment, one straight path each, FRAME_SPACING apart along x. */
+  ds = latent_terrain_dataset_from_layout (LATENT_TERRAIN_LAYOUT_STRAIGHT, latents, 2, 2);
+  g_assert_cmpuint (latent_terrain_dataset_get_n_pairs (ds), ==, 8);
+  latent_terrain_dataset_get_fragment (ds, 1, &n, &c, NULL);
+  g_assert_cmpfloat_with_epsilon (c[2] - c[0], LATENT_TERRAIN_LAYOUT_FRAME_SPACING, 1e-6);
+  latent_terrain_dataset_free (ds);
+  g_assert_null (latent_terrain_dataset_from_layout (LATENT_TERRAIN_LAYOUT_PCA, latents, 0, 2));
+  for (int i = 0; i < 2; i++)
+    latent_terrain_fragment_free (latents[i]);
+  latent_terrain_fragment_free (coords[0]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -202,5 +245,6 @@ main (int argc, char **argv)
   g_test_add_func ("/terrain/dataset/json-round-trip", test_json_round_trip);
   g_test_add_func ("/terrain/dataset/json-nn-terrain-quirks", test_json_nn_terrain_quirks);
   g_test_add_func ("/terrain/dataset/json-errors", test_json_errors);
+  g_test_add_func ("/terrain/dataset/from-fragments", test_from_fragments);
   return g_test_run ();
 }

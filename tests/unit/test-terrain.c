@@ -458,6 +458,52 @@ test_file_linear_variant (void)
   latent_terrain_free (t);
 }
 
+/* A terrain played through a decoder (core/terrain-stream.c): the fixture decoder
+ * (stateful-codec.ts, 8000 Hz, decode repeats latent 0 at ratio 4) outputs latent 0 of the
+ * terrain at a held coordinate, `latency` samples late; a terrain of other latent dims than
+ * the decoder takes is refused, naming both. */
+static void
+test_terrain_stream (void)
+{
+  LatentTerrainConfig config;
+  latent_terrain_config_init (&config);
+  config.latent_dims = 2;
+  config.channels = 16;
+  config.features = 16;
+  LatentTerrain *t = latent_terrain_new (&config, 7, NULL);
+  char *pt = g_build_filename (tmp_dir, "stream.pt", NULL);
+  g_assert_true (latent_terrain_save (t, pt, NULL));
+  const float xy[2] = { 0.3f, -0.2f };
+  float z[2];
+  latent_terrain_forward_batch (t, xy, 1, z);
+  latent_terrain_free (t);
+  GError *error = NULL;
+  LatentRtStream *rt = latent_rt_terrain_stream_open (pt, LATENT_TEST_DATA "/stateful-codec.ts",
+      8000, 0, 1, LATENT_RT_LATENCY_SAFE, 0, &error);
+  g_assert_no_error (error);
+  const int latency = latent_rt_stream_get_latency (rt), n = latency + 4096;
+  float *in = g_new (float, 2 * n), *out = g_new0 (float, n);
+  for (int i = 0; i < n; i++)
+    memcpy (in + 2 * i, xy, sizeof xy);
+  latent_rt_stream_process (rt, in, out, NULL, n, LATENT_RT_WAIT_ALWAYS);
+  for (int i = latency; i < n; i++)
+    g_assert_cmpfloat_with_epsilon (out[i], z[0], 1e-5);
+  latent_rt_stream_free (rt);
+  g_free (in);
+  g_free (out);
+  config.latent_dims = 3;
+  t = latent_terrain_new (&config, 7, NULL);
+  g_assert_true (latent_terrain_save (t, pt, NULL));
+  latent_terrain_free (t);
+  g_assert_null (latent_rt_terrain_stream_open (pt, LATENT_TEST_DATA "/stateful-codec.ts",
+      8000, 0, 1, LATENT_RT_LATENCY_SAFE, 0, &error));
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "3 latent dims"));
+  g_clear_error (&error);
+  g_unlink (pt);
+  g_free (pt);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -472,6 +518,7 @@ main (int argc, char **argv)
   g_test_add_func ("/terrain/file/torch-reads", test_file_torch_reads);
   g_test_add_func ("/terrain/file/corrupt", test_file_corrupt);
   g_test_add_func ("/terrain/file/linear-variant", test_file_linear_variant);
+  g_test_add_func ("/terrain/stream", test_terrain_stream);
   int status = g_test_run ();
   char *rm[] = { "rm", "-rf", tmp_dir, NULL };
   g_spawn_sync (NULL, rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);

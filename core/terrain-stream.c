@@ -1,6 +1,7 @@
-/* The terrain plugin's inference (see terrain-voice.h): runs on the LatentRtStream's worker
- * thread only, never on the audio thread. */
-#include "terrain-voice.h"
+/* A terrain played through a decoder on a LatentRtStream's worker
+ * (latent_rt_terrain_stream_open, latent-rt.h): urn:latent:terrain's inference.
+ * terrain_decoder_process runs on the worker thread only, never on the audio thread. */
+#include "latent.h"
 
 #include <math.h>
 
@@ -12,12 +13,12 @@ typedef struct {
   int ratio, latent_dims, control_dims, out_channels;
   float *latents; /* planar [latent_dims][frames] */
   float *audio;   /* planar [out_channels][block] */
-} Voice;
+} TerrainDecoder;
 
 static void
-voice_free (gpointer data)
+terrain_decoder_free (gpointer data)
 {
-  Voice *v = data;
+  TerrainDecoder *v = data;
   latent_terrain_free (v->terrain);
   latent_terrain_workspace_free (v->workspace);
   if (v->model)
@@ -29,9 +30,9 @@ voice_free (gpointer data)
 
 /* Worker thread: coordinates [block][2] -> audio [block][1]. */
 static gboolean
-voice_process (gpointer data, const float *in, float *out, int block, GError **error)
+terrain_decoder_process (gpointer data, const float *in, float *out, int block, GError **error)
 {
-  Voice *v = data;
+  TerrainDecoder *v = data;
   int frames = block / v->ratio;
   float x[LATENT_TERRAIN_MAX_CONTROL_DIMS] = { 0 };
   float z[LATENT_TERRAIN_MAX_LATENT_DIMS];
@@ -60,20 +61,20 @@ voice_process (gpointer data, const float *in, float *out, int block, GError **e
 }
 
 static gboolean
-voice_reset (gpointer data, GError **error)
+terrain_decoder_reset (gpointer data, GError **error)
 {
-  Voice *v = data;
+  TerrainDecoder *v = data;
   return latent_model_reset (v->model, error);
 }
 
 static void
-voice_set_threads (gpointer data, int threads)
+terrain_decoder_set_threads (gpointer data, int threads)
 {
-  latent_model_set_threads (((Voice *) data)->model, threads);
+  latent_model_set_threads (((TerrainDecoder *) data)->model, threads);
 }
 
 LatentRtStream *
-latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path, double rate,
+latent_rt_terrain_stream_open (const char *terrain_path, const char *model_path, double rate,
     int max_host_block, int threads, LatentRtLatency latency, int margin_hint, GError **error)
 {
   LatentTerrain *terrain = latent_terrain_load (terrain_path, error);
@@ -92,7 +93,7 @@ latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path,
     latent_terrain_free (terrain);
     return NULL;
   }
-  Voice *v = g_new0 (Voice, 1);
+  TerrainDecoder *v = g_new0 (TerrainDecoder, 1);
   v->terrain = terrain;
   v->model = opened.model;
   const LatentMethodInfo info = opened.info;
@@ -119,8 +120,8 @@ latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path,
 
   LatentRtProcessor processor = {
     .block = block, .in_channels = 2, .out_channels = 1,
-    .process = voice_process, .reset = voice_reset, .set_threads = voice_set_threads,
-    .user_data = v, .destroy = voice_free, .model = v->model,
+    .process = terrain_decoder_process, .reset = terrain_decoder_reset,
+    .set_threads = terrain_decoder_set_threads, .user_data = v, .destroy = terrain_decoder_free, .model = v->model,
   };
   /* A decoder at another rate: the worker resamples, x and y held (no overshoot). */
   LatentRtConfig config = {
@@ -131,6 +132,6 @@ latent_lv2_terrain_stream_new (const char *terrain_path, const char *model_path,
   return latent_rt_stream_new_custom (&processor, &config, error); /* frees v on failure */
 
 fail:
-  voice_free (v);
+  terrain_decoder_free (v);
   return NULL;
 }
