@@ -5,8 +5,9 @@
  * run() only smooths x and y per sample (one pole, so a jump in a control is no click and the
  * result does not depend on the host's block pattern) and pushes them at audio rate into a
  * LatentRtStream (core/latent-rt.h). The stream's worker thread, owned by the plugin, runs one
- * block at a time (lv2/terrain-voice.c): per latent frame the terrain at the frame's mean
- * coordinate, then the decoder on those frames (the decoder interpolates between frames).
+ * block at a time (core's terrain stream, latent_rt_terrain_stream_open): per latent frame the
+ * terrain at the coordinate of the frame's centre, then the decoder on those frames (the decoder
+ * interpolates between frames).
  *
  * Files: two patch:writable atom:Path parameters, urn:latent:terrain#terrain and
  * urn:latent:terrain#model, set by patch:Set on the control port, loaded as a pair off the audio
@@ -17,10 +18,11 @@
  * <bundle>/models/terrain-gm.pt and <bundle>/models/rave-gm.ts ($LATENT_LV2_DEFAULT_TERRAIN and
  * $LATENT_LV2_DEFAULT_MODEL override them). A file that fails to load or a terrain whose latent
  * dims differ from the decoder's leaves the previous pair playing and is logged; a decoder at
- * another rate than the host's is resampled (terrain-voice.h). A new pair takes over as in rave.c: it is fed alongside
- * the old one until its own latency has passed, so the output has no gap. */
+ * another rate than the host's is resampled (core/latent-rt.h). A new pair takes over as in
+ * rave.c: it is fed alongside the old one until its own latency has passed, so the output has
+ * no gap. */
+#include "latent.h"
 #include "plugin-engines.h"
-#include "terrain-voice.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -91,7 +93,7 @@ engine_load (Terrain *self, const char *terrain_path, const char *model_path, GE
 {
   int threads = latent_lv2_control_int (self->threads, 1, 1, 64);
   LatentRtLatency mode = latent_lv2_model_file_latency (&self->files);
-  LatentRtStream *rt = latent_lv2_terrain_stream_new (terrain_path, model_path, self->rate,
+  LatentRtStream *rt = latent_rt_terrain_stream_open (terrain_path, model_path, self->rate,
       self->host.max_block, threads, mode,
       latent_lv2_model_file_margin_hint (&self->files, mode), error);
   if (!rt)

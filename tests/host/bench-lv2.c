@@ -2,7 +2,7 @@
  * processing through the core API, without the plugin layer:
  *   rave:       LatentStream encode -> decode;
  *   terrain:    per latent frame latent_terrain_forward at the frame's mean coordinate, then
- *               latent_model_run "decode" on the block (what lv2/terrain-voice.c's worker does);
+ *               latent_model_run "decode" on the block (what core/terrain-stream.c's worker does);
  *   after:      per chunk latent_after_update_timbre (sidechain) + latent_after_render;
  *   after-midi: per sample LatentVoices written as the plugin's run() does, per chunk
  *               latent_voices_reduce + latent_after_set_timbre + latent_after_render.
@@ -201,7 +201,7 @@ core_terrain (const Bench *bench, const Signal *s, GError **error)
       latent_model_free (model);
     return NAN;
   }
-  /* As lv2/terrain-voice.c: the smallest whole number of frames covering 2048 samples. */
+  /* As the safe latency mode of core/terrain-stream.c: the fewest frames covering 2048 samples. */
   const int ratio = info.in_ratio, frames = MAX (1, (2048 + ratio - 1) / ratio);
   const int block = frames * ratio;
   LatentTerrainWorkspace *workspace = latent_terrain_workspace_new (tc);
