@@ -1,7 +1,7 @@
 /* Benchmark (printed, not asserted) of the four LV2 plugins through lilv against the same
  * processing through the core API, without the plugin layer:
  *   rave:       LatentStream encode -> decode;
- *   terrain:    per latent frame latent_terrain_forward at the frame's mean coordinate, then
+ *   terrain:    per latent frame latent_terrain_forward at the frame's centre coordinate, then
  *               latent_model_run "decode" on the block (what core/terrain-stream.c's worker does);
  *   after:      per chunk latent_after_update_timbre (sidechain) + latent_after_render;
  *   after-midi: per sample LatentVoices written as the plugin's run() does, per chunk
@@ -217,15 +217,14 @@ core_terrain (const Bench *bench, const Signal *s, GError **error)
         coords[2 * t + 1] = TERRAIN_Y;
       }
       float x[LATENT_TERRAIN_MAX_CONTROL_DIMS] = { 0 }, z[LATENT_TERRAIN_MAX_LATENT_DIMS];
+      const LatentControlSignal xy = { .values = coords, .n = (gsize) block, .dims = 2 };
       for (int f = 0; f < frames; f++) {
-        double sum_x = 0, sum_y = 0;
-        for (int i = 0; i < ratio; i++) {
-          sum_x += coords[2 * (f * ratio + i)];
-          sum_y += coords[2 * (f * ratio + i) + 1];
-        }
-        x[0] = (float) (sum_x / ratio);
+        float at_centre[2];
+        latent_terrain_sample_control (&xy, latent_terrain_frame_centre (f, ratio, 1, 1), NULL,
+            at_centre);
+        x[0] = at_centre[0];
         if (tc->control_dims > 1)
-          x[1] = (float) (sum_y / ratio);
+          x[1] = at_centre[1];
         latent_terrain_forward (terrain, x, z, workspace);
         for (int d = 0; d < tc->latent_dims; d++)
           latents[(gsize) d * frames + f] = z[d];
