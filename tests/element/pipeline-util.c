@@ -349,3 +349,104 @@ pu_count_errors (const char *launch, const char *needle, guint timeout_ms, char 
     g_free (first);
   return hits;
 }
+
+/* ------------------------------------------------------------ live impulse */
+
+static GstPadProbeReturn
+pu_write_impulse (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  PuLiveImpulse *li = data;
+  GstBuffer *buf = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_PAD_PROBE_INFO_DATA (info) = buf;
+  gsize n = gst_buffer_get_size (buf) / sizeof (float);
+  if (li->in_end == 0)
+    li->first_pts = GST_BUFFER_PTS (buf);
+  if (li->in_end <= li->impulse_at && li->impulse_at < li->in_end + n) {
+    GstMapInfo map;
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    ((float *) map.data)[li->impulse_at - li->in_end] = 1.0f;
+    gst_buffer_unmap (buf, &map);
+  }
+  g_atomic_pointer_set (&li->in_end, li->in_end + n);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+pu_find_response (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  PuLiveImpulse *li = data;
+  if (li->response_at >= 0)
+    return GST_PAD_PROBE_OK;
+  GstMapInfo map;
+  gst_buffer_map (GST_PAD_PROBE_INFO_BUFFER (info), &map, GST_MAP_READ);
+  const float *y = (const float *) map.data;
+  for (gsize i = 0; i < map.size / sizeof (float); i++) {
+    if (y[i] != 0.0f) {
+      li->hold_back = (guint64) g_atomic_pointer_get (&li->in_end) - (li->impulse_at + 1);
+      li->pts = GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info))
+          + gst_util_uint64_scale_int (i, GST_SECOND, li->rate);
+      li->response_at = (gint64) gst_util_uint64_scale_int_round (li->pts - li->first_pts,
+          li->rate, GST_SECOND);
+      GstClock *clock = gst_element_get_clock (li->pipe);
+      li->arrival = gst_clock_get_time (clock) - gst_element_get_base_time (li->pipe);
+      gst_object_unref (clock);
+      break;
+    }
+  }
+  gst_buffer_unmap (GST_PAD_PROBE_INFO_BUFFER (info), &map);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstClockTime
+pu_min_latency (GstElement *element)
+{
+  GstQuery *q = gst_query_new_latency ();
+  g_assert (gst_element_query (element, q));
+  GstClockTime min;
+  gst_query_parse_latency (q, NULL, &min, NULL);
+  gst_query_unref (q);
+  return min;
+}
+
+guint64
+pu_live_impulse (const char *description, const char *element, guint64 impulse_at, int rate,
+    PuLiveImpulse *li)
+{
+  GError *error = NULL;
+  GstElement *pipe = gst_parse_launch (description, &error);
+  g_assert_no_error (error);
+  *li = (PuLiveImpulse) { .impulse_at = impulse_at, .rate = rate, .response_at = -1,
+    .pipe = pipe };
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipe), "src");
+  GstElement *measured = gst_bin_get_by_name (GST_BIN (pipe), element);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipe), "sink");
+  g_assert (src && measured && sink);
+  GstPad *src_pad = gst_element_get_static_pad (src, "src");
+  GstPad *sink_pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (src_pad, GST_PAD_PROBE_TYPE_BUFFER, pu_write_impulse, li, NULL);
+  gst_pad_add_probe (sink_pad, GST_PAD_PROBE_TYPE_BUFFER, pu_find_response, li, NULL);
+  g_assert (gst_element_set_state (pipe, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstBus *bus = gst_element_get_bus (pipe);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  GstClockTime src_min = pu_min_latency (src), element_min = pu_min_latency (measured);
+  li->configured = pu_min_latency (pipe); /* what the pipeline configured (live sinks' minimum) */
+  g_assert (li->response_at >= 0); /* a response to the impulse reached the sink */
+  g_test_message ("%s: configured latency %" GST_TIME_FORMAT ", the response reached the sink %"
+      GST_TIME_FORMAT " after its time", element, GST_TIME_ARGS (li->configured),
+      GST_TIME_ARGS (li->arrival - li->pts));
+  /* The sink renders at pts + the configured latency; arriving later would delay it. */
+  g_assert_cmpuint (MAX (li->arrival, li->pts + li->configured) - li->pts, ==, li->configured);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src_pad);
+  gst_object_unref (sink_pad);
+  gst_object_unref (src);
+  gst_object_unref (measured);
+  gst_object_unref (sink);
+  gst_object_unref (pipe);
+  li->pipe = NULL;
+  return gst_util_uint64_scale_int_round (element_min - src_min, rate, GST_SECOND);
+}

@@ -72,6 +72,32 @@ int pu_count_errors (const char *launch, const char *needle, guint timeout_ms,
 PuPipeline *pu_run (const char *middle, const char *in_caps, const float *in, size_t frames,
     const size_t *chunks, size_t n_chunks, GstClockTime start);
 
+/* Impulse through a LIVE pipeline (a live source on the pipeline clock, a syncing sink): a
+ * probe on the source element "src" writes 1.0 at input sample impulse_at and counts the
+ * samples it lets through; when the first non-zero output reaches the sink element "sink",
+ * that count gives the samples the chain held the impulse back for (exact when everything up
+ * to the sink runs on the source's streaming thread, or the source's buffers leave the
+ * elements time to render). */
+typedef struct {
+  guint64 impulse_at;        /* input sample set to 1.0 */
+  int rate;                  /* samples per second, input and output */
+  guint64 in_end;            /* samples the source has pushed */
+  guint64 hold_back;         /* in_end - (impulse_at + 1) when the response reached the sink */
+  gint64 response_at;        /* the first non-zero output sample, counted like the input; -1 */
+  GstClockTime pts;          /* its pts */
+  GstClockTime arrival;      /* the running time at which it reached the sink */
+  GstClockTime first_pts;    /* the source's first buffer's */
+  GstClockTime configured;   /* the pipeline's configured latency */
+  GstElement *pipe;
+} PuLiveImpulse;
+
+/* Runs `description` (elements "src", "sink" and `element`) to EOS with the impulse, fills
+ * *li, asserts there was a response and the sink rendered it at its pts + the configured
+ * latency (it did not arrive late), and returns `element`'s latency answer less the source's,
+ * in samples. */
+guint64 pu_live_impulse (const char *description, const char *element, guint64 impulse_at,
+    int rate, PuLiveImpulse *li);
+
 G_END_DECLS
 
 #endif

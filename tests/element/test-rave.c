@@ -320,123 +320,23 @@ GST_END_TEST;
  * LATENT_RT_MARGIN_US), must equal the elements' latency answer; and the sink must render it at
  * its time + the pipeline's latency: it arrived before that (not late). */
 #define IMPULSE_AT 4096
-typedef struct {
-  guint64 in_end;        /* samples the source has pushed */
-  guint64 hold_back;     /* in_end - (IMPULSE_AT + 1) when the response reached the sink */
-  gint64 response_at;    /* first output sample index that is non-zero; -1 none yet */
-  GstClockTime arrival;  /* running time at which it reached the sink */
-  GstClockTime pts;      /* its pts */
-  GstClockTime first_pts; /* the source's first buffer's (a live source starts at the
-                           * running time it started at) */
-  GstElement *pipe;
-} LiveImpulse;
-
-static GstPadProbeReturn
-write_impulse (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  LiveImpulse *li = data;
-  GstBuffer *buf = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
-  GST_PAD_PROBE_INFO_DATA (info) = buf;
-  gsize n = gst_buffer_get_size (buf) / sizeof (float);
-  if (li->in_end == 0)
-    li->first_pts = GST_BUFFER_PTS (buf);
-  if (li->in_end <= IMPULSE_AT && IMPULSE_AT < li->in_end + n) {
-    GstMapInfo map;
-    gst_buffer_map (buf, &map, GST_MAP_WRITE);
-    ((float *) map.data)[IMPULSE_AT - li->in_end] = 1.0f;
-    gst_buffer_unmap (buf, &map);
-  }
-  li->in_end += n;
-  return GST_PAD_PROBE_OK;
-}
-
-static GstPadProbeReturn
-find_response (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  LiveImpulse *li = data;
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-  if (li->response_at >= 0)
-    return GST_PAD_PROBE_OK;
-  GstMapInfo map;
-  gst_buffer_map (buf, &map, GST_MAP_READ);
-  const float *y = (const float *) map.data;
-  for (gsize i = 0; i < map.size / sizeof (float); i++) {
-    if (y[i] != 0.0f) {
-      li->pts = GST_BUFFER_PTS (buf) + gst_util_uint64_scale_int (i, GST_SECOND, 8000);
-      li->response_at = (gint64) gst_util_uint64_scale_int_round (li->pts - li->first_pts,
-          8000, GST_SECOND);
-      li->hold_back = li->in_end - (IMPULSE_AT + 1);
-      GstClock *clock = gst_element_get_clock (li->pipe);
-      li->arrival = gst_clock_get_time (clock) - gst_element_get_base_time (li->pipe);
-      gst_object_unref (clock);
-      break;
-    }
-  }
-  gst_buffer_unmap (buf, &map);
-  return GST_PAD_PROBE_OK;
-}
 
 /* Runs the live impulse in `mode`; returns the elements' latency answer, in samples. */
 static guint64
-live_impulse (const char *mode, LiveImpulse *li)
+live_impulse (const char *mode, PuLiveImpulse *li)
 {
-  GError *error = NULL;
   char *desc = g_strdup_printf ("audiotestsrc name=src is-live=true wave=silence "
       "samplesperbuffer=64 num-buffers=%d ! " AUDIO_CAPS " ! " ENC " latency-mode=%s ! " DEC
       " name=dec latency-mode=%s ! fakesink name=sink sync=true", (IMPULSE_AT + 8192) / 64,
       mode, mode);
-  GstElement *pipe = gst_parse_launch (desc, &error);
+  guint64 reported = pu_live_impulse (desc, "dec", IMPULSE_AT, 8000, li);
   g_free (desc);
-  g_assert_no_error (error);
-  *li = (LiveImpulse) { .response_at = -1, .pipe = pipe };
-  GstElement *src = gst_bin_get_by_name (GST_BIN (pipe), "src");
-  GstElement *dec = gst_bin_get_by_name (GST_BIN (pipe), "dec");
-  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipe), "sink");
-  GstPad *src_pad = gst_element_get_static_pad (src, "src");
-  GstPad *sink_pad = gst_element_get_static_pad (sink, "sink");
-  gst_pad_add_probe (src_pad, GST_PAD_PROBE_TYPE_BUFFER, write_impulse, li, NULL);
-  gst_pad_add_probe (sink_pad, GST_PAD_PROBE_TYPE_BUFFER, find_response, li, NULL);
-  fail_unless (gst_element_set_state (pipe, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-  GstBus *bus = gst_element_get_bus (pipe);
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "no EOS");
-  gst_message_unref (msg);
-  GstQuery *q = gst_query_new_latency ();
-  fail_unless (gst_element_query (src, q));
-  GstClockTime src_min, dec_min;
-  gst_query_parse_latency (q, NULL, &src_min, NULL);
-  gst_query_unref (q);
-  q = gst_query_new_latency ();
-  fail_unless (gst_element_query (dec, q));
-  gst_query_parse_latency (q, NULL, &dec_min, NULL);
-  gst_query_unref (q);
-  q = gst_query_new_latency (); /* the pipeline's: what it configured (live sinks' minimum) */
-  fail_unless (gst_element_query (pipe, q));
-  GstClockTime configured;
-  gst_query_parse_latency (q, NULL, &configured, NULL);
-  gst_query_unref (q);
-  GST_INFO ("%s: configured latency %" GST_TIME_FORMAT ", impulse reached the sink %"
-      GST_TIME_FORMAT " after its time", mode, GST_TIME_ARGS (configured),
-      GST_TIME_ARGS (li->arrival - li->pts));
-  /* The sink renders at pts + the configured latency; arriving later would delay it. */
-  fail_unless (li->response_at >= 0, "no response to the impulse");
-  GstClockTime rendered = MAX (li->arrival, li->pts + configured);
-  fail_unless_equals_uint64 (rendered - li->pts, configured);
-  gst_element_set_state (pipe, GST_STATE_NULL);
-  gst_object_unref (bus);
-  gst_object_unref (src_pad);
-  gst_object_unref (sink_pad);
-  gst_object_unref (src);
-  gst_object_unref (dec);
-  gst_object_unref (sink);
-  gst_object_unref (pipe);
-  return gst_util_uint64_scale_int_round (dec_min - src_min, 8000, GST_SECOND);
+  return reported;
 }
 
 GST_START_TEST (test_live_impulse_delay)
 {
-  LiveImpulse li;
+  PuLiveImpulse li;
   /* low: the encoder's 256-sample block holds the impulse for 255 more samples, the decoder
    * none (its 64-frame block arrives in one push); the margin M (8 ms, 64 samples) is one for
    * the chain. Measured hold-back + M == the latency answer. */
