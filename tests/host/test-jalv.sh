@@ -140,9 +140,12 @@ echo "$ports" | grep -q '|midi|in' && kind=instrument
 # LATENT_JALV_CHECK=audible: only audible (a model whose output does not track its input
 # closely enough for the envelope checks).
 [ "${LATENT_JALV_CHECK:-}" = audible ] && kind=generator
+# The model's worker block, from the plugin's log line ("[low: block 4096, ..."): a wrong
+# latency is off by whole blocks.
+block=$(sed -n 's/^.*\[[a-z]*: block \([0-9]*\),.*$/\1/p' "$tmp/jalv.log" | tail -1)
 sox "$tmp/rec.wav" -t f32 "$tmp/rec.f32"
 /usr/bin/python3 "$here/check-host-render.py" jack "$tmp/rec.f32" "$(soxi -c "$tmp/rec.wav")" \
-  "$lat_int" "$kind" "${underruns:-0}" "${LATENT_JACK_RATE:-44100}"
+  "$lat_int" "$kind" "${underruns:-0}" "${LATENT_JACK_RATE:-44100}" "${block:-2048}"
 if [ -n "${LATENT_JALV_PRESET_MODEL:-}" ]; then
   # jalv's output is block-buffered: read after it exited.
   grep -q "chosen.ts (latency" "$tmp/jalv.log" || {
@@ -150,6 +153,7 @@ if [ -n "${LATENT_JALV_PRESET_MODEL:-}" ]; then
   echo "jalv: preset applied while running; the plugin loaded chosen.ts"
   sox "$tmp/rec2.wav" -t f32 "$tmp/rec2.f32"
   /usr/bin/python3 "$here/check-host-render.py" jack "$tmp/rec2.f32" \
-    "$(soxi -c "$tmp/rec2.wav")" "$lat_int" "$kind" 0 "${LATENT_JACK_RATE:-44100}"
+    "$(soxi -c "$tmp/rec2.wav")" "$lat_int" "$kind" 0 "${LATENT_JACK_RATE:-44100}" \
+    "${block:-2048}"
 fi
 echo "jalv test took $(( $(date +%s) - start )) s"
