@@ -1,6 +1,7 @@
 /* Core model runtime and block adapter, on the tiny fixtures of tests/data (make_fixtures.py). */
 #include "latent.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -123,14 +124,33 @@ test_open_errors (void)
   expect_open_error ("not-torchscript.ts", LATENT_ERROR_LOAD, "not a TorchScript archive");
   expect_open_error ("no-params.ts", LATENT_ERROR_METHOD, "M_params");
   /* A torch-2 operator other than attention (which the backend supplies) in LibTorch 1.13:
-   * say what to do. LibTorch 2.4 and later have rms_norm and run the file. */
+   * say what to do. LibTorch 2.4 and later (Debian 13: 2.6) have rms_norm and run the file:
+   * its forward (4 channels, ratio 1) is rms_norm over the last dimension, the 4 frames of
+   * each channel, with torch's default eps for float (FLT_EPSILON). */
   g_assert_nonnull (latent_backend_version ()); /* no-params.ts loaded the backend */
+  g_test_message ("backend: %s", latent_backend_version ());
   if (g_str_has_prefix (latent_backend_version (), "LibTorch 1.")) {
     expect_open_error ("torch2-rms-norm.ts", LATENT_ERROR_LOAD,
         "operator aten::rms_norm is not in LibTorch");
     expect_open_error ("torch2-rms-norm.ts", LATENT_ERROR_LOAD, "-Dlibtorch_dir=");
   } else {
-    latent_model_free (open_fixture ("torch2-rms-norm.ts"));
+    enum { C = 4, T = 4 };
+    LatentModel *model = open_fixture ("torch2-rms-norm.ts");
+    float x[C * T], y[C * T];
+    for (int i = 0; i < C * T; i++)
+      x[i] = (float) sin (0.9 * i + 0.3) * (1.0f + 0.5f * (i / T));
+    GError *error = NULL;
+    g_assert_true (latent_model_run (model, "forward", x, T, y, &error));
+    g_assert_no_error (error);
+    for (int c = 0; c < C; c++) {
+      double mean_square = 0.0;
+      for (int t = 0; t < T; t++)
+        mean_square += (double) x[c * T + t] * x[c * T + t] / T;
+      for (int t = 0; t < T; t++)
+        g_assert_cmpfloat_with_epsilon (y[c * T + t],
+            x[c * T + t] / sqrt (mean_square + FLT_EPSILON), 1e-5);
+    }
+    latent_model_free (model);
   }
 }
 
