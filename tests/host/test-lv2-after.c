@@ -540,8 +540,26 @@ test_after_terrain (void)
   char *saved = host_state_save (host, dir, "urn:latent:after#timbre_terrain");
   g_assert_nonnull (saved);
   g_assert_true (g_str_has_suffix (saved, "other.pt"));
+  host_free (host);
+  /* Restored into a fresh instance (whose default is good.pt): the saved terrain comes back,
+   * plays from the first chunk and is announced. */
+  host = new_host ("urn:latent:after", full);
+  g_assert_cmpint (host_state_restore (host, dir, "urn:latent:after#timbre_terrain", saved), ==,
+      LV2_STATE_SUCCESS);
+  host_set_control (host, "timbre_source", 2);
+  host_set_control (host, "x", 1.5f);
+  host_set_control (host, "y", -2.0f);
+  host_activate (host);
+  for (int t = 0; t < N_FRAMES; t += 64)
+    host_run (host, x + t, y + t, MIN (64, N_FRAMES - t));
+  latency = (int) host_get_control (host, "latency");
+  host_assert_same (y + latency, ref_other, N_FRAMES - latency, 1e-5f,
+      "the restored terrain against the core API");
+  notified = host_notified_path_for (host, "urn:latent:after#timbre_terrain");
+  g_assert_nonnull (notified);
+  g_assert_true (g_str_has_suffix (notified, "other.pt"));
   g_test_message ("terrain source: core API reference met; refused: 8-dim terrain, bad file; "
-      "saved: %s", saved);
+      "saved and restored: %s", saved);
   g_free (saved);
   host_free (host);
   g_free (ref_other);
