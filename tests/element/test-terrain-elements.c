@@ -11,7 +11,11 @@
  *     training runs stays far below the buffer duration, and the weights it plays change;
  *   - bad input: coordinates with the wrong channel count, a corrupt terrain file, a terrain
  *     whose latent dims differ from the model's, an unwritable location (no partial file, EOS
- *     still comes); the PCA layout puts the two clips' fragments apart.
+ *     still comes), a FIFO location (refused, still a FIFO); the PCA layout puts the two
+ *     clips' fragments apart;
+ *   - hostile input (issue 12): non-finite latents never replace the existing location nor
+ *     post latent-terrain-saved; terrainplay's rate and ratio stop at their limits, where a
+ *     stream still plays.
  * Exits 77 (skipped) when the model file is absent. Prints the measured figures. */
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -20,6 +24,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "audio-metrics.h"
 #include "latent.h"
@@ -374,6 +379,23 @@ test_bad_input (void)
   g_free (middle);
   g_free (path4);
 
+  /* Location that is a FIFO (issue 12: it was replaced by a regular file): refused before
+   * any training, and still a FIFO. */
+  char *fifo = tmp_path ("a-fifo.pt");
+  g_assert (mkfifo (fifo, 0644) == 0);
+  char *fifo_props = g_strdup_printf ("location=%s", fifo);
+  TrainResult rf = train (&piano, &n_piano, 1, fifo_props, NULL);
+  printf ("FIFO location: %s\n", rf.error);
+  CHECK (rf.state_failed && !rf.saved && rf.error
+      && strstr (rf.error, "a FIFO, not a regular file"),
+      "FIFO location: state failed %d, saved %d, error %s", rf.state_failed, rf.saved, rf.error);
+  struct stat st;
+  CHECK (lstat (fifo, &st) == 0 && S_ISFIFO (st.st_mode), "%s is no longer a FIFO", fifo);
+  train_result_clear (&rf);
+  g_remove (fifo);
+  g_free (fifo_props);
+  g_free (fifo);
+
   /* Location in a folder that does not exist: refused before any training. */
   char *props = g_strdup_printf ("location=%s/no/such/folder/t.pt", tmp_dir);
   TrainResult r = train (&piano, &n_piano, 1, props, NULL);
@@ -419,6 +441,71 @@ test_save_fails_late (void)
   g_free (blocked_location);
   g_free (props);
   g_free (dir);
+}
+
+/* Non-finite latents into terraintrain (issue 12): training diverged to NaN weights, wrote
+ * them over the existing location, posted latent-terrain-saved with loss=nan and ended
+ * normally. Now: an error saying the terrain is not finite, no saved message, and the good
+ * file is byte for byte what it was. */
+static void
+test_non_finite_latents_keep_file (void)
+{
+  char *location = tmp_path ("kept.pt");
+  char *good = tmp_path ("piano.pt");
+  gchar *before = NULL, *after = NULL;
+  gsize before_len = 0, after_len = 0;
+  g_assert (g_file_get_contents (good, &before, &before_len, NULL));
+  g_assert (g_file_set_contents (location, before, before_len, NULL));
+  float *bad = g_memdup2 (piano, n_piano * LATENTS * sizeof (float));
+  for (size_t i = 0; i < n_piano * LATENTS; i += 37)
+    bad[i] = i % 2 ? NAN : INFINITY;
+  char *props = g_strdup_printf ("location=%s epochs=5", location);
+  TrainResult r = train (&bad, &n_piano, 1, props, NULL);
+  printf ("non-finite latents: %s\n", r.error);
+  CHECK (r.error && strstr (r.error, "not finite") && strstr (r.error, location),
+      "non-finite latents: error %s", r.error);
+  CHECK (!r.saved, "non-finite latents: latent-terrain-saved was posted");
+  g_assert (g_file_get_contents (location, &after, &after_len, NULL));
+  CHECK (after_len == before_len && !memcmp (after, before, before_len),
+      "non-finite latents: %s was replaced", location);
+  train_result_clear (&r);
+  g_remove (location);
+  g_free (props);
+  g_free (bad);
+  g_free (before);
+  g_free (after);
+  g_free (good);
+  g_free (location);
+}
+
+/* terrainplay's rate and ratio are range-checked when set (issue 12: rate=2147483647 ratio=1
+ * aborted on its allocation); at the limits a stream plays. */
+static void
+test_play_limits (void)
+{
+  GstElement *play = gst_element_factory_make ("terrainplay", NULL);
+  g_assert (play);
+  GParamSpecInt *rate = G_PARAM_SPEC_INT (g_object_class_find_property (
+          G_OBJECT_GET_CLASS (play), "rate"));
+  GParamSpecInt *ratio = G_PARAM_SPEC_INT (g_object_class_find_property (
+          G_OBJECT_GET_CLASS (play), "ratio"));
+  CHECK (rate->maximum == LATENT_MAX_SAMPLE_RATE, "rate maximum %d", rate->maximum);
+  CHECK (ratio->maximum == LATENT_MAX_RATIO, "ratio maximum %d", ratio->maximum);
+  gst_object_unref (play);
+
+  char *good = tmp_path ("piano.pt");
+  char *middle = g_strdup_printf ("terrainplay terrain=%s rate=%d ratio=1", good,
+      LATENT_MAX_SAMPLE_RATE);
+  float coords[2 * 100] = { 0 };
+  PuPipeline *p = pu_run (middle, "audio/x-raw, format=F32LE, layout=interleaved, "
+      "channels=2, rate=1000", coords, 100, NULL, 0, 0);
+  CHECK (!p->error && pu_out_frames (p) > 0, "rate %d ratio 1: %s", LATENT_MAX_SAMPLE_RATE,
+      p->error ? "error" : "no output");
+  printf ("terrainplay at rate %d ratio 1: %" G_GUINT64_FORMAT " latent frames\n",
+      LATENT_MAX_SAMPLE_RATE, (guint64) pu_out_frames (p));
+  pu_free (p);
+  g_free (middle);
+  g_free (good);
 }
 
 /* Stopping the pipeline mid-training (gst-launch -e's second Ctrl-C) saved nothing and the
@@ -610,6 +697,8 @@ main (int argc, char **argv)
   test_follow_never_stalls ();
   test_bad_input ();
   test_save_fails_late ();
+  test_non_finite_latents_keep_file ();
+  test_play_limits ();
   test_interrupted_training_saves ();
   test_layouts ();
   test_coords_pad ();

@@ -16,7 +16,8 @@
  * - timbre sources 2 and 3: x, y on a timbre terrain (core API reference: the terrain's output
  *   as the timbre vector) and on the model's 2-D map (after-audio-map.ts: map2latent (x, y) ->
  *   (x / 2, y / 4)); a terrain of other dims or a bad file keeps the previous one (logged, the
- *   output unchanged); the chosen terrain is saved with state.
+ *   output unchanged); the chosen terrain is saved with state and restored into a fresh
+ *   instance; a step of x is smoothed (10 ms one pole) before the chunk mean.
  * The host's audio inputs share one buffer: after's structure and sidechain get the same
  * signal. */
 #include "host-checks.h"
@@ -540,8 +541,26 @@ test_after_terrain (void)
   char *saved = host_state_save (host, dir, "urn:latent:after#timbre_terrain");
   g_assert_nonnull (saved);
   g_assert_true (g_str_has_suffix (saved, "other.pt"));
+  host_free (host);
+  /* Restored into a fresh instance (whose default is good.pt): the saved terrain comes back,
+   * plays from the first chunk and is announced. */
+  host = new_host ("urn:latent:after", full);
+  g_assert_cmpint (host_state_restore (host, dir, "urn:latent:after#timbre_terrain", saved), ==,
+      LV2_STATE_SUCCESS);
+  host_set_control (host, "timbre_source", 2);
+  host_set_control (host, "x", 1.5f);
+  host_set_control (host, "y", -2.0f);
+  host_activate (host);
+  for (int t = 0; t < N_FRAMES; t += 64)
+    host_run (host, x + t, y + t, MIN (64, N_FRAMES - t));
+  latency = (int) host_get_control (host, "latency");
+  host_assert_same (y + latency, ref_other, N_FRAMES - latency, 1e-5f,
+      "the restored terrain against the core API");
+  notified = host_notified_path_for (host, "urn:latent:after#timbre_terrain");
+  g_assert_nonnull (notified);
+  g_assert_true (g_str_has_suffix (notified, "other.pt"));
   g_test_message ("terrain source: core API reference met; refused: 8-dim terrain, bad file; "
-      "saved: %s", saved);
+      "saved and restored: %s", saved);
   g_free (saved);
   host_free (host);
   g_free (ref_other);
@@ -573,6 +592,66 @@ test_after_terrain (void)
   g_free (bad);
   g_free (dir);
   g_free (ref);
+  g_free (y);
+  g_free (x);
+}
+
+/* x and y are smoothed (one pole, 10 ms, per sample) before each chunk takes their mean: a
+ * step of x at a chunk boundary on the map source (after-audio-map.ts) matches the core API
+ * with the smoothed chunk means, and not the one with the bare step. */
+static void
+test_after_smoothing (void)
+{
+  const char *map_fixture = LATENT_TEST_DATA "/after-audio-map.ts";
+  const int step = 8 * BLOCK;
+  const float from = -1.0f, to = 1.5f, cy = 0.5f;
+  const float smooth = (float) (1.0 - exp (-1.0 / (0.01 * RATE)));
+  float *x = make_signal ();
+  float *ref[2]; /* 0: smoothed, 1: the bare step */
+  for (int r = 0; r < 2; r++) {
+    GError *error = NULL;
+    LatentAfter *after = latent_after_open (map_fixture, 1, &error);
+    g_assert_no_error (error);
+    g_assert_true (latent_after_set_steps (after, 4, &error));
+    ref[r] = g_new0 (float, N_FRAMES);
+    float sx = from;
+    for (int b = 0; b + BLOCK <= N_FRAMES; b += BLOCK) {
+      double sum = 0;
+      for (int t = b; t < b + BLOCK; t++) {
+        sx += smooth * ((t < step ? from : to) - sx);
+        sum += sx;
+      }
+      const float cx = r == 0 ? (float) (sum / BLOCK) : b < step ? from : to;
+      g_assert_true (latent_after_set_timbre_from_map (after, cx, cy, &error));
+      g_assert_true (latent_after_render (after, x + b, ref[r] + b, &error));
+    }
+    latent_after_free (after);
+  }
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER", map_fixture, TRUE);
+  Host *host = new_host ("urn:latent:after", full);
+  host_set_control (host, "timbre_source", 3);
+  host_set_control (host, "x", from);
+  host_set_control (host, "y", cy);
+  host_activate (host);
+  float *y = g_new0 (float, N_FRAMES);
+  for (int t = 0; t < N_FRAMES; t += 64) {
+    if (t == step)
+      host_set_control (host, "x", to);
+    host_run (host, x + t, y + t, MIN (64, N_FRAMES - t));
+  }
+  int latency = (int) host_get_control (host, "latency");
+  host_assert_same (y + latency, ref[0], N_FRAMES - latency, 1e-4f,
+      "x smoothed over 10 ms against the core API");
+  double off = 0;
+  for (int t = step; t < step + BLOCK; t++)
+    off = MAX (off, fabs ((double) y[t + latency] - ref[1][t]));
+  g_test_message ("x step at frame %d: largest difference from the unsmoothed step %.4f", step,
+      off);
+  g_assert_cmpfloat (off, >, 1e-3);
+  host_free (host);
+  g_setenv ("LATENT_LV2_DEFAULT_AFTER", audio_fixture, TRUE);
+  g_free (ref[0]);
+  g_free (ref[1]);
   g_free (y);
   g_free (x);
 }
@@ -619,6 +698,7 @@ main (int argc, char **argv)
   g_test_add_func ("/after/controls", test_after_controls);
   g_test_add_func ("/after/wrong-kind", test_wrong_kind);
   g_test_add_func ("/after/timbre-terrain", test_after_terrain);
+  g_test_add_func ("/after/xy-smoothing", test_after_smoothing);
   g_test_add_func ("/after-midi/timbre-map", test_midi_map);
   g_test_add_func ("/after-midi/notes", test_midi_notes);
   g_test_add_func ("/after/resampled", test_after_resampled);

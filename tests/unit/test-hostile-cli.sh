@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The `latent` CLI against careless or hostile input (issue 12): each case must end with a clear
 # error and exit 1 (never a signal), and leave files as they were.
-#   test-hostile-cli.sh LATENT_BINARY
+#   test-hostile-cli.sh LATENT_BINARY HOSTILE_MODELS_DIR
+hostile=$(realpath "$2")
 source "$(dirname "$0")/cli-test-common.sh" "$1"
 
 cat > data.json <<'JSON'
@@ -38,6 +39,17 @@ cmp -s locked.pt good.pt || fail "a read-only file was replaced"
 # A dataset nested 100000 levels deep crashed the JSON parser (stack exhaustion).
 { printf '{"coordinates": '; head -c 100000 /dev/zero | tr '\0' '['; } > deep.json
 expect_error "nested 100001 levels deep" "$latent" terrain train --dataset deep.json --out t.pt
+
+# `latent model info` showed a ratio of 2^32 as 0, as if valid: the method is listed as
+# unusable, with the reason.
+"$latent" model info "$hostile/ratio-2-32.ts" >out.txt 2>&1 \
+  || fail "model info ratio-2-32.ts: $(tail -1 out.txt)"
+grep -qF "unusable   encode (encode_params is [1, 1, 2, 4294967296]: ratios must be 1..1048576)" \
+  out.txt || fail "model info ratio-2-32.ts: no unusable encode line in: $(cat out.txt)"
+grep -qE "^  encode " out.txt && fail "model info ratio-2-32.ts lists encode as usable"
+# `latent terrain info` said OK for a terrain with a NaN two_pi.
+expect_error "two_pi is nan, expected a finite number" "$latent" terrain info \
+  "$hostile/terrain-nan-two-pi.pt"
 
 echo "hostile-cli: $failures failure(s)"
 [ "$failures" -eq 0 ]
