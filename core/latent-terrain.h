@@ -304,6 +304,23 @@ int latent_terrain_trainer_get_epochs (LatentTerrainTrainer *trainer);
 void latent_terrain_trainer_set_progress_func (LatentTerrainTrainer *trainer,
     LatentTerrainProgressFunc func, gpointer user_data, GDestroyNotify destroy);
 
+/* Called from the training thread after each checkpoint: `error` is NULL when `path` now holds
+ * the weights of `progress` (epochs done, and steps into the next), else why the file was
+ * kept as it was. Keep it short, as the progress function. */
+typedef void (*LatentTerrainCheckpointFunc) (const LatentTerrainProgress *progress,
+    const char *path, const GError *error, gpointer user_data);
+
+/* Checkpoints: while it trains, the training thread writes the current weights to `path`
+ * with latent_terrain_save (temporary + rename, only a finite, loadable terrain, never over a
+ * special file, the existing file kept on failure): the first once an epoch is complete (or
+ * `interval_s` into a long first epoch), then at most every `interval_s` seconds, so a
+ * process killed mid-training leaves a terrain at most that old. NULL `path` or 0 s: none
+ * (the default). Also while running; `func` may be NULL. The owner still saves at the end:
+ * the last checkpoint may be up to an interval older than the finished weights. */
+void latent_terrain_trainer_set_checkpoint (LatentTerrainTrainer *trainer, const char *path,
+    double interval_s, LatentTerrainCheckpointFunc func, gpointer user_data,
+    GDestroyNotify destroy);
+
 /* Starts training `epochs` epochs in a new thread (Adam state carries over between runs).
  * Fails if already running or if there is no data. */
 gboolean latent_terrain_trainer_start (LatentTerrainTrainer *trainer, GError **error);

@@ -1,4 +1,5 @@
-/* Training a terrain: MSE + Adam on a GLib thread, publishing weights as they improve.
+/* Training a terrain: MSE + Adam on a GLib thread, publishing weights as they improve and,
+ * when asked, checkpointing them to a file so that a killed process leaves its training.
  *
  * The trainer owns a working copy of the network. Only the training thread touches it (and
  * the Adam state) while a run is going; other threads see weights through the publisher, and
@@ -45,6 +46,16 @@ struct LatentTerrainTrainer {
   LatentTerrainProgressFunc progress_func;
   gpointer progress_data;
   GDestroyNotify progress_destroy;
+
+  char *checkpoint_path; /* NULL: no checkpoints */
+  double checkpoint_interval;
+  LatentTerrainCheckpointFunc checkpoint_func;
+  gpointer checkpoint_data;
+  GDestroyNotify checkpoint_destroy;
+
+  /* Training thread's own (kept across runs, so that a live restart every few hundred ms
+   * does not postpone the next checkpoint forever). */
+  gint64 first_run_start, last_checkpoint; /* monotonic us; 0: not yet */
 
   GThread *thread;
   atomic_bool cancel;
@@ -237,11 +248,75 @@ shuffle (LatentTerrainTrainer *t)
   }
 }
 
+/* Saves the working weights to the checkpoint path when one is due: the first once an epoch
+ * is complete (or an interval into a long first epoch), then at most every interval. Runs on
+ * the training thread, which owns the weights, so the file is what was trained up to this
+ * step; latent_terrain_save validates it (finite, loadable) and replaces the file only then,
+ * so a failed checkpoint keeps the previous one. A failure also waits an interval (no retry
+ * at every step), and is reported to the checkpoint function. */
+static void
+maybe_checkpoint (LatentTerrainTrainer *t, gboolean epoch_end)
+{
+  g_mutex_lock (&t->lock);
+  gint64 interval_us = t->checkpoint_path ? (gint64) (t->checkpoint_interval * 1e6) : 0;
+  g_mutex_unlock (&t->lock);
+  gint64 now = g_get_monotonic_time ();
+  if (interval_us <= 0 || (t->last_checkpoint ? now - t->last_checkpoint < interval_us
+          : !epoch_end && now - t->first_run_start < interval_us))
+    return;
+  t->last_checkpoint = now;
+  g_mutex_lock (&t->lock);
+  char *path = g_strdup (t->checkpoint_path);
+  LatentTerrainProgress snapshot = t->progress;
+  LatentTerrainCheckpointFunc func = t->checkpoint_func;
+  gpointer func_data = t->checkpoint_data;
+  g_mutex_unlock (&t->lock);
+  GError *error = NULL;
+  latent_terrain_sync_layout (t->model, 0); /* the file takes the [out][in] copies */
+  latent_terrain_save (t->model, path, &error);
+  if (func)
+    func (&snapshot, path, error, func_data);
+  g_clear_error (&error);
+  g_free (path);
+}
+
+/* One pass over the data in shuffled batches (drop_last false: the last may be short). FALSE
+ * if cancelled; `loss` is the mean batch loss. */
+static gboolean
+train_epoch (LatentTerrainTrainer *t, int batch_size, gint64 *last_publish, double *loss)
+{
+  double loss_sum = 0.0;
+  gsize batches = 0;
+  for (gsize start = 0; start < t->n_pairs; start += batch_size) {
+    if (atomic_load (&t->cancel))
+      return FALSE;
+    g_mutex_lock (&t->lock);
+    double lr = t->lr;
+    g_mutex_unlock (&t->lock);
+    loss_sum += train_step (t, t->order + start, MIN ((gsize) batch_size, t->n_pairs - start),
+        lr);
+    batches++;
+    g_mutex_lock (&t->lock);
+    t->progress.step++;
+    g_mutex_unlock (&t->lock);
+    if (g_get_monotonic_time () - *last_publish > PUBLISH_INTERVAL_US) {
+      publish (t);
+      *last_publish = g_get_monotonic_time ();
+    }
+    if (start + batch_size < t->n_pairs)
+      maybe_checkpoint (t, FALSE); /* a long epoch still checkpoints on time */
+  }
+  *loss = loss_sum / (double) batches;
+  return TRUE;
+}
+
 static gpointer
 train_thread (gpointer data)
 {
   LatentTerrainTrainer *t = data;
   gint64 last_publish = g_get_monotonic_time ();
+  if (!t->first_run_start)
+    t->first_run_start = last_publish;
   gboolean cancelled = !prepare_features (t);
   for (int done = 0; !cancelled; done++) {
     g_mutex_lock (&t->lock);
@@ -254,41 +329,22 @@ train_thread (gpointer data)
     batch_size = (int) MIN ((gsize) batch_size, MAX (t->n_pairs, 1));
     scratch_ensure (&t->scratch, t->model, batch_size);
     shuffle (t);
-    double loss_sum = 0.0;
-    gsize batches = 0;
-    /* Every example once per epoch, the last batch possibly short (drop_last false). */
-    for (gsize start = 0; start < t->n_pairs; start += batch_size) {
-      if (atomic_load (&t->cancel)) {
-        cancelled = TRUE;
-        break;
-      }
-      g_mutex_lock (&t->lock);
-      double lr = t->lr;
-      g_mutex_unlock (&t->lock);
-      loss_sum += train_step (t, t->order + start, MIN ((gsize) batch_size, t->n_pairs - start),
-          lr);
-      batches++;
-      g_mutex_lock (&t->lock);
-      t->progress.step++;
-      g_mutex_unlock (&t->lock);
-      if (g_get_monotonic_time () - last_publish > PUBLISH_INTERVAL_US) {
-        publish (t);
-        last_publish = g_get_monotonic_time ();
-      }
-    }
+    double loss;
+    cancelled = !train_epoch (t, batch_size, &last_publish, &loss);
     if (cancelled)
       break;
     publish (t);
     last_publish = g_get_monotonic_time ();
     g_mutex_lock (&t->lock);
     t->progress.epoch++;
-    t->progress.loss = loss_sum / (double) batches;
+    t->progress.loss = loss;
     LatentTerrainProgress snapshot = t->progress;
     LatentTerrainProgressFunc func = t->progress_func;
     gpointer func_data = t->progress_data;
     g_mutex_unlock (&t->lock);
     if (func)
       func (&snapshot, func_data);
+    maybe_checkpoint (t, TRUE);
   }
   if (cancelled)
     publish (t); /* what was learnt before the cancel is kept */
@@ -348,6 +404,9 @@ latent_terrain_trainer_free (LatentTerrainTrainer *trainer)
   latent_terrain_trainer_wait (trainer, NULL);
   if (trainer->progress_destroy)
     trainer->progress_destroy (trainer->progress_data);
+  if (trainer->checkpoint_destroy)
+    trainer->checkpoint_destroy (trainer->checkpoint_data);
+  g_free (trainer->checkpoint_path);
   drop_data (trainer);
   scratch_free (&trainer->scratch);
   g_aligned_free (trainer->grad);
@@ -477,6 +536,27 @@ latent_terrain_trainer_set_progress_func (LatentTerrainTrainer *trainer,
   trainer->progress_data = user_data;
   trainer->progress_destroy = destroy;
   g_mutex_unlock (&trainer->lock);
+  if (old_destroy)
+    old_destroy (old_data);
+}
+
+void
+latent_terrain_trainer_set_checkpoint (LatentTerrainTrainer *trainer, const char *path,
+    double interval_s, LatentTerrainCheckpointFunc func, gpointer user_data,
+    GDestroyNotify destroy)
+{
+  g_return_if_fail (interval_s >= 0.0 && isfinite (interval_s));
+  g_mutex_lock (&trainer->lock);
+  GDestroyNotify old_destroy = trainer->checkpoint_destroy;
+  gpointer old_data = trainer->checkpoint_data;
+  char *old_path = trainer->checkpoint_path;
+  trainer->checkpoint_path = path && interval_s > 0.0 ? g_strdup (path) : NULL;
+  trainer->checkpoint_interval = interval_s;
+  trainer->checkpoint_func = func;
+  trainer->checkpoint_data = user_data;
+  trainer->checkpoint_destroy = destroy;
+  g_mutex_unlock (&trainer->lock);
+  g_free (old_path);
   if (old_destroy)
     old_destroy (old_data);
 }

@@ -3,6 +3,7 @@
 #include "latent.h"
 #include "synthetic-terrain.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -217,6 +218,99 @@ test_train_cancel (void)
 }
 
 typedef struct {
+  GMutex lock;
+  int written, failed;
+  guint64 first_epoch;  /* epochs complete at the first checkpoint */
+  char *last_content;   /* the file as the last good checkpoint left it */
+  gsize last_length;
+} CheckpointState;
+
+static void
+record_checkpoint (const LatentTerrainProgress *progress, const char *path,
+    const GError *error, gpointer data)
+{
+  CheckpointState *s = data;
+  g_mutex_lock (&s->lock);
+  if (error) {
+    s->failed++;
+  } else {
+    if (s->written++ == 0)
+      s->first_epoch = progress->epoch;
+    g_free (s->last_content);
+    g_assert_true (g_file_get_contents (path, &s->last_content, &s->last_length, NULL));
+  }
+  g_mutex_unlock (&s->lock);
+}
+
+static int
+checkpoint_count (CheckpointState *s, gboolean failures)
+{
+  g_mutex_lock (&s->lock);
+  int n = failures ? s->failed : s->written;
+  g_mutex_unlock (&s->lock);
+  return n;
+}
+
+/* A process killed mid-training must leave its training (issue 12: gst-launch -e's second
+ * Ctrl-C): checkpoints write the file while the run goes on, the first after epoch 1, each a
+ * loadable terrain; once training diverges they are refused and the last good file stays. */
+static void
+test_train_checkpoint (void)
+{
+  LatentTerrainDataset *ds = synthetic_terrain_dataset (9, 512);
+  LatentTerrain *initial = default_terrain (10);
+  LatentTerrainTrainer *trainer = latent_terrain_trainer_new (initial, NULL, 1);
+  g_assert_true (latent_terrain_trainer_set_dataset (trainer, ds, NULL));
+  char *dir = g_dir_make_tmp ("checkpoint-XXXXXX", NULL);
+  char *path = g_build_filename (dir, "ckpt.pt", NULL);
+  CheckpointState state = { 0 };
+  g_mutex_init (&state.lock);
+  latent_terrain_trainer_set_checkpoint (trainer, path, 0.05, record_checkpoint, &state, NULL);
+  latent_terrain_trainer_set_epochs (trainer, 1000000);
+  gint64 start = g_get_monotonic_time ();
+  g_assert_true (latent_terrain_trainer_start (trainer, NULL));
+  while (checkpoint_count (&state, FALSE) < 3 && g_get_monotonic_time () - start < 30000000)
+    g_usleep (1000);
+  g_assert_cmpint (checkpoint_count (&state, FALSE), >=, 3);
+  g_assert_cmpuint (state.first_epoch, ==, 1);
+  GError *error = NULL;
+  LatentTerrain *saved = latent_terrain_load (path, &error);
+  g_assert_no_error (error);
+  latent_terrain_free (saved);
+
+  /* Diverge: the NaN weights are never written over the last good checkpoint. */
+  latent_terrain_trainer_set_learning_rate (trainer, 1e9);
+  while (checkpoint_count (&state, TRUE) < 1 && g_get_monotonic_time () - start < 30000000)
+    g_usleep (1000);
+  latent_terrain_trainer_cancel (trainer);
+  latent_terrain_trainer_wait (trainer, NULL);
+  g_assert_cmpint (checkpoint_count (&state, TRUE), >=, 1);
+  char *content;
+  gsize length;
+  g_assert_true (g_file_get_contents (path, &content, &length, NULL));
+  g_assert_true (length == state.last_length && !memcmp (content, state.last_content, length));
+  g_print ("# checkpoint: %d written (first after epoch %" G_GUINT64_FORMAT "), %d refused\n",
+      state.written, state.first_epoch, state.failed);
+
+  /* 0 s: no checkpoints, as before. */
+  g_unlink (path);
+  latent_terrain_trainer_set_checkpoint (trainer, path, 0.0, NULL, NULL, NULL);
+  latent_terrain_trainer_set_learning_rate (trainer, 1e-3);
+  latent_terrain_trainer_set_epochs (trainer, 3);
+  latent_terrain_trainer_run (trainer, NULL, NULL);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_free (content);
+  g_free (state.last_content);
+  g_mutex_clear (&state.lock);
+  latent_terrain_trainer_free (trainer);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+  latent_terrain_free (initial);
+  latent_terrain_dataset_free (ds);
+}
+
+typedef struct {
   LatentTerrainPublisher *publisher;
   gint stop;
   gint64 max_read_us;       /* acquire + 2 forwards + release, reads the OS left alone */
@@ -323,6 +417,7 @@ main (int argc, char **argv)
   g_test_add_func ("/terrain/train/deterministic", test_train_deterministic);
   g_test_add_func ("/terrain/train/live-settings", test_train_live_settings);
   g_test_add_func ("/terrain/train/cancel", test_train_cancel);
+  g_test_add_func ("/terrain/train/checkpoint", test_train_checkpoint);
   g_test_add_func ("/terrain/train/reader-latency", test_train_reader_latency);
   return g_test_run ();
 }
