@@ -24,6 +24,7 @@ struct _GstTerrainTrain {
   char *location, *dataset_location;
   int epochs, batch_size;
   double learning_rate;
+  double checkpoint_interval; /* seconds; 0: write `location` only at the end */
   LatentTerrainConfig config;
   gboolean live;
   guint64 seed;
@@ -50,6 +51,7 @@ struct _GstTerrainTrain {
   guint64 run_start_epoch;
   gint64 last_progress_post;
   guint64 n_pairs;
+  gboolean checkpoint_warned; /* one warning per run of the element, not one per interval */
 
   /* Object lock: EOS waits for PLAYING (a bin counts a sink's EOS only then). */
   gboolean playing, eos_pending;
@@ -57,6 +59,8 @@ struct _GstTerrainTrain {
 
 /* The worker thread (terrain-train-worker.c): runs until `quit`. */
 gpointer gst_terrain_train_worker_main (gpointer element);
+/* Hands `location` and `checkpoint-interval` to self->trainer; with self->lock held. */
+void gst_terrain_train_apply_checkpoint (GstTerrainTrain *self);
 
 G_END_DECLS
 

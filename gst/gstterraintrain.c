@@ -25,6 +25,15 @@
  * the pipeline ends when the file is there. Errors at the end (no data, the file cannot be
  * written) are posted and EOS still follows.
  *
+ * Checkpoints: while it trains (live mode too), the training thread also writes `location`
+ * with the current weights after the first epoch and then at most every
+ * `checkpoint-interval` seconds (default 1; 0: only at the end), through the same save (only
+ * a finite, loadable terrain replaces the file). So a process that is killed mid-training
+ * keeps what it learnt up to a second before: `gst-launch-1.0 -e` sends EOS on the first
+ * Ctrl-C, which a trainer already at its end does not need, and GStreamer 1.22's gst-launch
+ * dies on the second. Setting the pipeline to NULL instead stops training within a batch and
+ * saves the exact weights ("latent-terrain-saved" with interrupted=TRUE).
+ *
  * Bus messages (element messages, posted from the training/worker threads):
  *   "latent-terrain-fragment": index (uint, 0-based), frames (uint64), paired (boolean: TRUE
  *       with coordinates from the coords pad, FALSE laid out by `layout`)
@@ -35,11 +44,15 @@
  *   "latent-terrain-saved": location (string), epochs (uint64, total), loss (double),
  *       interrupted (boolean: TRUE when the pipeline stopped mid-training and what was learnt
  *       so far was saved)
+ *   "latent-terrain-checkpoint": location (string), epochs (uint64, total epochs complete),
+ *       steps (uint64, optimiser steps, into the next epoch too), loss (double, of the last
+ *       complete epoch; NaN before one): `location` now holds these weights. A checkpoint
+ *       that fails is one warning per run; the file is kept as it was.
  *   "latent-terrain-dataset-saved": location (string), when `dataset-location` is set.
  *
  * Properties: `location` is required; the file is written to a temporary name, then renamed.
- * `epochs` are trained at the end (and per run in live mode); `epochs`, `learning-rate` and
- * `batch-size` change a training that runs. `channels`, `features`, `gauss-scale` (0: no
+ * `epochs` are trained at the end (and per run in live mode); `epochs`, `learning-rate`,
+ * `batch-size` and `checkpoint-interval` change a training that runs. `channels`, `features`, `gauss-scale` (0: no
  * Fourier mapping), `control-dims`, `seed`, `layout` and `location` are set in NULL or READY.
  *
  * ## Example launch line
@@ -63,8 +76,10 @@ G_DEFINE_TYPE (GstTerrainTrain, gst_terrain_train, GST_TYPE_ELEMENT)
 enum {
   PROP_0, PROP_LOCATION, PROP_DATASET_LOCATION, PROP_EPOCHS, PROP_LEARNING_RATE,
   PROP_BATCH_SIZE, PROP_CHANNELS, PROP_FEATURES, PROP_GAUSS_SCALE, PROP_CONTROL_DIMS,
-  PROP_LIVE, PROP_SEED, PROP_LAYOUT,
+  PROP_LIVE, PROP_SEED, PROP_LAYOUT, PROP_CHECKPOINT_INTERVAL,
 };
+
+#define DEFAULT_CHECKPOINT_INTERVAL 1.0
 
 static GstStaticPadTemplate latent_template = GST_STATIC_PAD_TEMPLATE ("latent",
     GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (LATENT_CAPS_TEMPLATE_STRING));
@@ -323,6 +338,7 @@ gst_terrain_train_start_worker (GstTerrainTrain *self)
   gst_segment_init (&self->coords.segment, GST_FORMAT_TIME);
   self->latent_eos = self->coords_eos = self->quit = FALSE;
   self->eos_pending = FALSE;
+  self->checkpoint_warned = FALSE;
   self->worker = g_thread_new ("terraintrain", gst_terrain_train_worker_main, self);
 }
 
@@ -436,6 +452,8 @@ gst_terrain_train_set_property (GObject *object, guint id, const GValue *value, 
     case PROP_LIVE: self->live = g_value_get_boolean (value); break;
     case PROP_SEED: self->seed = g_value_get_uint64 (value); break;
     case PROP_LAYOUT: self->layout = g_value_get_enum (value); break;
+    case PROP_CHECKPOINT_INTERVAL: self->checkpoint_interval = g_value_get_double (value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec); break;
   }
   int epochs = self->epochs, batch = self->batch_size;
@@ -449,6 +467,8 @@ gst_terrain_train_set_property (GObject *object, guint id, const GValue *value, 
     latent_terrain_trainer_set_batch_size (self->trainer, batch);
   if (self->trainer && id == PROP_LEARNING_RATE)
     latent_terrain_trainer_set_learning_rate (self->trainer, lr);
+  if (self->trainer && id == PROP_CHECKPOINT_INTERVAL)
+    gst_terrain_train_apply_checkpoint (self);
   g_mutex_unlock (&self->lock);
 }
 
@@ -470,6 +490,7 @@ gst_terrain_train_get_property (GObject *object, guint id, GValue *value, GParam
     case PROP_LIVE: g_value_set_boolean (value, self->live); break;
     case PROP_SEED: g_value_set_uint64 (value, self->seed); break;
     case PROP_LAYOUT: g_value_set_enum (value, self->layout); break;
+    case PROP_CHECKPOINT_INTERVAL: g_value_set_double (value, self->checkpoint_interval); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -502,6 +523,7 @@ gst_terrain_train_init (GstTerrainTrain *self)
   self->learning_rate = LATENT_TERRAIN_DEFAULT_LR;
   self->seed = 1;
   self->layout = LATENT_TERRAIN_LAYOUT_STRAIGHT;
+  self->checkpoint_interval = DEFAULT_CHECKPOINT_INTERVAL;
 }
 
 static void
@@ -562,6 +584,11 @@ gst_terrain_train_class_init (GstTerrainTrainClass *klass)
   g_object_class_install_property (oc, PROP_LAYOUT, g_param_spec_enum ("layout", "Layout",
           "Where fragments go on the canvas when the coords pad is not linked",
           gst_terrain_train_layout_get_type (), LATENT_TERRAIN_LAYOUT_STRAIGHT, rw));
+  g_object_class_install_property (oc, PROP_CHECKPOINT_INTERVAL, g_param_spec_double (
+          "checkpoint-interval", "Checkpoint interval", "While training, also write "
+          "location with the current weights after the first epoch and then at most every "
+          "this many seconds, so a killed process leaves its training (0: only at the end)",
+          0.0, 86400.0, DEFAULT_CHECKPOINT_INTERVAL, live));
   gst_element_class_add_static_pad_template (ec, &latent_template);
   gst_element_class_add_static_pad_template (ec, &coords_template);
   gst_element_class_set_static_metadata (ec, "Latent Terrain trainer", "Sink/Audio",

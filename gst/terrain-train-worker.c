@@ -1,6 +1,7 @@
 /* terraintrain's worker thread (see gstterraintrain.c for the element and its messages):
  * takes the fragments the pads closed, pairs them with coordinates or lays them out, builds
- * the dataset, (re)starts the core trainer, and at the end writes the file and posts EOS.
+ * the dataset, (re)starts the core trainer (which checkpoints `location` as it trains), and at
+ * the end writes the file and posts EOS.
  * It holds the element lock only to move fragments and flags, never while training. */
 #include "gstterraintrain-private.h"
 
@@ -47,6 +48,42 @@ gst_terrain_train_on_progress (const LatentTerrainProgress *progress, gpointer d
           "epoch", G_TYPE_UINT64, epoch, "epochs", G_TYPE_INT, epochs,
           "total-epochs", G_TYPE_UINT64, progress->epoch, "loss", G_TYPE_DOUBLE, progress->loss,
           "pairs", G_TYPE_UINT64, self->n_pairs, NULL));
+}
+
+/* Training thread, after each checkpoint (core: latent_terrain_trainer_set_checkpoint). A
+ * failed one keeps the previous file; it is a warning, not an error, because training goes
+ * on and the save at the end reports for good. */
+static void
+gst_terrain_train_on_checkpoint (const LatentTerrainProgress *progress, const char *path,
+    const GError *error, gpointer data)
+{
+  GstTerrainTrain *self = data;
+  if (error) {
+    if (!self->checkpoint_warned)
+      GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("terraintrain: property location: "
+              "checkpoint not written (the file is kept as it was): %s", error->message),
+          (NULL));
+    self->checkpoint_warned = TRUE;
+    return;
+  }
+  gst_terrain_train_post_structure (self, gst_structure_new ("latent-terrain-checkpoint",
+          "location", G_TYPE_STRING, path, "epochs", G_TYPE_UINT64, progress->epoch,
+          "steps", G_TYPE_UINT64, progress->step, "loss", G_TYPE_DOUBLE, progress->loss,
+          NULL));
+}
+
+/* Points the trainer's checkpoints at `location` every `checkpoint-interval` seconds (0:
+ * none). Called with the element lock held (self->trainer is stable). */
+void
+gst_terrain_train_apply_checkpoint (GstTerrainTrain *self)
+{
+  GST_OBJECT_LOCK (self);
+  char *location = g_strdup (self->location);
+  double interval = self->checkpoint_interval;
+  GST_OBJECT_UNLOCK (self);
+  latent_terrain_trainer_set_checkpoint (self->trainer, location, interval,
+      gst_terrain_train_on_checkpoint, self, NULL);
+  g_free (location);
 }
 
 /* --------------------------------------------------------------- worker */
@@ -129,6 +166,7 @@ gst_terrain_train_make_trainer (GstTerrainTrain *self)
   latent_terrain_trainer_set_progress_func (t, gst_terrain_train_on_progress, self, NULL);
   g_mutex_lock (&self->lock);
   self->trainer = t;
+  gst_terrain_train_apply_checkpoint (self);
   g_mutex_unlock (&self->lock);
 }
 
@@ -165,8 +203,9 @@ gst_terrain_train_finish (GstTerrainTrain *self, WorkerData *w, gboolean coords_
     gst_terrain_train_make_trainer (self);
   if (!gst_terrain_train_restart_training (self, dataset))
     goto out;
-  /* Cancelled by a state change (a second Ctrl-C in gst-launch -e): the cancel takes one
-   * batch, and what was learnt is saved all the same, then no EOS. */
+  /* Cancelled by a state change (the pipeline set to NULL mid-training): the cancel takes one
+   * batch, and what was learnt is saved all the same, then no EOS. A process killed instead
+   * (gst-launch -e's second Ctrl-C) leaves the last checkpoint. */
   const gboolean complete = latent_terrain_trainer_wait (self->trainer, &error);
   g_clear_error (&error);
   LatentTerrainProgress progress;
