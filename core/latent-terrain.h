@@ -312,9 +312,9 @@ typedef void (*LatentTerrainCheckpointFunc) (const LatentTerrainProgress *progre
 
 /* Checkpoints: while it trains, the training thread writes the current weights to `path`
  * with latent_terrain_save (temporary + rename, only a finite, loadable terrain, never over a
- * special file, the existing file kept on failure): the first once an epoch is complete (or
- * `interval_s` into a long first epoch), then at most every `interval_s` seconds, so a
- * process killed mid-training leaves a terrain at most that old. NULL `path` or 0 s: none
+ * special file, the existing file kept on failure): `interval_s` seconds after the first run
+ * started, then at most every `interval_s` seconds (checked after every optimiser step), so
+ * a process killed mid-training leaves a terrain at most about that old. NULL `path` or 0 s: none
  * (the default). Also while running; `func` may be NULL. The owner still saves at the end:
  * the last checkpoint may be up to an interval older than the finished weights. */
 void latent_terrain_trainer_set_checkpoint (LatentTerrainTrainer *trainer, const char *path,

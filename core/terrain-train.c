@@ -248,21 +248,23 @@ shuffle (LatentTerrainTrainer *t)
   }
 }
 
-/* Saves the working weights to the checkpoint path when one is due: the first once an epoch
- * is complete (or an interval into a long first epoch), then at most every interval. Runs on
- * the training thread, which owns the weights, so the file is what was trained up to this
- * step; latent_terrain_save validates it (finite, loadable) and replaces the file only then,
- * so a failed checkpoint keeps the previous one. A failure also waits an interval (no retry
- * at every step), and is reported to the checkpoint function. */
+/* Saves the working weights to the checkpoint path when one is due: an interval after the
+ * first run started, then at most every interval (a run shorter than that never writes
+ * before its owner's final save, so a doomed short run cannot replace a good file with an
+ * early, finite checkpoint). Runs on the training thread, which owns the weights, so the file
+ * is what was trained up to this step; latent_terrain_save validates it (finite, loadable)
+ * and replaces the file only then, so a failed checkpoint keeps the previous one. A failure
+ * also waits an interval (no retry at every step) and is reported to the checkpoint
+ * function. */
 static void
-maybe_checkpoint (LatentTerrainTrainer *t, gboolean epoch_end)
+maybe_checkpoint (LatentTerrainTrainer *t)
 {
   g_mutex_lock (&t->lock);
   gint64 interval_us = t->checkpoint_path ? (gint64) (t->checkpoint_interval * 1e6) : 0;
   g_mutex_unlock (&t->lock);
   gint64 now = g_get_monotonic_time ();
-  if (interval_us <= 0 || (t->last_checkpoint ? now - t->last_checkpoint < interval_us
-          : !epoch_end && now - t->first_run_start < interval_us))
+  gint64 since = t->last_checkpoint ? t->last_checkpoint : t->first_run_start;
+  if (interval_us <= 0 || now - since < interval_us)
     return;
   t->last_checkpoint = now;
   g_mutex_lock (&t->lock);
@@ -303,8 +305,7 @@ train_epoch (LatentTerrainTrainer *t, int batch_size, gint64 *last_publish, doub
       publish (t);
       *last_publish = g_get_monotonic_time ();
     }
-    if (start + batch_size < t->n_pairs)
-      maybe_checkpoint (t, FALSE); /* a long epoch still checkpoints on time */
+    maybe_checkpoint (t); /* after each step: a long epoch still checkpoints on time */
   }
   *loss = loss_sum / (double) batches;
   return TRUE;
@@ -344,7 +345,6 @@ train_thread (gpointer data)
     g_mutex_unlock (&t->lock);
     if (func)
       func (&snapshot, func_data);
-    maybe_checkpoint (t, TRUE);
   }
   if (cancelled)
     publish (t); /* what was learnt before the cancel is kept */

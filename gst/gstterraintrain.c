@@ -26,8 +26,8 @@
  * written) are posted and EOS still follows.
  *
  * Checkpoints: while it trains (live mode too), the training thread also writes `location`
- * with the current weights after the first epoch and then at most every
- * `checkpoint-interval` seconds (default 1; 0: only at the end), through the same save (only
+ * with the current weights every `checkpoint-interval` seconds from the start of training
+ * (default 1; 0: only at the end), through the same save (only
  * a finite, loadable terrain replaces the file). So a process that is killed mid-training
  * keeps what it learnt up to a second before: `gst-launch-1.0 -e` sends EOS on the first
  * Ctrl-C, which a trainer already at its end does not need, and GStreamer 1.22's gst-launch
@@ -586,8 +586,8 @@ gst_terrain_train_class_init (GstTerrainTrainClass *klass)
           gst_terrain_train_layout_get_type (), LATENT_TERRAIN_LAYOUT_STRAIGHT, rw));
   g_object_class_install_property (oc, PROP_CHECKPOINT_INTERVAL, g_param_spec_double (
           "checkpoint-interval", "Checkpoint interval", "While training, also write "
-          "location with the current weights after the first epoch and then at most every "
-          "this many seconds, so a killed process leaves its training (0: only at the end)",
+          "location with the current weights every this many seconds, so a killed process "
+          "leaves its training (0: only at the end)",
           0.0, 86400.0, DEFAULT_CHECKPOINT_INTERVAL, live));
   gst_element_class_add_static_pad_template (ec, &latent_template);
   gst_element_class_add_static_pad_template (ec, &coords_template);
