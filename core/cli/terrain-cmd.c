@@ -40,11 +40,13 @@ latent_cli_terrain_info (int argc, char **argv)
 /* ----------------------------------------------------------------- train */
 
 static LatentTerrainTrainer *interrupt_target;
+static volatile sig_atomic_t interrupt_signal; /* the exit status is 128 + it, as a shell's */
 
-/* Cancelling only stores an atomic flag: safe inside a signal handler. */
+/* SIGINT and SIGTERM. Cancelling only stores an atomic flag: safe inside a signal handler. */
 static void
 on_interrupt (int signal_number)
 {
+  interrupt_signal = signal_number;
   if (interrupt_target)
     latent_terrain_trainer_cancel (interrupt_target);
 }
@@ -148,6 +150,7 @@ typedef struct {
   LatentTerrainConfig config;
   double gauss_scale;
   gint64 seed;
+  double checkpoint_interval; /* seconds; 0: --out only at the end */
 } TrainOptions;
 
 static void
@@ -158,6 +161,7 @@ train_options_init (TrainOptions *options)
     .batch = LATENT_TERRAIN_DEFAULT_BATCH,
     .lr = LATENT_TERRAIN_DEFAULT_LR,
     .seed = 1,
+    .checkpoint_interval = 1.0,
   };
   latent_terrain_config_init (&options->config);
   options->gauss_scale = options->config.gauss_scale;
@@ -200,6 +204,9 @@ parse_train_options (TrainOptions *o, int *argc, char ***argv)
       "layout property: straight (one straight path per fragment) or pca (each frame at its "
       "projection on the two principal axes); control dims 2 unless --control-dims",
       "straight|pca" },
+    { "checkpoint-interval", 0, 0, G_OPTION_ARG_DOUBLE, &o->checkpoint_interval,
+      "While training, also write --out with the current weights every S seconds, so a "
+      "killed run leaves its training; 0 = only at the end (1)", "S" },
     { NULL },
   };
   if (!latent_cli_parse ("terrain train", "", entries, argc, argv))
@@ -216,6 +223,11 @@ parse_train_options (TrainOptions *o, int *argc, char ***argv)
       || !(o->lr > 0.0 && isfinite (o->lr))) {
     latent_cli_fail ("terrain train: --epochs must be >= 1, --batch 1..%d, --lr > 0 "
         "(got %d, %d, %g)", LATENT_TERRAIN_MAX_BATCH, o->epochs, o->batch, o->lr);
+    return FALSE;
+  }
+  if (!(o->checkpoint_interval >= 0.0 && o->checkpoint_interval <= 86400.0)) {
+    latent_cli_fail ("terrain train: --checkpoint-interval must be 0..86400 seconds (got %g)",
+        o->checkpoint_interval);
     return FALSE;
   }
   return TRUE;
@@ -240,23 +252,29 @@ initial_terrain (TrainOptions *o, const LatentTerrainDataset *dataset, GError **
   return latent_terrain_new (&o->config, (guint64) o->seed, error);
 }
 
-/* Trains with a progress bar on stderr; Ctrl-C cancels the run (LATENT_ERROR_CANCELLED)
- * instead of killing the process, so nothing half-written is left. */
+/* Trains with a progress bar on stderr, checkpointing --out as terraintrain does (the core
+ * trainer's checkpoints: a SIGKILL leaves the last one). Ctrl-C (or SIGTERM) cancels the run
+ * within a step (LATENT_ERROR_CANCELLED) instead of killing the process, so that the caller
+ * saves exactly what was learnt. */
 static gboolean
 run_with_progress (LatentTerrainTrainer *trainer, const TrainOptions *o, GError **error)
 {
   latent_terrain_trainer_set_epochs (trainer, o->epochs);
   latent_terrain_trainer_set_batch_size (trainer, o->batch);
   latent_terrain_trainer_set_learning_rate (trainer, o->lr);
+  latent_terrain_trainer_set_checkpoint (trainer, o->out_path, o->checkpoint_interval, NULL,
+      NULL, NULL);
   BarState bar = { .epochs = o->epochs, .tty = isatty (STDERR_FILENO) };
   latent_terrain_trainer_set_progress_func (trainer, draw_progress, &bar, NULL);
 
   interrupt_target = trainer;
-  struct sigaction action = { .sa_handler = on_interrupt }, previous;
+  struct sigaction action = { .sa_handler = on_interrupt }, previous_int, previous_term;
   sigemptyset (&action.sa_mask);
-  sigaction (SIGINT, &action, &previous);
+  sigaction (SIGINT, &action, &previous_int);
+  sigaction (SIGTERM, &action, &previous_term);
   gboolean trained_ok = latent_terrain_trainer_run (trainer, NULL, error);
-  sigaction (SIGINT, &previous, NULL);
+  sigaction (SIGINT, &previous_int, NULL);
+  sigaction (SIGTERM, &previous_term, NULL);
   interrupt_target = NULL;
   if (bar.tty)
     fputc ('\n', stderr);
@@ -289,21 +307,27 @@ latent_cli_terrain_train (int argc, char **argv)
     goto out;
   fprintf (stderr, "training on %" G_GSIZE_FORMAT " pairs from %s\n",
       latent_terrain_dataset_get_n_pairs (dataset), options.dataset_path);
-  if (!run_with_progress (trainer, &options, &error)) {
-    if (g_error_matches (error, LATENT_ERROR, LATENT_ERROR_CANCELLED)) {
-      g_clear_error (&error);
-      latent_cli_fail ("terrain train: interrupted, %s not written", options.out_path);
-    }
+  gboolean complete = run_with_progress (trainer, &options, &error);
+  gboolean interrupted = g_error_matches (error, LATENT_ERROR, LATENT_ERROR_CANCELLED);
+  LatentTerrainProgress progress;
+  latent_terrain_trainer_get_progress (trainer, &progress);
+  if (interrupted)
+    g_clear_error (&error);
+  if (interrupted && progress.step == 0) {
+    latent_cli_fail ("terrain train: interrupted before the first step, %s not written",
+        options.out_path);
     goto out;
   }
+  if (!complete && !interrupted)
+    goto out;
+  /* Interrupted: what was learnt is kept, as terraintrain stopped mid-training keeps it. */
   trained = latent_terrain_trainer_copy_terrain (trainer);
   if (!latent_terrain_save (trained, options.out_path, &error))
     goto out;
-  LatentTerrainProgress progress;
-  latent_terrain_trainer_get_progress (trainer, &progress);
-  fprintf (stderr, "wrote %s (%" G_GUINT64_FORMAT " epochs, loss %.6g)\n", options.out_path,
+  fprintf (stderr, "%s%s (%" G_GUINT64_FORMAT " epochs, loss %.6g)\n",
+      interrupted ? "interrupted: wrote what was learnt to " : "wrote ", options.out_path,
       progress.epoch, progress.loss);
-  status = 0;
+  status = interrupted ? 128 + interrupt_signal : 0;
 out:
   if (error) {
     latent_cli_fail ("terrain train: %s", error->message);
