@@ -69,6 +69,10 @@ echo "$(basename "$out") written ${appeared} s after SIGINT"
 saved=$(grep -o "latent-terrain-checkpoint, [^;]*" "$log" | tail -1 | grep -o "epochs=(guint64)[0-9]*")
 trained=$(grep -o "latent-terrain-progress, [^;]*" "$log" | tail -1 | grep -o "total-epochs=(guint64)[0-9]*")
 echo "last checkpoint: ${saved#*)} epochs; last progress before SIGKILL: ${trained#*)} epochs"
+if [ -z "$saved" ]; then
+  echo "FAIL: no latent-terrain-checkpoint message on the bus"
+  exit 1
+fi
 if ! "$latent" terrain info "$out"; then
   echo "FAIL: the saved terrain does not load (or holds non-finite weights)"
   exit 1
