@@ -83,6 +83,13 @@ latent_backend_graph_compilations (guint64 *streaming)
   return total;
 }
 
+guint64
+latent_backend_tensor_allocations (void)
+{
+  const LatentTorchBackend *table = latent_backend_get (NULL);
+  return table && table->tensor_allocations ? table->tensor_allocations () : 0;
+}
+
 void
 latent_backend_take_error (GError **error, LatentError code, char *message,
     const char *context_format, ...)

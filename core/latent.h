@@ -168,6 +168,11 @@ const char *latent_backend_version (void);
  * should stay 0: each one stalls a stream for milliseconds to seconds. */
 guint64 latent_backend_graph_compilations (guint64 *streaming);
 
+/* Tensor memory blocks the backend took from the system allocator so far (opens the backend
+ * module). Blocks a thread freed are kept per thread and reused, so a model called again with
+ * the same shapes on the same thread takes none. */
+guint64 latent_backend_tensor_allocations (void);
+
 /* ------------------------------------------------------------- streaming */
 
 /* The suite's one non-finite rule: NaN and Inf samples become 0. Returns how many were

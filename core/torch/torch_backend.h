@@ -11,7 +11,7 @@
 extern "C" {
 #endif
 
-#define LATENT_BACKEND_ABI 2
+#define LATENT_BACKEND_ABI 3
 #define LATENT_BACKEND_ENTRY "latent_torch_backend"
 
 typedef struct LatentTorchModule LatentTorchModule;
@@ -58,6 +58,9 @@ typedef struct {
   /* TorchScript graph optimisations (one per method and argument kind) run in this process;
    * *streaming (when not NULL) gets those that happened inside streaming runs. */
   uint64_t (*graph_compilations) (uint64_t *streaming);
+  /* Tensor memory blocks taken from the system, not from the backend's per-thread cache of
+   * freed blocks (0 while the cache is off: LATENT_TENSOR_CACHE=0 or AddressSanitizer). */
+  uint64_t (*tensor_allocations) (void);
 
   int (*read_archive) (const char *path, LatentArchiveVisitor visit, void *user_data,
       char **error);
