@@ -284,6 +284,30 @@ gst_latent_filter_refuse_caps (GstLatentFilter *self, const char *reason, const 
         gst_latent_filter_element_name (self), debug));
 }
 
+/* Why nothing of `upstream` (caps upstream can send) fits the model's sink (a new string):
+ * what the model takes, what upstream offers and, for audio, the converters to link. */
+static char *
+gst_latent_filter_upstream_reason (GstLatentFilter *self, GstCaps *upstream)
+{
+  GstLatentFilterPrivate *p = PRIV (self);
+  const char *name = gst_latent_filter_element_name (self);
+  char *got = gst_caps_to_string (upstream);
+  char *rate = p->model_rate ? g_strdup_printf ("%d Hz", p->model_rate)
+      : g_strdup ("any rate");
+  char *reason;
+  if (FCLASS (self)->sink_is_latent)
+    reason = g_strdup_printf ("%s: model %s (method %s) takes %d latent channel(s) at %s, "
+        "upstream offers %s", name, gst_latent_filter_model_path (p), p->method,
+        p->info.in_channels, rate, got);
+  else
+    reason = g_strdup_printf ("%s: model %s (method %s) takes %d channel(s) at %s, "
+        "upstream offers %s; put audioconvert ! audioresample before %s", name,
+        gst_latent_filter_model_path (p), p->method, p->info.in_channels, rate, got, name);
+  g_free (rate);
+  g_free (got);
+  return reason;
+}
+
 static GstCaps *
 gst_latent_filter_query_caps (GstLatentFilter *self, GstPad *pad, GstCaps *filter)
 {
@@ -317,21 +341,13 @@ gst_latent_filter_query_caps (GstLatentFilter *self, GstPad *pad, GstCaps *filte
           && !g_atomic_int_get (&p->caps_refused)) {
         /* Upstream cannot send what the model takes: its own not-negotiated error will not
          * say why, so this is the error (posted first, from the thread that negotiates). */
-        char *want = gst_caps_to_string (result), *got = gst_caps_to_string (filter);
-        char *rate = p->model_rate ? g_strdup_printf ("%d Hz", p->model_rate)
-            : g_strdup ("any rate");
-        char *reason = g_strdup_printf ("%s: model %s (method %s) takes %d channel(s) at %s, "
-            "upstream offers %s; put audioconvert ! audioresample before %s",
-            gst_latent_filter_element_name (self), gst_latent_filter_model_path (p), p->method,
-                p->info.in_channels, rate, got,
-            gst_latent_filter_element_name (self));
+        char *reason = gst_latent_filter_upstream_reason (self, filter);
+        char *want = gst_caps_to_string (result);
         char *debug = g_strdup_printf ("model caps: %s", want);
         gst_latent_filter_refuse_caps (self, reason, debug);
         g_free (reason);
         g_free (debug);
-        g_free (rate);
         g_free (want);
-        g_free (got);
       }
       gst_caps_unref (common);
     }
@@ -476,6 +492,56 @@ gst_latent_filter_set_sink_caps (GstElement *element, GstCaps *caps)
     return FALSE;
   }
   return gst_latent_filter_set_src_caps (self, in.rate, in_ratio, out_ratio);
+}
+
+/* READY->PAUSED, on the thread that changes the state: when upstream's caps query already
+ * answers nothing the model takes (a fixed wrong rate, channel count or ratio), the refusal
+ * (the same one error) is posted here and the state change fails. Posted later, from the
+ * streaming thread, it races the application: gst-launch-1.0 (1.22) quits its main loop from
+ * its bus sync handler, on the posting thread, and a quit that comes before the main thread
+ * has entered g_main_loop_run is lost; the bin has marked its PAUSED change failed on the
+ * ERROR, so nothing else ends the loop and gst-launch waits forever (issue 12). A failed
+ * set_state it sees at once. Upstream that cannot tell yet (no peer, ANY, or no caps before
+ * it starts, e.g. a parser before its header) still meets the refusal from the caps query or
+ * event when the stream starts. */
+static gboolean
+gst_latent_filter_check_upstream (GstLatentFilter *self)
+{
+  GstLatentFilterPrivate *p = PRIV (self);
+  if (!p->model)
+    return TRUE;
+  GstCaps *upstream = gst_pad_peer_query_caps (p->sinkpad, NULL);
+  if (!upstream)
+    return TRUE;
+  /* Empty: an element that cannot answer before it starts (not a refusal yet). */
+  if (gst_caps_is_any (upstream) || gst_caps_is_empty (upstream)) {
+    gst_caps_unref (upstream);
+    return TRUE;
+  }
+  /* The model's exact caps, also for lenient_sink_caps (which only widens the answer to
+   * upstream's queries so that set_caps can say why). */
+  GstCaps *model = gst_latent_filter_model_caps (self, GST_PAD_SINK, p->model_rate);
+  gboolean fits = gst_caps_can_intersect (model, upstream);
+  if (!fits) {
+    char *reason = NULL;
+    LatentCapsInfo in;
+    /* A latent stream of one shape: the words set_caps would use (rate, latents, ratio). */
+    if (FCLASS (self)->sink_is_latent && latent_caps_parse (upstream, &in, NULL))
+      reason = gst_latent_filter_check_stream (self, &in);
+    if (!reason)
+      reason = gst_latent_filter_upstream_reason (self, upstream);
+    char *want = gst_caps_to_string (model), *got = gst_caps_to_string (upstream);
+    char *debug = g_strdup_printf ("refused before streaming: upstream can send %s; "
+        "model caps: %s", got, want);
+    gst_latent_filter_refuse_caps (self, reason, debug);
+    g_free (debug);
+    g_free (got);
+    g_free (want);
+    g_free (reason);
+  }
+  gst_caps_unref (model);
+  gst_caps_unref (upstream);
+  return fits;
 }
 
 /* ------------------------------------------------------------- streaming */
@@ -970,6 +1036,8 @@ gst_latent_filter_change_state (GstElement *element, GstStateChange transition)
       break;
     case GST_STATE_CHANGE_READY_TO_PAUSED:
       gst_latent_filter_reset_streaming_state (self);
+      if (!gst_latent_filter_check_upstream (self))
+        return GST_STATE_CHANGE_FAILURE;
       break;
     default:
       break;

@@ -645,6 +645,48 @@ GST_START_TEST (test_rate_refused_once)
 }
 GST_END_TEST;
 
+/* Upstream that can only send another rate: the refusal comes from set_state itself (it
+ * fails, the one ERROR already on the bus), not later from the streaming thread, where it
+ * raced gst-launch-1.0 into never exiting (issue 12; the real gst-launch runs are in
+ * test-rate-refusal-launch.sh). A source that started would post its own not-negotiated. */
+GST_START_TEST (test_rate_refused_in_state_change)
+{
+  const char *launches[] = {
+    "audiotestsrc num-buffers=20 ! audio/x-raw,rate=16000,channels=1 ! audioconvert ! "
+        "raveencode model=" CODEC " ! fakesink",
+    /* Latents of a 48 kHz model into the 8 kHz one's decoder. */
+    "audiotestsrc num-buffers=20 ! audio/x-raw,rate=48000,channels=1 ! raveencode model="
+        DATA "/stateful-codec-48k.ts ! ravedecode model=" CODEC " ! fakesink",
+  };
+  const char *needles[] = { "audioresample", "rate is 48000 Hz but model " CODEC
+      " runs at 8000 Hz" };
+  for (guint l = 0; l < G_N_ELEMENTS (launches); l++) {
+    GError *error = NULL;
+    GstElement *pipe = gst_parse_launch (launches[l], &error);
+    fail_unless (pipe && !error, "%s: %s", launches[l], error ? error->message : "");
+    fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_PAUSED),
+        GST_STATE_CHANGE_FAILURE);
+    GstBus *bus = gst_element_get_bus (pipe);
+    int errors = 0;
+    GstMessage *msg;
+    while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR))) {
+      GError *err = NULL;
+      gst_message_parse_error (msg, &err, NULL);
+      fail_unless (errors > 0 || strstr (err->message, needles[l]), "'%s' not in '%s'",
+          needles[l], err->message);
+      errors++;
+      g_error_free (err);
+      gst_message_unref (msg);
+    }
+    fail_unless_equals_int (errors, 1);
+    fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_NULL),
+        GST_STATE_CHANGE_SUCCESS);
+    gst_object_unref (bus);
+    gst_object_unref (pipe);
+  }
+}
+GST_END_TEST;
+
 /* ------------------------------------------------------------ flush / discontinuity */
 
 static GstBuffer *
@@ -837,6 +879,7 @@ rave_suite (void)
   tcase_add_test (tc, test_error_latent_count);
   tcase_add_test (tc, test_error_ratio_and_rate);
   tcase_add_test (tc, test_rate_refused_once);
+  tcase_add_test (tc, test_rate_refused_in_state_change);
   tcase_add_test (tc, test_flush_resets_state);
   tcase_add_test (tc, test_same_caps_keep_state);
   tcase_add_test (tc, test_discont_drains_and_resets);
