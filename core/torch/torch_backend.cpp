@@ -220,7 +220,12 @@ class CachingCpuAllocator final : public c10::Allocator {
   c10::DeleterFnPtr raw_deleter() const override { return &give_back; }
 
  private:
-  // The size sits in a header that keeps the data 64-byte aligned (LibTorch's alignment).
+  struct ThreadCache;
+  // Before the data, in a header that keeps it 64-byte aligned (LibTorch's alignment).
+  struct Header {
+    size_t size;
+    const ThreadCache *owner;
+  };
   static constexpr size_t header = 64;
   static constexpr size_t max_cached = size_t{256} << 20; // per thread
   struct ThreadCache {
@@ -258,15 +263,20 @@ class CachingCpuAllocator final : public c10::Allocator {
       TORCH_CHECK(block, "latent: out of memory allocating ", n, " bytes");
       system_allocations++;
     }
-    *static_cast<size_t *>(block) = size;
+    Header *head = static_cast<Header *>(block);
+    head->size = size;
+    head->owner = gone ? nullptr : &cache;
     void *data = static_cast<char *>(block) + header;
     return {data, data, &give_back, c10::Device(c10::DeviceType::CPU)};
   }
   static void give_back(void *data) {
     if (!data) return;
     void *block = static_cast<char *>(data) - header;
-    const size_t size = *static_cast<size_t *>(block);
-    if (!gone && cache.cached + size <= max_cached) {
+    const Header *head = static_cast<const Header *>(block);
+    const size_t size = head->size;
+    // Only the thread that allocated a block keeps it: a model's weights freed by the thread
+    // that unloads it would otherwise sit in that thread's cache, never reused.
+    if (!gone && head->owner == &cache && cache.cached + size <= max_cached) {
       cache.free_blocks[size].push_back(block);
       cache.cached += size;
       return;
