@@ -227,13 +227,19 @@ class CachingCpuAllocator final : public c10::Allocator {
     const ThreadCache *owner;
   };
   static constexpr size_t header = 64;
-  static constexpr size_t max_cached = size_t{256} << 20; // per thread
+  static constexpr size_t max_cached = size_t{256} << 20;  // per thread
+  static constexpr size_t keep_on_miss = size_t{32} << 20; // see take()
   struct ThreadCache {
     std::unordered_map<size_t, std::vector<void *>> free_blocks;
     size_t cached = 0;
-    ~ThreadCache() {
+    void clear() {
       for (auto &entry : free_blocks)
         for (void *block : entry.second) std::free(block);
+      free_blocks.clear();
+      cached = 0;
+    }
+    ~ThreadCache() {
+      clear();
       gone = true;
     }
   };
@@ -256,6 +262,10 @@ class CachingCpuAllocator final : public c10::Allocator {
         block = it->second.back();
         it->second.pop_back();
         cache.cached -= size;
+      } else if (cache.cached > keep_on_miss) {
+        // A steady stream never misses: a miss over a large cache means other shapes or another
+        // model now, and the old sizes would only hold memory.
+        cache.clear();
       }
     }
     if (!block) {
