@@ -23,7 +23,9 @@ cleanup () {
 trap cleanup EXIT
 out=$work/ctrlc.pt
 log=$work/gst.log
-now () { date +%s.%N; }
+# Milliseconds, in shell arithmetic (bc is not installed everywhere: Debian 13's lane lacks it).
+now_ms () { date +%s%3N; }
+mtime_ms () { local t; t=$(stat -c %.3Y "$1") && echo "${t/./}"; }
 
 # Job control gives gst-launch its own process group, so the signals go to it alone, and keeps
 # bash from starting it with SIGINT ignored (a non-interactive shell's background jobs).
@@ -43,14 +45,15 @@ until grep -q "latent-terrain-progress" "$log"; do
 done
 [ -e "$out" ] && echo "$(basename "$out") already there when SIGINT is sent (a checkpoint)"
 
-t_int=$(now)
+t_int=$(now_ms)
 kill -INT "$pid"
 appeared=
 while :; do
-  elapsed=$(echo "$(now) - $t_int" | bc)
-  if [ -z "$appeared" ] && [ -e "$out" ] &&
-      [ "$(echo "$(stat -c %.9Y "$out") >= $t_int" | bc)" = 1 ]; then appeared=$elapsed; fi
-  [ "$(echo "$elapsed >= 1.5" | bc)" = 1 ] && break
+  elapsed=$(( $(now_ms) - t_int ))
+  if [ -z "$appeared" ] && [ -e "$out" ] && [ "$(mtime_ms "$out")" -ge "$t_int" ]; then
+    appeared=$elapsed
+  fi
+  [ "$elapsed" -ge 1500 ] && break
   sleep 0.02
 done
 kill -KILL "$pid" 2>/dev/null
@@ -65,7 +68,7 @@ if [ -z "$appeared" ]; then
   grep -E "latent-terrain-(saved|checkpoint)" "$log" | tail -3
   exit 1
 fi
-echo "$(basename "$out") written ${appeared} s after SIGINT"
+echo "$(basename "$out") written ${appeared} ms after SIGINT"
 saved=$(grep -o "latent-terrain-checkpoint, [^;]*" "$log" | tail -1 | grep -o "epochs=(guint64)[0-9]*")
 trained=$(grep -o "latent-terrain-progress, [^;]*" "$log" | tail -1 | grep -o "total-epochs=(guint64)[0-9]*")
 echo "last checkpoint: ${saved#*)} epochs; last progress before SIGKILL: ${trained#*)} epochs"
