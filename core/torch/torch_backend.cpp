@@ -254,6 +254,8 @@ class CachingCpuAllocator final : public c10::Allocator {
     return (n + step - 1) & ~(step - 1);
   }
   static c10::DataPtr take(size_t n) {
+    // Far above any machine's memory, and low enough that the size class cannot wrap.
+    TORCH_CHECK(n <= (size_t{1} << 56), "latent: cannot allocate ", n, " bytes for a tensor");
     const size_t size = size_class(n);
     void *block = nullptr;
     if (!gone) {
@@ -270,7 +272,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     }
     if (!block) {
       if (posix_memalign(&block, header, size + header) != 0) block = nullptr;
-      TORCH_CHECK(block, "latent: out of memory allocating ", n, " bytes");
+      TORCH_CHECK(block, "latent: cannot allocate ", n, " bytes for a tensor");
       system_allocations++;
     }
     Header *head = static_cast<Header *>(block);

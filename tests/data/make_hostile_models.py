@@ -56,6 +56,20 @@ class Raises(torch.nn.Module):
         return z[:, :1]
 
 
+class HugeTensor(torch.nn.Module):
+    """decode asks for a tensor of 2^62 bytes (2^59 doubles): LibTorch's size checks pass it to
+    the CPU allocator (the backend's tensor cache), which cannot get it and must say so."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("decode_params", torch.tensor([2, 4, 1, 1]))
+
+    @torch.jit.export
+    def decode(self, z):
+        big = torch.zeros([576460752303423488], dtype=torch.float64)  # 2^59
+        return z[:, :1] + big[:1].to(torch.float32)
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -77,6 +91,7 @@ def main():
     for name, module in models.items():
         torch.jit.script(module).save(os.path.join(out, name))
     torch.jit.script(Raises()).save(os.path.join(out, "raises.ts"))
+    torch.jit.script(HugeTensor()).save(os.path.join(out, "huge-tensor.ts"))
     # sr = 2^31: cast to int in C, undefined (found by the model-info fuzzer).
     huge_rate = Codec(good_encode, good_decode)
     huge_rate.sr = 2 ** 31

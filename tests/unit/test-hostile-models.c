@@ -143,6 +143,23 @@ test_raised_message_kept (void)
   latent_model_free (model);
 }
 
+/* A model asking for a tensor of 2^62 bytes gets an error naming it, not a crash: the
+ * allocation fails inside the backend's tensor cache (core/torch), which must say so. */
+static void
+test_huge_tensor_refused (void)
+{
+  LatentModel *model = open_hostile ("huge-tensor.ts");
+  float z[8] = { 0 }, out[4];
+  GError *error = NULL;
+  g_assert_false (latent_model_run (model, "decode", z, 4, out, &error));
+  g_test_message ("%s", error->message);
+  g_assert_error (error, LATENT_ERROR, LATENT_ERROR_RUN);
+  g_assert_nonnull (strstr (error->message, "huge-tensor.ts: decode: "));
+  g_assert_nonnull (strstr (error->message, "4611686018427387904 bytes"));
+  g_error_free (error);
+  latent_model_free (model);
+}
+
 /* A terrain with a NaN two_pi, or finite weights whose outputs overflow, is refused at load
  * (so `terrain info`, terrainplay and the LV2 plugin never play it); a terrain that overflows
  * while played gives 0, not NaN. */
@@ -192,6 +209,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hostile/non-finite-outputs", test_non_finite_outputs_replaced_and_state_recovers);
   g_test_add_func ("/hostile/non-finite-input", test_non_finite_input);
   g_test_add_func ("/hostile/raised-message-kept", test_raised_message_kept);
+  g_test_add_func ("/hostile/huge-tensor-refused", test_huge_tensor_refused);
   g_test_add_func ("/hostile/bad-terrains-refused", test_bad_terrains_refused);
   return g_test_run ();
 }
