@@ -319,8 +319,6 @@ main (int argc, char **argv)
     check_mismatch ();
   }
   check_shipped ();
-  {
-  }
   CHECK (latent_test_no_streaming_compilations ("timbre-terrain"),
       "a warmed-up model optimised a graph while streaming");
   g_unlink (TERRAIN);
