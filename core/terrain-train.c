@@ -259,20 +259,20 @@ shuffle (LatentTerrainTrainer *t)
 static void
 maybe_checkpoint (LatentTerrainTrainer *t)
 {
+  const gint64 now = g_get_monotonic_time ();
+  const gint64 since = t->last_checkpoint ? t->last_checkpoint : t->first_run_start;
   g_mutex_lock (&t->lock);
   gint64 interval_us = t->checkpoint_path ? (gint64) (t->checkpoint_interval * 1e6) : 0;
-  g_mutex_unlock (&t->lock);
-  gint64 now = g_get_monotonic_time ();
-  gint64 since = t->last_checkpoint ? t->last_checkpoint : t->first_run_start;
-  if (interval_us <= 0 || now - since < interval_us)
+  if (interval_us <= 0 || now - since < interval_us) {
+    g_mutex_unlock (&t->lock);
     return;
-  t->last_checkpoint = now;
-  g_mutex_lock (&t->lock);
+  }
   char *path = g_strdup (t->checkpoint_path);
   LatentTerrainProgress snapshot = t->progress;
   LatentTerrainCheckpointFunc func = t->checkpoint_func;
   gpointer func_data = t->checkpoint_data;
   g_mutex_unlock (&t->lock);
+  t->last_checkpoint = now;
   GError *error = NULL;
   latent_terrain_sync_layout (t->model, 0); /* the file takes the [out][in] copies */
   latent_terrain_save (t->model, path, &error);

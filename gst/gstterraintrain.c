@@ -27,8 +27,8 @@
  *
  * Checkpoints: while it trains (live mode too), the training thread also writes `location`
  * with the current weights every `checkpoint-interval` seconds from the start of training
- * (default 1; 0: only at the end), through the same save (only
- * a finite, loadable terrain replaces the file). So a process that is killed mid-training
+ * (default 1; 0: only at the end), through the same save (only a finite, loadable terrain
+ * replaces the file). So a process that is killed mid-training
  * keeps what it learnt up to a second before: `gst-launch-1.0 -e` sends EOS on the first
  * Ctrl-C, which a trainer already at its end does not need, and GStreamer 1.22's gst-launch
  * dies on the second. Setting the pipeline to NULL instead stops training within a batch and
@@ -52,8 +52,9 @@
  *
  * Properties: `location` is required; the file is written to a temporary name, then renamed.
  * `epochs` are trained at the end (and per run in live mode); `epochs`, `learning-rate`,
- * `batch-size` and `checkpoint-interval` change a training that runs. `channels`, `features`, `gauss-scale` (0: no
- * Fourier mapping), `control-dims`, `seed`, `layout` and `location` are set in NULL or READY.
+ * `batch-size` and `checkpoint-interval` change a training that runs. `channels`,
+ * `features`, `gauss-scale` (0: no Fourier mapping), `control-dims`, `seed`, `layout` and
+ * `location` are set in NULL or READY.
  *
  * ## Example launch line
  * |[

@@ -21,7 +21,6 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <mutex>
 #include <unordered_map>
 #include <regex>
 #include <string>
